@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the service reads from the environment, checked at
+// start: a bad value stops the service with one line naming the variable.
+type Config struct {
+	HTTPAddr        string
+	DatabaseURL     string
+	NATSURL         string
+	DataDir         string
+	JWTSecret       string
+	JWKSURL         string
+	LogLevel        slog.Level
+	PublicRateLimit float64
+	TrustedProxies  []*net.IPNet
+	ShutdownTimeout time.Duration
+}
+
+// setting is one row of the configuration table.
+type setting struct {
+	name, def, help string
+	secret          bool
+	parse           func(c *Config, v string) error
+}
+
+// settings is the table of variables, their defaults and checks (README
+// keeps the same table).
+var settings = []setting{
+	{name: "HTTP_ADDR", def: ":8080", help: "address the API listens on", parse: func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, e.g. :8080")
+		}
+		c.HTTPAddr = v
+		return nil
+	}},
+	{name: "DATABASE_URL", help: "postgres:// URL; unset = embedded SQLite under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return fmt.Errorf("must be a postgres:// URL")
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{name: "NATS_URL", help: "NATS server URL; unset = in-process NATS with JetStream under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		for _, one := range strings.Split(v, ",") {
+			u, err := url.Parse(strings.TrimSpace(one))
+			if err != nil || (u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+				return fmt.Errorf("must be nats://host:port (comma-separated for a cluster)")
+			}
+		}
+		c.NATSURL = v
+		return nil
+	}},
+	{name: "DATA_DIR", def: "./data", help: "where the embedded database, NATS store and generated key live", parse: func(c *Config, v string) error {
+		if v == "" {
+			return fmt.Errorf("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{name: "JWT_SECRET", help: "HS256 key (32+ bytes); unset = a key generated once under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return fmt.Errorf("must be at least 32 bytes")
+		}
+		c.JWTSecret = v
+		return nil
+	}},
+	{name: "JWKS_URL", help: "OpenID Connect JWKS URL; set = verify RS256/ES256 tokens against it", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("must be an http(s) URL")
+		}
+		c.JWKSURL = v
+		return nil
+	}},
+	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", parse: func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{name: "PUBLIC_RATE_LIMIT", def: "10", help: "requests per second per client on public endpoints; 0 = off", parse: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1e6 {
+			return fmt.Errorf("must be a number from 0 to 1000000")
+		}
+		c.PublicRateLimit = f
+		return nil
+	}},
+	{name: "TRUSTED_PROXIES", help: "CIDRs of proxies allowed to set X-Forwarded-For, comma-separated", parse: func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			_, n, err := net.ParseCIDR(s)
+			if err != nil {
+				return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, n)
+		}
+		return nil
+	}},
+	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 20s")
+		}
+		c.ShutdownTimeout = d
+		return nil
+	}},
+}
+
+// loadConfig reads the environment through the table.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	for _, s := range settings {
+		v, ok := lookup(getenv, s.name)
+		if !ok {
+			v = s.def
+		}
+		if err := s.parse(&c, v); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	if getenv == nil {
+		return os.LookupEnv(name)
+	}
+	v := getenv(name)
+	return v, v != ""
+}
+
+// logAttrs lists the configuration with secrets redacted.
+func (c Config) logAttrs(getenv func(string) string) []any {
+	var out []any
+	for _, s := range settings {
+		v, ok := lookup(getenv, s.name)
+		if !ok {
+			v = s.def
+		}
+		if s.secret && v != "" {
+			v = redact(v)
+		}
+		out = append(out, s.name, v)
+	}
+	return out
+}
+
+// redact keeps the shape of a URL but hides credentials; other secrets are hidden whole.
+func redact(v string) string {
+	u, err := url.Parse(v)
+	if err == nil && u.Scheme != "" && u.Host != "" {
+		if u.User != nil {
+			u.User = url.UserPassword("REDACTED", "REDACTED")
+		}
+		q := u.Query()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "pass") {
+				q.Set(k, "REDACTED")
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return "REDACTED"
+}

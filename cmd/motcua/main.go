@@ -1,0 +1,65 @@
+// Command motcua is the one binary of the service: with no arguments it
+// serves the API; subcommands migrate the database, print tokens and seed
+// demo data.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], nil, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "motcua:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `motcua: one-stop-shop dossiers, from intake to result.
+
+Usage:
+  motcua [serve]                          serve the API (the default)
+  motcua migrate                          apply database migrations and exit
+  motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
+               [--sub ID] [--name NAME] [--ttl 8h]
+  motcua seed demo                        load demo agencies, procedures and dossiers
+
+Configuration comes from the environment; see README.md.
+`
+
+// run is main without the process: tests call it with their own
+// environment and output. ready, when not nil, receives the listening
+// address once the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, getenv, ready)
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	case "token":
+		return token(cfg, args, stdout)
+	case "seed":
+		return seed(ctx, cfg, log, args, stdout)
+	case "help", "-h", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	return errors.New("unknown command " + cmd + "\n\n" + usage)
+}

@@ -1,0 +1,52 @@
+package domain
+
+// Role is what a signed-in person may do.
+type Role string
+
+// Roles of contract.md.
+const (
+	RoleClerk      Role = "clerk"
+	RoleOfficer    Role = "officer"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// ParseRole rejects unknown roles.
+func ParseRole(s string) (Role, bool) {
+	switch Role(s) {
+	case RoleClerk, RoleOfficer, RoleSupervisor, RoleAdmin:
+		return Role(s), true
+	}
+	return "", false
+}
+
+// Actor is the person behind a request, from the token's claims.
+type Actor struct {
+	Sub    string
+	Name   string
+	Roles  []Role
+	Agency string
+}
+
+// Has reports whether the actor holds the role.
+func (a Actor) Has(r Role) bool {
+	for _, x := range a.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAny reports whether the actor holds one of the roles.
+func (a Actor) HasAny(roles ...Role) bool {
+	for _, r := range roles {
+		if a.Has(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the actor may do everything.
+func (a Actor) IsAdmin() bool { return a.Has(RoleAdmin) }

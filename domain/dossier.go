@@ -1,0 +1,321 @@
+package domain
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Applicant is the person or organisation behind a dossier: personal data,
+// shown to staff only.
+type Applicant struct {
+	Name     string
+	IDNumber string
+	Phone    string
+	Email    string
+	Address  string
+}
+
+// Step is one processing step of a dossier, copied from its procedure version
+// at intake, with its own clock from its allotment.
+type Step struct {
+	Seq        int // 1-based
+	Name       string
+	AgencyCode string
+	Clock      Clock
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	Verdict    Verdict
+}
+
+// PauseKind says why a clock stood still.
+type PauseKind string
+
+// Pause kinds.
+const (
+	PauseSupplement PauseKind = "supplement"
+	PausePayment    PauseKind = "payment"
+)
+
+// Pause is one interval in which the dossier's clock stood still (or, for a
+// restarting supplement, after which it began again), kept with its reason.
+type Pause struct {
+	ID        int64
+	Kind      PauseKind
+	Clock     SupplementClock // pause or restart
+	Reason    string
+	Items     []string
+	Amount    int64 // payment amount in VND, when Kind is payment
+	StartedAt time.Time
+	EndedAt   *time.Time
+}
+
+// Extension is the apology and new appointment (Circular 03/2025, form 4).
+type Extension struct {
+	Reason     string
+	NewDueAt   time.Time
+	RecordedAt time.Time
+	Late       bool // recorded less than one working day before the deadline, or after it
+}
+
+// HistoryEntry is one line of a dossier's history; lines are never changed.
+type HistoryEntry struct {
+	At         time.Time
+	Actor      string
+	Action     string
+	From       Status
+	To         Status
+	Note       string
+	DueAt      *time.Time
+	PromisedAt *time.Time
+	StepDueAt  *time.Time
+}
+
+// Handoff is one row of the processing control slip (Circular 03/2025,
+// form 6): who handed the dossier to whom, when, and the verdict of the unit
+// that finished.
+type Handoff struct {
+	StepSeq  int
+	FromUnit string
+	ToUnit   string
+	At       time.Time
+	Verdict  Verdict
+}
+
+// Dossier is one application for one procedure, from intake to result.
+type Dossier struct {
+	ID               int64
+	Code             string
+	AgencyCode       string // the receiving one-stop unit
+	LeadAgencyCode   string // the procedure's competent agency
+	ProcedureCode    string
+	ProcedureVersion int
+	SupplementClock  SupplementClock
+	Channel          Channel
+	Delivery         Delivery
+	Status           Status
+	Applicant        Applicant
+	Documents        []string
+	PINHash          string
+
+	ReceivedAt   time.Time  // handed in (submitted online, or at the counter)
+	CountingFrom *time.Time // when counting began (acceptance for online dossiers)
+	Clock        Clock      // the legal deadline's clock
+	OriginalDue  *time.Time // the deadline printed on the receipt
+	Extension    *Extension
+	Result       string // approved or denied
+	Verdict      Verdict
+	ProcessedAt  *time.Time
+	ReturnedAt   *time.Time
+	ReturnMethod Delivery
+	ClosedAt     *time.Time // refused, withdrawn or stopped
+	CurrentStep  int        // 1-based; 0 before transfer and after the last step
+	HolderCode   string     // the unit holding the dossier now
+
+	Steps    []Step
+	Pauses   []Pause
+	Handoffs []Handoff
+	History  []HistoryEntry
+
+	Rating        int
+	RatingComment string
+	RatedAt       *time.Time
+
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// DueAt is the legal deadline, nil before counting begins.
+func (d *Dossier) DueAt() *time.Time { return d.Clock.DueAt }
+
+// PromisedAt is the new appointment after an apology, or nil.
+func (d *Dossier) PromisedAt() *time.Time {
+	if d.Extension == nil {
+		return nil
+	}
+	t := d.Extension.NewDueAt
+	return &t
+}
+
+// LateAt reports whether the dossier is late against its legal deadline at t:
+// finished after it, or still open past it.
+func (d *Dossier) LateAt(t time.Time) bool {
+	if d.Verdict == VerdictLate {
+		return true
+	}
+	if d.ProcessedAt != nil || d.Clock.DueAt == nil || !d.Status.Open() {
+		return false
+	}
+	return t.After(*d.Clock.DueAt)
+}
+
+// Current returns the step held now, or nil.
+func (d *Dossier) Current() *Step {
+	if d.CurrentStep < 1 || d.CurrentStep > len(d.Steps) {
+		return nil
+	}
+	return &d.Steps[d.CurrentStep-1]
+}
+
+// OpenPause returns the pause in progress, or nil.
+func (d *Dossier) OpenPause() *Pause {
+	for i := len(d.Pauses) - 1; i >= 0; i-- {
+		if d.Pauses[i].EndedAt == nil {
+			return &d.Pauses[i]
+		}
+	}
+	return nil
+}
+
+// Change is what one command did to a dossier: the lines to append and the
+// events to publish, written in the same transaction as the dossier.
+type Change struct {
+	History  []HistoryEntry
+	Handoffs []Handoff
+	Events   []Event
+}
+
+// IntakeInput is what a clerk records at reception.
+type IntakeInput struct {
+	Procedure  Procedure
+	AgencyCode string
+	Channel    Channel
+	Delivery   Delivery
+	Applicant  Applicant
+	Documents  []string
+	ReceivedAt time.Time
+}
+
+// Validate checks the intake form (the fields of the receipt, Circular
+// 03/2025 form 1).
+func (in IntakeInput) Validate() error {
+	var f Fields
+	if strings.TrimSpace(in.Applicant.Name) == "" || len(in.Applicant.Name) > 300 {
+		f.Add("applicant.name", "is required (at most 300 characters)")
+	}
+	if id := strings.TrimSpace(in.Applicant.IDNumber); id == "" || len(id) > 50 {
+		f.Add("applicant.id_number", "is required (at most 50 characters)")
+	}
+	if len(in.Applicant.Phone) > 30 {
+		f.Add("applicant.phone", "at most 30 characters")
+	}
+	if len(in.Applicant.Email) > 200 || (in.Applicant.Email != "" && !strings.Contains(in.Applicant.Email, "@")) {
+		f.Add("applicant.email", "is not an e-mail address")
+	}
+	if len(in.Applicant.Address) > 500 {
+		f.Add("applicant.address", "at most 500 characters")
+	}
+	if len(in.Documents) > 100 {
+		f.Add("documents", "at most 100 documents")
+	}
+	for i, doc := range in.Documents {
+		if strings.TrimSpace(doc) == "" || len(doc) > 500 {
+			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
+		}
+	}
+	if _, ok := ParseChannel(string(in.Channel)); !ok {
+		f.Add("channel", "must be counter, online or postal")
+	}
+	if _, ok := ParseDelivery(string(in.Delivery)); !ok {
+		f.Add("delivery", "must be counter, postal or online")
+	}
+	if in.Channel == ChannelOnline && !in.Procedure.Online.Offered() {
+		f.Add("channel", "the procedure is not offered online")
+	}
+	return f.Err()
+}
+
+// Receive takes a dossier in: counter and postal dossiers are received at
+// once and their clock starts; online ones wait as new until a clerk accepts
+// them. The code and the PIN hash come from the caller (storage assigns the
+// daily sequence).
+func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, now time.Time) (*Dossier, Change) {
+	p := in.Procedure
+	d := &Dossier{
+		Code:             code,
+		AgencyCode:       in.AgencyCode,
+		LeadAgencyCode:   p.AgencyCode,
+		ProcedureCode:    p.Code,
+		ProcedureVersion: p.Version,
+		SupplementClock:  p.SupplementClock,
+		Channel:          in.Channel,
+		Delivery:         in.Delivery,
+		Applicant:        in.Applicant,
+		Documents:        in.Documents,
+		PINHash:          pinHash,
+		ReceivedAt:       in.ReceivedAt,
+		Clock:            Clock{Budget: p.Minutes},
+		HolderCode:       in.AgencyCode,
+		Version:          1,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	for i, s := range p.Steps {
+		d.Steps = append(d.Steps, Step{Seq: i + 1, Name: s.Name, AgencyCode: s.AgencyCode, Clock: Clock{Budget: s.Minutes}, Verdict: VerdictOpen})
+	}
+	var ch Change
+	if in.Channel == ChannelOnline {
+		d.Status = StatusNew
+		ch.History = append(ch.History, HistoryEntry{At: now, Actor: actor.Sub, Action: "submit", To: StatusNew})
+		return d, ch
+	}
+	d.Status = StatusReceived
+	d.startCounting(cal, in.ReceivedAt)
+	ch.History = append(ch.History, HistoryEntry{At: now, Actor: actor.Sub, Action: "receive", To: StatusReceived, DueAt: d.Clock.DueAt})
+	ch.Events = append(ch.Events, d.event(EventReceived, now))
+	return d, ch
+}
+
+// startCounting starts the legal clock at the start of counting for
+// something received at t (domain.md, Time).
+func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
+	start := cal.CountingStart(t)
+	d.CountingFrom = &start
+	d.Clock.Start(cal, start)
+	due := *d.Clock.DueAt
+	d.OriginalDue = &due
+}
+
+// event builds an event about the dossier as it stands.
+func (d *Dossier) event(t EventType, at time.Time) Event {
+	e := Event{Type: t, DossierCode: d.Code, ProcedureCode: d.ProcedureCode, AgencyCode: d.AgencyCode,
+		Status: d.Status, DueAt: d.Clock.DueAt, OccurredAt: at}
+	if s := d.Current(); s != nil {
+		e.Step = s.Name
+	}
+	return e
+}
+
+// InvolvedAgencies lists the receiving unit, the lead agency and every step's
+// unit, once each.
+func (d *Dossier) InvolvedAgencies() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(c string) {
+		if c != "" && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	add(d.AgencyCode)
+	add(d.LeadAgencyCode)
+	for _, s := range d.Steps {
+		add(s.AgencyCode)
+	}
+	return out
+}
+
+// NextDeadline is the earliest deadline still to pass that the watcher must
+// look at: the running step's, the dossier's, or the promised one; nil when
+// nothing runs.
+func (d *Dossier) NextDeadline() *time.Time {
+	if !d.Status.Open() || !d.Clock.Running() {
+		return nil
+	}
+	next := d.Clock.DueAt
+	if s := d.Current(); s != nil && s.Clock.Running() && s.Clock.DueAt != nil && (next == nil || s.Clock.DueAt.Before(*next)) {
+		next = s.Clock.DueAt
+	}
+	return next
+}

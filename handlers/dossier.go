@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
+)
+
+type applicantDTO struct {
+	Name     string `json:"name"`
+	IDNumber string `json:"id_number"`
+	Phone    string `json:"phone,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Address  string `json:"address,omitempty"`
+}
+
+type intakeIn struct {
+	ProcedureCode string       `json:"procedure_code"`
+	Channel       string       `json:"channel"`
+	Applicant     applicantDTO `json:"applicant"`
+	Documents     []string     `json:"documents"`
+	Delivery      string       `json:"delivery"`
+	ReceivedAt    *time.Time   `json:"received_at,omitempty"`
+	AgencyCode    string       `json:"agency_code,omitempty"`
+}
+
+type stepOut struct {
+	Seq                  int        `json:"seq"`
+	Name                 string     `json:"name"`
+	AgencyCode           string     `json:"agency_code"`
+	AllottedWorkingHours float64    `json:"allotted_working_hours"`
+	StartedAt            *time.Time `json:"started_at"`
+	DueAt                *time.Time `json:"due_at"`
+	FinishedAt           *time.Time `json:"finished_at"`
+	Verdict              string     `json:"verdict"`
+}
+
+type pauseOut struct {
+	Kind      string     `json:"kind"`
+	Clock     string     `json:"clock,omitempty"`
+	Reason    string     `json:"reason"`
+	Items     []string   `json:"items,omitempty"`
+	Amount    int64      `json:"amount,omitempty"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
+}
+
+type extensionOut struct {
+	Reason     string    `json:"reason"`
+	NewDueAt   time.Time `json:"new_due_at"`
+	RecordedAt time.Time `json:"recorded_at"`
+	Late       bool      `json:"late"`
+}
+
+type historyOut struct {
+	At         time.Time  `json:"at"`
+	Actor      string     `json:"actor"`
+	Action     string     `json:"action"`
+	FromStatus string     `json:"from_status,omitempty"`
+	ToStatus   string     `json:"to_status"`
+	Note       string     `json:"note,omitempty"`
+	DueAt      *time.Time `json:"due_at,omitempty"`
+	PromisedAt *time.Time `json:"promised_at,omitempty"`
+}
+
+type handoffOut struct {
+	StepSeq  int       `json:"step_seq"`
+	FromUnit string    `json:"from_unit"`
+	ToUnit   string    `json:"to_unit"`
+	At       time.Time `json:"at"`
+	Verdict  string    `json:"verdict"`
+}
+
+type dossierOut struct {
+	Code             string        `json:"code"`
+	ProcedureCode    string        `json:"procedure_code"`
+	ProcedureVersion int           `json:"procedure_version"`
+	AgencyCode       string        `json:"agency_code"`
+	LeadAgencyCode   string        `json:"lead_agency_code"`
+	Channel          string        `json:"channel"`
+	Delivery         string        `json:"delivery"`
+	Status           string        `json:"status"`
+	StatusCode       int           `json:"status_code"`
+	Applicant        applicantDTO  `json:"applicant"`
+	Documents        []string      `json:"documents"`
+	ReceivedAt       time.Time     `json:"received_at"`
+	CountingFrom     *time.Time    `json:"counting_from"`
+	DueAt            *time.Time    `json:"due_at"`
+	OriginalDueAt    *time.Time    `json:"original_due_at"`
+	PromisedAt       *time.Time    `json:"promised_at"`
+	Late             bool          `json:"late"`
+	Result           string        `json:"result,omitempty"`
+	Verdict          string        `json:"verdict,omitempty"`
+	ProcessedAt      *time.Time    `json:"processed_at"`
+	ReturnedAt       *time.Time    `json:"returned_at"`
+	ReturnMethod     string        `json:"return_method,omitempty"`
+	Version          int           `json:"version"`
+	CurrentStep      *int          `json:"current_step"`
+	HolderCode       string        `json:"holder_code"`
+	Steps            []stepOut     `json:"steps"`
+	Pauses           []pauseOut    `json:"pauses"`
+	Extension        *extensionOut `json:"extension"`
+	Handoffs         []handoffOut  `json:"handoffs"`
+	History          []historyOut  `json:"history"`
+	LookupPIN        string        `json:"lookup_pin,omitempty"`
+}
+
+func toSteps(d *domain.Dossier) []stepOut {
+	out := make([]stepOut, 0, len(d.Steps))
+	for _, s := range d.Steps {
+		out = append(out, stepOut{Seq: s.Seq, Name: s.Name, AgencyCode: s.AgencyCode, AllottedWorkingHours: domain.WorkingHours(s.Clock.Budget),
+			StartedAt: localp(s.StartedAt), DueAt: localp(s.Clock.DueAt), FinishedAt: localp(s.FinishedAt), Verdict: string(s.Verdict)})
+	}
+	return out
+}
+
+func toDossierOut(d *domain.Dossier, now time.Time) dossierOut {
+	out := dossierOut{
+		Code: d.Code, ProcedureCode: d.ProcedureCode, ProcedureVersion: d.ProcedureVersion, AgencyCode: d.AgencyCode,
+		LeadAgencyCode: d.LeadAgencyCode, Channel: string(d.Channel), Delivery: string(d.Delivery),
+		Status: d.Status.String(), StatusCode: d.Status.Code(),
+		Applicant: applicantDTO{Name: d.Applicant.Name, IDNumber: d.Applicant.IDNumber, Phone: d.Applicant.Phone,
+			Email: d.Applicant.Email, Address: d.Applicant.Address},
+		Documents: d.Documents, ReceivedAt: local(d.ReceivedAt), CountingFrom: localp(d.CountingFrom),
+		DueAt: localp(d.Clock.DueAt), OriginalDueAt: localp(d.OriginalDue), PromisedAt: localp(d.PromisedAt()),
+		Late: d.LateAt(now), Result: d.Result, Verdict: string(d.Verdict), ProcessedAt: localp(d.ProcessedAt),
+		ReturnedAt: localp(d.ReturnedAt), ReturnMethod: string(d.ReturnMethod), Version: d.Version, HolderCode: d.HolderCode,
+		Steps: toSteps(d), Pauses: []pauseOut{}, Handoffs: []handoffOut{}, History: []historyOut{},
+	}
+	if out.Documents == nil {
+		out.Documents = []string{}
+	}
+	if d.CurrentStep > 0 {
+		cs := d.CurrentStep
+		out.CurrentStep = &cs
+	}
+	for _, p := range d.Pauses {
+		out.Pauses = append(out.Pauses, pauseOut{Kind: string(p.Kind), Clock: string(p.Clock), Reason: p.Reason, Items: p.Items,
+			Amount: p.Amount, StartedAt: local(p.StartedAt), EndedAt: localp(p.EndedAt)})
+	}
+	if e := d.Extension; e != nil {
+		out.Extension = &extensionOut{Reason: e.Reason, NewDueAt: local(e.NewDueAt), RecordedAt: local(e.RecordedAt), Late: e.Late}
+	}
+	for _, h := range d.Handoffs {
+		out.Handoffs = append(out.Handoffs, handoffOut{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: local(h.At), Verdict: string(h.Verdict)})
+	}
+	for _, h := range d.History {
+		ho := historyOut{At: local(h.At), Actor: h.Actor, Action: h.Action, ToStatus: h.To.String(), Note: h.Note,
+			DueAt: localp(h.DueAt), PromisedAt: localp(h.PromisedAt)}
+		if h.From != 0 {
+			ho.FromStatus = h.From.String()
+		}
+		out.History = append(out.History, ho)
+	}
+	return out
+}
+
+func (h *api) intake(c echo.Context) error {
+	var in intakeIn
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	key := c.Request().Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "Idempotency-Key is over 200 characters",
+			Fields: []domain.FieldError{{Field: "Idempotency-Key", Message: "at most 200 characters"}}}
+	}
+	canonical, _ := json.Marshal(in)
+	sum := sha256.Sum256(canonical)
+	res, err := h.svc.Intake(c.Request().Context(), actorOf(c), service.IntakeCmd{
+		ProcedureCode: in.ProcedureCode, Channel: in.Channel, Delivery: in.Delivery,
+		Applicant: domain.Applicant{Name: in.Applicant.Name, IDNumber: in.Applicant.IDNumber, Phone: in.Applicant.Phone,
+			Email: in.Applicant.Email, Address: in.Applicant.Address},
+		Documents: in.Documents, ReceivedAt: in.ReceivedAt, AgencyCode: in.AgencyCode,
+		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]),
+	})
+	if err != nil {
+		return err
+	}
+	out := toDossierOut(res.Dossier, h.svc.Now())
+	out.LookupPIN = res.PIN
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/dossiers/"+res.Dossier.Code)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	status := http.StatusCreated
+	if res.Replay {
+		status = http.StatusOK
+	}
+	return c.JSON(status, out)
+}
+
+func (h *api) getDossier(c echo.Context) error {
+	d, err := h.svc.Dossier(c.Request().Context(), actorOf(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now()))
+}

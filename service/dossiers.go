@@ -1,0 +1,228 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// IntakeCmd is a clerk's intake of one dossier.
+type IntakeCmd struct {
+	ProcedureCode string
+	Channel       string
+	Delivery      string
+	Applicant     domain.Applicant
+	Documents     []string
+	// ReceivedAt is for administrators importing old dossiers; nil means now.
+	ReceivedAt *time.Time
+	// AgencyCode lets an administrator take in for a unit; clerks take in for their own.
+	AgencyCode string
+	// IdempotencyKey and RequestHash make a retried intake return the same dossier.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// IntakeResult is a new (or replayed) dossier and its look-up PIN, shown once.
+type IntakeResult struct {
+	Dossier *domain.Dossier
+	PIN     string
+	Replay  bool
+}
+
+// Intake takes a dossier in (clerks of the receiving unit, administrators).
+func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, error) {
+	if !actor.HasAny(domain.RoleClerk, domain.RoleAdmin) {
+		return IntakeResult{}, domain.Forbiddenf("only a clerk of the receiving unit may take in dossiers")
+	}
+	agency := actor.Agency
+	if cmd.AgencyCode != "" && cmd.AgencyCode != agency {
+		if !actor.IsAdmin() {
+			return IntakeResult{}, domain.Forbiddenf("a clerk takes in dossiers for their own unit only")
+		}
+		agency = cmd.AgencyCode
+	}
+	if !domain.ValidAgencyCode(agency) {
+		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "no receiving unit",
+			Fields: []domain.FieldError{{Field: "agency_code", Message: "give the receiving unit's code"}}}
+	}
+	if cmd.ReceivedAt != nil && !actor.IsAdmin() {
+		return IntakeResult{}, domain.Forbiddenf("only an administrator may give received_at")
+	}
+	if cmd.IdempotencyKey != "" {
+		if res, ok, err := s.replayIntake(ctx, actor, cmd); ok || err != nil {
+			return res, err
+		}
+	}
+	now := s.clock.Now()
+	receivedAt := now
+	if cmd.ReceivedAt != nil {
+		receivedAt = cmd.ReceivedAt.UTC().Truncate(time.Microsecond)
+		if receivedAt.After(now) {
+			return IntakeResult{}, fieldError("received_at", "cannot be in the future")
+		}
+	}
+	if !domain.ValidProcedureCode(cmd.ProcedureCode) {
+		return IntakeResult{}, fieldError("procedure_code", "is not a procedure code such as 1.001445")
+	}
+	proc, err := s.store.Procedure(ctx, cmd.ProcedureCode, 0)
+	if domain.KindOf(err) == domain.NotFound {
+		return IntakeResult{}, fieldError("procedure_code", "no procedure has this code")
+	} else if err != nil {
+		return IntakeResult{}, err
+	}
+	in := domain.IntakeInput{Procedure: proc, AgencyCode: agency, Channel: domain.Channel(cmd.Channel),
+		Delivery: domain.Delivery(cmd.Delivery), Applicant: cmd.Applicant, Documents: cmd.Documents, ReceivedAt: receivedAt}
+	if in.Delivery == "" {
+		in.Delivery = domain.DeliveryCounter
+	}
+	if err := in.Validate(); err != nil {
+		return IntakeResult{}, err
+	}
+	cal, err := s.Calendar(ctx, agency)
+	if domain.KindOf(err) == domain.NotFound {
+		return IntakeResult{}, fieldError("agency_code", "the receiving unit is not in the catalogue")
+	} else if err != nil {
+		return IntakeResult{}, err
+	}
+	pin, err := newPIN()
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	pinHash, err := hashPIN(pin)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	var d *domain.Dossier
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		day := receivedAt.In(domain.Vietnam())
+		seq, err := tx.NextSequence(ctx, agency, day.Format("060102"))
+		if err != nil {
+			return err
+		}
+		var ch domain.Change
+		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
+		if err := tx.InsertDossier(ctx, d, ch); err != nil {
+			return err
+		}
+		if cmd.IdempotencyKey != "" {
+			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, pin, now)
+		}
+		return nil
+	})
+	if err != nil {
+		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == "duplicate" {
+			// Another request with the same key won the race: answer as it did.
+			if res, ok, rerr := s.replayIntake(ctx, actor, cmd); ok || rerr != nil {
+				return res, rerr
+			}
+		}
+		return IntakeResult{}, err
+	}
+	s.wake()
+	return IntakeResult{Dossier: d, PIN: pin}, nil
+}
+
+func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, bool, error) {
+	hash, code, pin, found, err := s.store.IdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey)
+	if err != nil || !found {
+		return IntakeResult{}, false, err
+	}
+	if hash != cmd.RequestHash {
+		return IntakeResult{}, false, domain.Conflictf("idempotency_key_reused", "this Idempotency-Key was used with a different request")
+	}
+	d, err := s.store.Dossier(ctx, code)
+	if err != nil {
+		return IntakeResult{}, false, err
+	}
+	return IntakeResult{Dossier: d, PIN: pin, Replay: true}, true, nil
+}
+
+func fieldError(field, msg string) error {
+	return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: field + " " + msg,
+		Fields: []domain.FieldError{{Field: field, Message: msg}}}
+}
+
+// Dossier returns the whole dossier to staff of the agencies involved and to
+// supervisors of an agency above them.
+func (s *Service) Dossier(ctx context.Context, actor domain.Actor, code string) (*domain.Dossier, error) {
+	if _, _, _, ok := domain.ParseDossierCode(code); !ok {
+		return nil, domain.NotFoundf("no dossier %q", code)
+	}
+	d, err := s.store.Dossier(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canRead(ctx, actor, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// canRead lets admins, staff of an involved agency, and supervisors whose
+// agency is an involved agency or above one, read a dossier.
+func (s *Service) canRead(ctx context.Context, actor domain.Actor, d *domain.Dossier) error {
+	if actor.IsAdmin() {
+		return nil
+	}
+	involved := d.InvolvedAgencies()
+	if actor.HasAny(domain.RoleClerk, domain.RoleOfficer, domain.RoleSupervisor) {
+		for _, a := range involved {
+			if a == actor.Agency {
+				return nil
+			}
+		}
+	}
+	if actor.Has(domain.RoleSupervisor) && actor.Agency != "" {
+		for _, code := range involved {
+			a, err := s.store.Agency(ctx, code)
+			if err == nil && a.Within(actor.Agency) {
+				return nil
+			}
+		}
+	}
+	return domain.Forbiddenf("the dossier belongs to agencies you do not work for")
+}
+
+// PublicView is what a citizen with the PIN sees: no personal data.
+type PublicView struct {
+	Dossier     *domain.Dossier
+	AgencyNames map[string]string
+}
+
+// errNoDossier is the one answer for an unknown code, a wrong PIN and a
+// locked look-up, so none of them tells anything.
+func errNoDossier() error {
+	return domain.NotFoundf("không tìm thấy hồ sơ với mã và mã tra cứu đã nhập")
+}
+
+// Lookup is the citizen's look-up by code and PIN, with a lock-out after
+// repeated wrong PINs.
+func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, error) {
+	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
+		return PublicView{}, errNoDossier()
+	}
+	d, lockedUntil, err := s.store.DossierForLookup(ctx, code)
+	if domain.KindOf(err) == domain.NotFound {
+		return PublicView{}, errNoDossier()
+	} else if err != nil {
+		return PublicView{}, err
+	}
+	now := s.clock.Now()
+	if lockedUntil != nil && now.Before(*lockedUntil) {
+		return PublicView{}, errNoDossier()
+	}
+	if !checkPIN(d.PINHash, pin) {
+		if err := s.store.PINFailure(ctx, d.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
+			return PublicView{}, err
+		}
+		return PublicView{}, errNoDossier()
+	}
+	names := map[string]string{}
+	for _, code := range d.InvolvedAgencies() {
+		if a, err := s.store.Agency(ctx, code); err == nil {
+			names[code] = a.Name
+		}
+	}
+	return PublicView{Dossier: d, AgencyNames: names}, nil
+}

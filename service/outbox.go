@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// OutboxRecord is one event waiting in (or published from) the outbox.
+type OutboxRecord struct {
+	Seq         int64
+	ID          string // the CloudEvent id and Nats-Msg-Id
+	Subject     string
+	Type        domain.EventType
+	DossierCode string
+	Data        []byte // the CloudEvent data member, JSON
+	OccurredAt  time.Time
+	Attempts    int
+}
+
+// OutboxReader is the relay's view of the outbox.
+type OutboxReader interface {
+	// PendingEvents returns up to limit unpublished, unparked events in the
+	// order they were written.
+	PendingEvents(ctx context.Context, limit int) ([]OutboxRecord, error)
+	// MarkPublished records that JetStream acknowledged the events.
+	MarkPublished(ctx context.Context, seqs []int64, at time.Time) error
+	// MarkFailed counts a failed attempt; park sets the event aside with the
+	// reason so it no longer blocks the events behind it.
+	MarkFailed(ctx context.Context, seq int64, reason string, park bool) error
+	// OutboxBacklog returns the number of unpublished events and when the
+	// oldest was written.
+	OutboxBacklog(ctx context.Context) (count int64, oldest *time.Time, err error)
+}
+
+// EventData is the data member of a dossier event (contract.md, Events):
+// codes and times only, never personal data.
+type EventData struct {
+	DossierCode         string     `json:"dossier_code"`
+	ProcedureCode       string     `json:"procedure_code"`
+	AgencyCode          string     `json:"agency_code"`
+	Step                string     `json:"step,omitempty"`
+	Status              string     `json:"status"`
+	DueAt               *time.Time `json:"due_at,omitempty"`
+	OccurredAt          time.Time  `json:"occurred_at"`
+	OverdueWorkingHours *float64   `json:"overdue_working_hours,omitempty"`
+}
+
+// EncodeEventData turns an event into its JSON data member.
+func EncodeEventData(e domain.Event) ([]byte, error) {
+	return json.Marshal(EventData{
+		DossierCode: e.DossierCode, ProcedureCode: e.ProcedureCode, AgencyCode: e.AgencyCode, Step: e.Step,
+		Status: e.Status.String(), DueAt: e.DueAt, OccurredAt: e.OccurredAt, OverdueWorkingHours: e.OverdueWorkingHours,
+	})
+}

@@ -1,0 +1,82 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, in UTC to the microsecond (what both
+// databases keep).
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Waker is told after a commit that wrote events, so the relay goes at once.
+type Waker interface {
+	Wake()
+}
+
+// Reader is the read side of storage, used outside transactions. Methods
+// return *domain.Error of kind NotFound for a missing row.
+type Reader interface {
+	Agency(ctx context.Context, code string) (domain.Agency, error)
+	Agencies(ctx context.Context) ([]domain.Agency, error)
+	// Procedure returns a version of a procedure; version 0 is the current one.
+	Procedure(ctx context.Context, code string, version int) (domain.Procedure, error)
+	Procedures(ctx context.Context) ([]domain.Procedure, error)
+	// CalendarDays returns the recorded days of the agency and the national ones.
+	CalendarDays(ctx context.Context, agency string) ([]domain.CalendarDay, error)
+	// Dossier returns a dossier with its steps, pauses, handoffs and history.
+	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
+	// IdempotencyKey returns the request hash and dossier code (and PIN) stored under a
+	// key, or found=false.
+	IdempotencyKey(ctx context.Context, actor, key string) (hash, code, pin string, found bool, err error)
+}
+
+// LookupStore serves the citizen's look-up.
+type LookupStore interface {
+	// DossierForLookup returns a dossier as the citizen's view needs it, and
+	// until when its look-up is locked.
+	DossierForLookup(ctx context.Context, code string) (*domain.Dossier, *time.Time, error)
+	// PINFailure counts a wrong PIN; the max-th in a row locks the look-up
+	// until lockUntil and starts the count again.
+	PINFailure(ctx context.Context, id int64, max int, lockUntil time.Time) error
+}
+
+// Store is storage: reads, one transaction per command, and health.
+type Store interface {
+	Reader
+	LookupStore
+	// InTx runs fn in one transaction, committed when fn returns nil. The
+	// commit error is returned unchanged.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Ping(ctx context.Context) error
+}
+
+// Tx is the work one command does in its transaction.
+type Tx interface {
+	Reader
+	// SaveAgency creates or updates an agency.
+	SaveAgency(ctx context.Context, a domain.Agency) error
+	// SaveProcedure stores p as a new version and makes it the current one.
+	SaveProcedure(ctx context.Context, p domain.Procedure) error
+	// NextSequence returns the next daily sequence of an agency's dossier codes;
+	// concurrent callers never get the same number.
+	NextSequence(ctx context.Context, agency, day string) (int64, error)
+	// SaveIdempotencyKey stores a key; Conflict "duplicate" if another request stored it first.
+	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
+	// InsertDossier writes a new dossier, its steps, and the change's history
+	// and events (the outbox), setting d.ID.
+	InsertDossier(ctx context.Context, d *domain.Dossier, ch domain.Change) error
+	// UpdateDossier writes d if its stored version is still readVersion
+	// (Conflict version_conflict otherwise), with the change's rows.
+	UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error
+}

@@ -1,0 +1,67 @@
+package service
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// Options tune the use cases.
+type Options struct {
+	// CalendarTTL is how long an agency's calendar is cached; a change made on
+	// this instance clears the cache at once, other instances see it after
+	// the TTL.
+	CalendarTTL time.Duration
+	// PINMaxFailures wrong PINs lock a dossier's look-up for PINLockFor.
+	PINMaxFailures int
+	PINLockFor     time.Duration
+	Logger         *slog.Logger
+}
+
+// Service runs the commands and queries of motcua.
+type Service struct {
+	store Store
+	clock Clock
+	waker Waker
+	opts  Options
+	log   *slog.Logger
+
+	calMu     sync.Mutex
+	calendars map[string]cachedCalendar
+}
+
+type cachedCalendar struct {
+	cal    *domain.Calendar
+	loaded time.Time
+}
+
+// New builds the service on a store. waker may be nil.
+func New(store Store, clock Clock, waker Waker, opts Options) *Service {
+	if opts.CalendarTTL == 0 {
+		opts.CalendarTTL = 30 * time.Second
+	}
+	if opts.PINMaxFailures == 0 {
+		opts.PINMaxFailures = 5
+	}
+	if opts.PINLockFor == 0 {
+		opts.PINLockFor = 15 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, calendars: map[string]cachedCalendar{}}
+}
+
+// Now is the service's clock, for adapters that need the same time.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+func (s *Service) wake() {
+	if s.waker != nil {
+		s.waker.Wake()
+	}
+}

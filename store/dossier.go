@@ -1,0 +1,464 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
+)
+
+type dossierRow struct {
+	ID                int64 `gorm:"primaryKey"`
+	Code              string
+	AgencyCode        string
+	LeadAgencyCode    string
+	ProcedureCode     string
+	ProcedureVersion  int
+	SupplementClock   string
+	Channel           string
+	Delivery          string
+	Status            int
+	ApplicantName     string
+	ApplicantIDNumber string `gorm:"column:applicant_id_number"`
+	ApplicantPhone    string
+	ApplicantEmail    string
+	ApplicantAddress  string
+	Documents         string
+	PINHash           string     `gorm:"column:pin_hash"`
+	PINFailures       int        `gorm:"column:pin_failures"`
+	PINLockedUntil    *time.Time `gorm:"column:pin_locked_until"`
+	ReceivedAt        time.Time
+	CountingFrom      *time.Time
+	BudgetMinutes     int64
+	UsedMinutes       int64
+	RunningSince      *time.Time
+	DueAt             *time.Time
+	OriginalDueAt     *time.Time
+	PromisedAt        *time.Time
+	ExtensionReason   *string
+	ExtendedAt        *time.Time
+	ExtensionLate     *bool
+	Result            *string
+	Verdict           string
+	ProcessedAt       *time.Time
+	ReturnedAt        *time.Time
+	ReturnMethod      *string
+	ClosedAt          *time.Time
+	CurrentStep       int
+	HolderCode        string
+	NextDeadlineAt    *time.Time
+	Rating            *int
+	RatingComment     *string
+	RatedAt           *time.Time
+	Version           int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func (dossierRow) TableName() string { return "dossiers" }
+
+type stepRow struct {
+	DossierID       int64 `gorm:"primaryKey"`
+	Seq             int   `gorm:"primaryKey"`
+	Name            string
+	AgencyCode      string
+	AllottedMinutes int64
+	UsedMinutes     int64
+	RunningSince    *time.Time
+	StartedAt       *time.Time
+	DueAt           *time.Time
+	FinishedAt      *time.Time
+	Verdict         string
+}
+
+func (stepRow) TableName() string { return "dossier_steps" }
+
+type pauseRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	DossierID int64
+	Kind      string
+	Clock     string
+	Reason    string
+	Items     string
+	Amount    int64
+	StartedAt time.Time
+	EndedAt   *time.Time
+}
+
+func (pauseRow) TableName() string { return "dossier_pauses" }
+
+type historyRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	DossierID  int64
+	At         time.Time
+	Actor      string
+	Action     string
+	FromStatus int
+	ToStatus   int
+	Note       string
+	DueAt      *time.Time
+	PromisedAt *time.Time
+	StepDueAt  *time.Time
+}
+
+func (historyRow) TableName() string { return "dossier_history" }
+
+type handoffRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	DossierID int64
+	StepSeq   int
+	FromUnit  string
+	ToUnit    string
+	At        time.Time
+	Verdict   string
+}
+
+func (handoffRow) TableName() string { return "dossier_handoffs" }
+
+type outboxRow struct {
+	Seq         int64 `gorm:"primaryKey"`
+	ID          string
+	Subject     string
+	Type        string
+	DossierCode string
+	Data        string
+	OccurredAt  time.Time
+	CreatedAt   time.Time
+	PublishedAt *time.Time
+	Attempts    int
+	LastError   *string
+	ParkedAt    *time.Time
+}
+
+func (outboxRow) TableName() string { return "outbox" }
+
+func strp(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func toDossierRow(d *domain.Dossier) dossierRow {
+	docs, _ := json.Marshal(nonNil(d.Documents))
+	r := dossierRow{
+		ID: d.ID, Code: d.Code, AgencyCode: d.AgencyCode, LeadAgencyCode: d.LeadAgencyCode,
+		ProcedureCode: d.ProcedureCode, ProcedureVersion: d.ProcedureVersion, SupplementClock: string(d.SupplementClock),
+		Channel: string(d.Channel), Delivery: string(d.Delivery), Status: int(d.Status),
+		ApplicantName: d.Applicant.Name, ApplicantIDNumber: d.Applicant.IDNumber, ApplicantPhone: d.Applicant.Phone,
+		ApplicantEmail: d.Applicant.Email, ApplicantAddress: d.Applicant.Address, Documents: string(docs),
+		PINHash: d.PINHash, ReceivedAt: ts(d.ReceivedAt), CountingFrom: tsp(d.CountingFrom),
+		BudgetMinutes: d.Clock.Budget, UsedMinutes: d.Clock.Used, RunningSince: tsp(d.Clock.RunningSince),
+		DueAt: tsp(d.Clock.DueAt), OriginalDueAt: tsp(d.OriginalDue), Result: strp(d.Result), Verdict: string(d.Verdict),
+		ProcessedAt: tsp(d.ProcessedAt), ReturnedAt: tsp(d.ReturnedAt), ReturnMethod: strp(string(d.ReturnMethod)),
+		ClosedAt: tsp(d.ClosedAt), CurrentStep: d.CurrentStep, HolderCode: d.HolderCode, NextDeadlineAt: tsp(d.NextDeadline()),
+		RatingComment: strp(d.RatingComment), RatedAt: tsp(d.RatedAt), Version: d.Version,
+		CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt),
+	}
+	if d.Rating > 0 {
+		v := d.Rating
+		r.Rating = &v
+	}
+	if e := d.Extension; e != nil {
+		r.PromisedAt = tsp(&e.NewDueAt)
+		r.ExtensionReason = &e.Reason
+		r.ExtendedAt = tsp(&e.RecordedAt)
+		late := e.Late
+		r.ExtensionLate = &late
+	}
+	return r
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (r dossierRow) domain() *domain.Dossier {
+	d := &domain.Dossier{
+		ID: r.ID, Code: r.Code, AgencyCode: r.AgencyCode, LeadAgencyCode: r.LeadAgencyCode, ProcedureCode: r.ProcedureCode,
+		ProcedureVersion: r.ProcedureVersion, SupplementClock: domain.SupplementClock(r.SupplementClock),
+		Channel: domain.Channel(r.Channel), Delivery: domain.Delivery(r.Delivery), Status: domain.Status(r.Status),
+		Applicant: domain.Applicant{Name: r.ApplicantName, IDNumber: r.ApplicantIDNumber, Phone: r.ApplicantPhone,
+			Email: r.ApplicantEmail, Address: r.ApplicantAddress},
+		PINHash: r.PINHash, ReceivedAt: r.ReceivedAt, CountingFrom: r.CountingFrom,
+		Clock:       domain.Clock{Budget: r.BudgetMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
+		OriginalDue: r.OriginalDueAt, Result: deref(r.Result), Verdict: domain.Verdict(r.Verdict),
+		ProcessedAt: r.ProcessedAt, ReturnedAt: r.ReturnedAt, ReturnMethod: domain.Delivery(deref(r.ReturnMethod)),
+		ClosedAt: r.ClosedAt, CurrentStep: r.CurrentStep, HolderCode: r.HolderCode,
+		RatingComment: deref(r.RatingComment), RatedAt: r.RatedAt, Version: r.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	_ = json.Unmarshal([]byte(r.Documents), &d.Documents)
+	if r.Rating != nil {
+		d.Rating = *r.Rating
+	}
+	if r.PromisedAt != nil {
+		d.Extension = &domain.Extension{Reason: deref(r.ExtensionReason), NewDueAt: *r.PromisedAt}
+		if r.ExtendedAt != nil {
+			d.Extension.RecordedAt = *r.ExtendedAt
+		}
+		if r.ExtensionLate != nil {
+			d.Extension.Late = *r.ExtensionLate
+		}
+	}
+	return d
+}
+
+func toStepRow(id int64, s domain.Step) stepRow {
+	return stepRow{DossierID: id, Seq: s.Seq, Name: s.Name, AgencyCode: s.AgencyCode, AllottedMinutes: s.Clock.Budget,
+		UsedMinutes: s.Clock.Used, RunningSince: tsp(s.Clock.RunningSince), StartedAt: tsp(s.StartedAt), DueAt: tsp(s.Clock.DueAt),
+		FinishedAt: tsp(s.FinishedAt), Verdict: string(s.Verdict)}
+}
+
+func (r stepRow) domain() domain.Step {
+	return domain.Step{Seq: r.Seq, Name: r.Name, AgencyCode: r.AgencyCode,
+		Clock:     domain.Clock{Budget: r.AllottedMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Verdict: domain.Verdict(r.Verdict)}
+}
+
+func toPauseRow(id int64, p domain.Pause) pauseRow {
+	items, _ := json.Marshal(nonNil(p.Items))
+	return pauseRow{ID: p.ID, DossierID: id, Kind: string(p.Kind), Clock: string(p.Clock), Reason: p.Reason, Items: string(items),
+		Amount: p.Amount, StartedAt: ts(p.StartedAt), EndedAt: tsp(p.EndedAt)}
+}
+
+func (r pauseRow) domain() domain.Pause {
+	p := domain.Pause{ID: r.ID, Kind: domain.PauseKind(r.Kind), Clock: domain.SupplementClock(r.Clock), Reason: r.Reason,
+		Amount: r.Amount, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
+	_ = json.Unmarshal([]byte(r.Items), &p.Items)
+	return p
+}
+
+// Dossier loads a dossier with its steps, pauses, handoffs and history.
+func (q queries) Dossier(ctx context.Context, code string) (*domain.Dossier, error) {
+	var r dossierRow
+	if err := q.ctx(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
+		return nil, translate(err, "dossier "+code)
+	}
+	d := r.domain()
+	if err := q.loadChildren(ctx, d, true); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bool) error {
+	var steps []stepRow
+	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("seq").Find(&steps).Error; err != nil {
+		return translate(err, "steps")
+	}
+	for _, s := range steps {
+		d.Steps = append(d.Steps, s.domain())
+	}
+	var pauses []pauseRow
+	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&pauses).Error; err != nil {
+		return translate(err, "pauses")
+	}
+	for _, p := range pauses {
+		d.Pauses = append(d.Pauses, p.domain())
+	}
+	if !history {
+		return nil
+	}
+	var hand []handoffRow
+	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hand).Error; err != nil {
+		return translate(err, "handoffs")
+	}
+	for _, h := range hand {
+		d.Handoffs = append(d.Handoffs, domain.Handoff{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: h.At, Verdict: domain.Verdict(h.Verdict)})
+	}
+	var hist []historyRow
+	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hist).Error; err != nil {
+		return translate(err, "history")
+	}
+	for _, h := range hist {
+		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, Action: h.Action, From: domain.Status(h.FromStatus),
+			To: domain.Status(h.ToStatus), Note: h.Note, DueAt: h.DueAt, PromisedAt: h.PromisedAt, StepDueAt: h.StepDueAt})
+	}
+	return nil
+}
+
+// DossierForLookup loads what the citizen's view needs, and the lock-out.
+func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dossier, *time.Time, error) {
+	var r dossierRow
+	if err := q.ctx(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
+		return nil, nil, translate(err, "dossier")
+	}
+	d := r.domain()
+	if err := q.loadChildren(ctx, d, false); err != nil {
+		return nil, nil, err
+	}
+	return d, r.PINLockedUntil, nil
+}
+
+// PINFailure counts a wrong PIN and locks the look-up at the max-th.
+func (q queries) PINFailure(ctx context.Context, id int64, max int, lockUntil time.Time) error {
+	err := q.ctx(ctx).Exec(`UPDATE dossiers SET
+		pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END,
+		pin_failures = CASE WHEN pin_failures + 1 >= ? THEN 0 ELSE pin_failures + 1 END
+		WHERE id = ?`, max, ts(lockUntil), max, id).Error
+	return translate(err, "pin failure")
+}
+
+// NextSequence hands out the agency's next daily sequence number; the
+// upsert's row lock serialises concurrent intakes.
+func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
+	var n int64
+	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
+		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
+		RETURNING last_seq`, agency, day).Scan(&n).Error
+	if err != nil {
+		return 0, translate(err, "dossier sequence")
+	}
+	return n, nil
+}
+
+type idempotencyRow struct {
+	Actor       string `gorm:"primaryKey"`
+	Key         string `gorm:"primaryKey"`
+	RequestHash string
+	DossierCode string
+	LookupPIN   string `gorm:"column:lookup_pin"`
+	CreatedAt   time.Time
+}
+
+func (idempotencyRow) TableName() string { return "idempotency_keys" }
+
+// IdempotencyKey returns what was stored under a key.
+func (q queries) IdempotencyKey(ctx context.Context, actor, key string) (hash, code, pin string, found bool, err error) {
+	var rows []idempotencyRow
+	if err := q.ctx(ctx).Where("actor = ? AND key = ?", actor, key).Limit(1).Find(&rows).Error; err != nil {
+		return "", "", "", false, translate(err, "idempotency key")
+	}
+	if len(rows) == 0 {
+		return "", "", "", false, nil
+	}
+	return rows[0].RequestHash, rows[0].DossierCode, rows[0].LookupPIN, true, nil
+}
+
+// SaveIdempotencyKey stores a key; a second request with it is a duplicate.
+func (q queries) SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error {
+	r := idempotencyRow{Actor: actor, Key: key, RequestHash: hash, DossierCode: code, LookupPIN: pin, CreatedAt: ts(at)}
+	return translate(q.ctx(ctx).Create(&r).Error, "idempotency key")
+}
+
+// InsertDossier writes a new dossier with its steps and the change.
+func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
+	r := toDossierRow(d)
+	r.ID = 0
+	if err := q.ctx(ctx).Create(&r).Error; err != nil {
+		return translate(err, "dossier "+d.Code)
+	}
+	d.ID = r.ID
+	if len(d.Steps) > 0 {
+		steps := make([]stepRow, 0, len(d.Steps))
+		for _, s := range d.Steps {
+			steps = append(steps, toStepRow(d.ID, s))
+		}
+		if err := q.ctx(ctx).Create(&steps).Error; err != nil {
+			return translate(err, "steps")
+		}
+	}
+	return q.writeChange(ctx, d, ch)
+}
+
+// UpdateDossier writes d over the version it was read at.
+func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
+	r := toDossierRow(d)
+	res := q.ctx(ctx).Model(&dossierRow{}).Where("id = ? AND version = ?", d.ID, readVersion).
+		Select("*").Omit("id", "code", "created_at", "pin_failures", "pin_locked_until").Updates(&r)
+	if res.Error != nil {
+		return translate(res.Error, "dossier "+d.Code)
+	}
+	if res.RowsAffected == 0 {
+		return domain.Conflictf("version_conflict", "the dossier changed since version %d was read", readVersion)
+	}
+	for _, s := range d.Steps {
+		sr := toStepRow(d.ID, s)
+		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, s.Seq).Select("*").Updates(&sr).Error; err != nil {
+			return translate(err, "step")
+		}
+	}
+	for i := range d.Pauses {
+		p := &d.Pauses[i]
+		pr := toPauseRow(d.ID, *p)
+		if p.ID == 0 {
+			if err := q.ctx(ctx).Create(&pr).Error; err != nil {
+				return translate(err, "pause")
+			}
+			p.ID = pr.ID
+			continue
+		}
+		if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Update("ended_at", pr.EndedAt).Error; err != nil {
+			return translate(err, "pause")
+		}
+	}
+	return q.writeChange(ctx, d, ch)
+}
+
+// writeChange appends the history and control-slip rows and the outbox events.
+func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
+	if len(ch.History) > 0 {
+		rows := make([]historyRow, 0, len(ch.History))
+		for _, h := range ch.History {
+			rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, Action: h.Action, FromStatus: int(h.From),
+				ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
+		}
+		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
+			return translate(err, "history")
+		}
+	}
+	if len(ch.Handoffs) > 0 {
+		rows := make([]handoffRow, 0, len(ch.Handoffs))
+		for _, h := range ch.Handoffs {
+			rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict)})
+		}
+		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
+			return translate(err, "handoffs")
+		}
+	}
+	return q.writeEvents(ctx, ch.Events)
+}
+
+// eventNamespace seeds deterministic ids of keyed events (one per deadline).
+var eventNamespace = uuid.MustParse("6f1c3f5e-2b7a-4c8e-9a51-3d0f6c2e8b17")
+
+func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]outboxRow, 0, len(events))
+	for _, e := range events {
+		data, err := service.EncodeEventData(e)
+		if err != nil {
+			return err
+		}
+		var id string
+		if e.Key != "" {
+			id = uuid.NewSHA1(eventNamespace, []byte(e.Key)).String()
+		} else {
+			v7, err := uuid.NewV7()
+			if err != nil {
+				return err
+			}
+			id = v7.String()
+		}
+		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
+			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
+	}
+	return translate(q.ctx(ctx).Create(&rows).Error, "outbox")
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ncruces/go-sqlite3/gormlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	_ "github.com/ncruces/go-sqlite3/driver" // the database/sql driver gormlite uses
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/migrations"
+	"github.com/motcua/motcua/service"
+)
+
+// Dialects.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// timeFormat is how SQLite keeps times: fixed width in UTC, so text order is
+// time order.
+const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// Options say which database to open.
+type Options struct {
+	// DatabaseURL is a postgres:// URL; empty means SQLite under DataDir.
+	DatabaseURL string
+	DataDir     string
+	// MaxConns caps the pool (default 20 on PostgreSQL, 4 on SQLite).
+	MaxConns int
+	Logger   *slog.Logger
+}
+
+// Store is the database behind the service.
+type Store struct {
+	queries
+	dialect string
+	sqlDB   *sql.DB
+	log     *slog.Logger
+}
+
+var (
+	_ service.Store        = (*Store)(nil)
+	_ service.OutboxReader = (*Store)(nil)
+)
+
+// Open connects to PostgreSQL or opens (creating) the SQLite file.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger:                 logger.Discard,
+	}
+	var (
+		dial    gorm.Dialector
+		dialect string
+		maxOpen = opts.MaxConns
+	)
+	if opts.DatabaseURL != "" {
+		dialect = Postgres
+		dial = postgres.Open(opts.DatabaseURL)
+		if maxOpen == 0 {
+			maxOpen = 20
+		}
+	} else {
+		dialect = SQLite
+		dir := opts.DataDir
+		if dir == "" {
+			dir = "data"
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+		dial = gormlite.Open(SQLiteDSN(filepath.Join(dir, "motcua.db")))
+		if maxOpen == 0 {
+			maxOpen = 4
+		}
+	}
+	db, err := gorm.Open(dial, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxOpen)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{queries: queries{db: db, dialect: dialect}, dialect: dialect, sqlDB: sqlDB, log: opts.Logger}
+	if err := s.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: reach %s: %w", dialect, err)
+	}
+	return s, nil
+}
+
+// SQLiteDSN is the DSN that held up under concurrent writers (stack.md):
+// WAL, a busy timeout, and immediate transactions so a transaction that reads
+// first and then writes waits instead of failing.
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_txlock", "immediate")
+	q.Add("_timefmt", timeFormat)
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Dialect is Postgres or SQLite.
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB exposes the gorm handle to tests and the seed command.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+// Migrate applies the embedded migrations that are not applied yet.
+func (s *Store) Migrate(ctx context.Context) error {
+	var (
+		fsys    fs.FS
+		dialect goose.Dialect
+		err     error
+	)
+	if s.dialect == Postgres {
+		fsys, err = fs.Sub(migrations.Postgres, "postgres")
+		dialect = goose.DialectPostgres
+	} else {
+		fsys, err = fs.Sub(migrations.SQLite, "sqlite")
+		dialect = goose.DialectSQLite3
+	}
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.sqlDB, fsys)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, r := range res {
+		s.log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx service.Tx) error) error {
+	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		return fn(&tx{queries{db: g, dialect: s.dialect}})
+	})
+}
+
+// tx is one transaction's view of the store.
+type tx struct{ queries }
+
+var _ service.Tx = (*tx)(nil)
+
+// queries are the statements shared by the store and a transaction.
+type queries struct {
+	db      *gorm.DB
+	dialect string
+}
+
+func (q queries) ctx(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }
+
+// translate turns driver errors into domain kinds.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return domain.NotFoundf("no %s", what)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return &domain.Error{Kind: domain.Conflict, Code: "duplicate", Detail: what + " already exists"}
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return domain.Invalidf("%s refers to something that does not exist", what)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// ts normalises a time for storage: UTC, microseconds.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func tsp(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
