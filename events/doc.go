@@ -1,0 +1,16 @@
+// Package events publishes the facts about dossiers to NATS JetStream.
+//
+// Every fact is first written, in the same database transaction as the change
+// it describes, to the outbox (service.OutboxReader). The Relay reads the
+// outbox in the order it was written, turns each record into a CloudEvents 1.0
+// event in structured JSON mode (Encode), and publishes it to the stream
+// (DOSSIERS, subjects dossiers.<agency>.<event>) with the event id as the
+// Nats-Msg-Id header, so that JetStream drops a fact published twice.
+// Only what JetStream acknowledged is marked published; anything else stays in
+// the outbox for the next pass, so no event is ever lost. An event that can
+// never be published (bad subject, data that is not JSON) is parked with a
+// reason instead of blocking the ones behind it.
+//
+// Connect opens the connection: to an external server when Options.URL is set,
+// or to a nats-server with JetStream started in this process otherwise.
+package events

@@ -1,0 +1,249 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of Options.
+const (
+	DefaultStream     = "DOSSIERS"
+	DefaultMaxAge     = 90 * 24 * time.Hour
+	DuplicateWindow   = 10 * time.Minute
+	SubjectRoot       = "dossiers."
+	connectionName    = "motcua"
+	embeddedReadyWait = 10 * time.Second
+	drainTimeout      = 10 * time.Second
+)
+
+// Options say where NATS is and what the stream is.
+type Options struct {
+	// URL of an external NATS server (a comma-separated list for a cluster).
+	// Empty starts a nats-server with JetStream in this process.
+	URL string
+	// DataDir is where the in-process server stores its streams (under
+	// DataDir/nats). Unused with URL.
+	DataDir string
+	// Stream is the stream's name; default DOSSIERS.
+	Stream string
+	// SubjectPrefix comes before every subject ("" in production); tests use
+	// a unique one such as "t1234." so they never collide on a shared server.
+	SubjectPrefix string
+	// MaxAge is how long the stream keeps a message; default 90 days.
+	MaxAge time.Duration
+	// Replicas of the stream on a clustered server; default 1.
+	Replicas int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Conn is a connection to NATS with the dossier stream in place.
+type Conn struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ns     *server.Server // nil with an external server
+	stream string
+	prefix string
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// Connect connects to NATS (or starts the in-process server) and creates or
+// updates the stream.
+func Connect(ctx context.Context, o Options) (*Conn, error) {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SubjectPrefix != "" && (!strings.HasSuffix(o.SubjectPrefix, ".") || !ValidSubject(strings.TrimSuffix(o.SubjectPrefix, "."))) {
+		return nil, fmt.Errorf("events: subject prefix %q must be tokens ending with a dot", o.SubjectPrefix)
+	}
+	c := &Conn{stream: o.Stream, prefix: o.SubjectPrefix, log: o.Logger, closed: make(chan struct{})}
+
+	opts := []nats.Option{
+		nats.Name(connectionName),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DrainTimeout(drainTimeout),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err != nil {
+				c.log.Warn("nats disconnected", "url", redactURL(nc.ConnectedUrlRedacted()), "err", err)
+			} else {
+				c.log.Info("nats disconnected")
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.log.Info("nats reconnected", "url", redactURL(nc.ConnectedUrlRedacted()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			c.log.Warn("nats error", "err", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+	}
+
+	var (
+		nc  *nats.Conn
+		err error
+	)
+	if o.URL != "" {
+		nc, err = nats.Connect(o.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("events: connect to %s: %w", redactURL(o.URL), err)
+		}
+		c.log.Info("nats connected", "url", redactURL(nc.ConnectedUrlRedacted()))
+	} else {
+		ns, err := startServer(o)
+		if err != nil {
+			return nil, err
+		}
+		c.ns = ns
+		nc, err = nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+		if err != nil {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			return nil, fmt.Errorf("events: connect to the in-process nats-server: %w", err)
+		}
+	}
+	c.nc = nc
+	c.js, err = jetstream.New(nc)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	cfg := jetstream.StreamConfig{
+		Name:        o.Stream,
+		Description: "Facts about one-stop-shop dossiers (CloudEvents 1.0, structured JSON)",
+		Subjects:    []string{o.SubjectPrefix + SubjectRoot + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      o.MaxAge,
+		Duplicates:  DuplicateWindow,
+		Replicas:    o.Replicas,
+	}
+	if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("events: create or update stream %s: %w", o.Stream, err)
+	}
+	return c, nil
+}
+
+func startServer(o Options) (*server.Server, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("events: no NATS URL and no data directory for the in-process server")
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: "motcua-embedded",
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.DataDir, "nats"),
+		DontListen: true,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: in-process nats-server: %w", err)
+	}
+	debug := o.Logger.Enabled(context.Background(), slog.LevelDebug)
+	ns.SetLoggerV2(serverLogger{o.Logger}, debug, false, false)
+	go ns.Start()
+	if !ns.ReadyForConnections(embeddedReadyWait) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("events: in-process nats-server not ready after %s", embeddedReadyWait)
+	}
+	return ns, nil
+}
+
+// JetStream returns the JetStream context.
+func (c *Conn) JetStream() jetstream.JetStream { return c.js }
+
+// NATS returns the core connection.
+func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// StreamName is the stream's name.
+func (c *Conn) StreamName() string { return c.stream }
+
+// SubjectPrefix is put before every subject ("" in production).
+func (c *Conn) SubjectPrefix() string { return c.prefix }
+
+// Ping reports whether the connection is up and the stream answers, within
+// ctx (for /readyz).
+func (c *Conn) Ping(ctx context.Context) error {
+	if s := c.nc.Status(); s != nats.CONNECTED {
+		return fmt.Errorf("events: nats connection %s", s)
+	}
+	if _, err := c.js.Stream(ctx, c.stream); err != nil {
+		return fmt.Errorf("events: stream %s: %w", c.stream, err)
+	}
+	return nil
+}
+
+// Close drains the connection and stops the in-process server, waiting for
+// both. It may be called more than once.
+func (c *Conn) Close() {
+	c.closeOnce.Do(func() {
+		if c.nc != nil {
+			if err := c.nc.Drain(); err != nil {
+				c.nc.Close()
+			}
+			select {
+			case <-c.closed:
+			case <-time.After(drainTimeout + time.Second):
+				c.nc.Close()
+			}
+		}
+		if c.ns != nil {
+			c.ns.Shutdown()
+			c.ns.WaitForShutdown()
+		}
+	})
+}
+
+// redactURL removes user names, passwords and tokens from a (comma-separated
+// list of) NATS URL(s), so they can be logged.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		scheme, rest := "", p
+		if j := strings.Index(p, "://"); j >= 0 {
+			scheme, rest = p[:j+3], p[j+3:]
+		}
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			rest = "redacted@" + rest[at+1:]
+		}
+		parts[i] = scheme + rest
+	}
+	return strings.Join(parts, ",")
+}
+
+// serverLogger sends the in-process server's log to slog: notices and debug
+// lines at debug level (no noise otherwise), warnings and errors as such.
+type serverLogger struct{ l *slog.Logger }
+
+func (s serverLogger) Noticef(f string, v ...any) { s.l.Debug("nats-server: " + fmt.Sprintf(f, v...)) }
+func (s serverLogger) Warnf(f string, v ...any)   { s.l.Warn("nats-server: " + fmt.Sprintf(f, v...)) }
+func (s serverLogger) Fatalf(f string, v ...any)  { s.l.Error("nats-server: " + fmt.Sprintf(f, v...)) }
+func (s serverLogger) Errorf(f string, v ...any)  { s.l.Error("nats-server: " + fmt.Sprintf(f, v...)) }
+func (s serverLogger) Debugf(f string, v ...any)  { s.l.Debug("nats-server: " + fmt.Sprintf(f, v...)) }
+func (s serverLogger) Tracef(f string, v ...any)  { s.l.Debug("nats-server: " + fmt.Sprintf(f, v...)) }
