@@ -319,3 +319,39 @@ func (d *Dossier) NextDeadline() *time.Time {
 	}
 	return next
 }
+
+// FollowCalendar recomputes the running deadlines of the dossier and of its
+// current step from a changed calendar (domain.md: a newly announced holiday
+// never makes a dossier late). It reports whether anything moved and, if so,
+// the history line that explains it.
+func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note string) (Change, bool) {
+	before := timesOf(d)
+	d.Clock.Recompute(cal)
+	if s := d.Current(); s != nil {
+		s.Clock.Recompute(cal)
+	}
+	after := timesOf(d)
+	if before == after {
+		return Change{}, false
+	}
+	d.Version++
+	d.UpdatedAt = now
+	h := HistoryEntry{At: now, Actor: actor.Sub, Action: "calendar_changed", From: d.Status, To: d.Status, Note: note,
+		DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt()}
+	if s := d.Current(); s != nil {
+		h.StepDueAt = s.Clock.DueAt
+	}
+	return Change{History: []HistoryEntry{h}}, true
+}
+
+// timesOf is the pair of running deadlines, for change detection.
+func timesOf(d *Dossier) [2]int64 {
+	var out [2]int64
+	if d.Clock.DueAt != nil {
+		out[0] = d.Clock.DueAt.UnixNano()
+	}
+	if s := d.Current(); s != nil && s.Clock.DueAt != nil {
+		out[1] = s.Clock.DueAt.UnixNano()
+	}
+	return out
+}

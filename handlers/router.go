@@ -77,6 +77,9 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/procedures/:code", h.getProcedure, staff)
 
 	v1.GET("/calendar/deadline", h.deadline, public)
+	v1.GET("/calendar/days", h.listDays, public)
+	v1.PUT("/calendar/days/:date", h.putDay, admin)
+	v1.DELETE("/calendar/days/:date", h.deleteDay, admin)
 
 	v1.POST("/dossiers", h.intake, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleAdmin))
 	v1.GET("/dossiers/:code", h.getDossier, staff)

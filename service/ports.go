@@ -64,6 +64,7 @@ type Store interface {
 // Tx is the work one command does in its transaction.
 type Tx interface {
 	Reader
+	CalendarTx
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.
@@ -79,4 +80,16 @@ type Tx interface {
 	// UpdateDossier writes d if its stored version is still readVersion
 	// (Conflict version_conflict otherwise), with the change's rows.
 	UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error
+}
+
+// CalendarTx is the calendar part of a transaction.
+type CalendarTx interface {
+	// SaveCalendarDay records a day off or make-up working day.
+	SaveCalendarDay(ctx context.Context, d domain.CalendarDay, at time.Time) error
+	// DeleteCalendarDay removes a recorded day; NotFound if none was recorded.
+	DeleteCalendarDay(ctx context.Context, date domain.Date, agency string) error
+	// RunningDossiers returns the open dossiers whose clock runs and whose
+	// dossier or step deadline is at or after from, of the given receiving
+	// agency ("" for all), locked for update where the database can.
+	RunningDossiers(ctx context.Context, from time.Time, agency string) ([]*domain.Dossier, error)
 }

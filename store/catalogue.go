@@ -245,3 +245,25 @@ func (q queries) CalendarDays(ctx context.Context, agency string) ([]domain.Cale
 	}
 	return out, nil
 }
+
+// SaveCalendarDay records (or replaces) a day.
+func (q queries) SaveCalendarDay(ctx context.Context, d domain.CalendarDay, at time.Time) error {
+	r := calendarDayRow{Day: d.Date.String(), AgencyCode: d.AgencyCode, Kind: string(d.Kind), Name: d.Name, CreatedAt: ts(at)}
+	err := q.ctx(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "day"}, {Name: "agency_code"}},
+		DoUpdates: clause.AssignmentColumns([]string{"kind", "name", "created_at"}),
+	}).Create(&r).Error
+	return translate(err, "calendar day")
+}
+
+// DeleteCalendarDay removes a recorded day.
+func (q queries) DeleteCalendarDay(ctx context.Context, date domain.Date, agency string) error {
+	res := q.ctx(ctx).Where("day = ? AND agency_code = ?", date.String(), agency).Delete(&calendarDayRow{})
+	if res.Error != nil {
+		return translate(res.Error, "calendar day")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFoundf("no day recorded on %s", date)
+	}
+	return nil
+}

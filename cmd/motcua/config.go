@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,14 @@ type Config struct {
 	PublicRateLimit float64
 	TrustedProxies  []*net.IPNet
 	ShutdownTimeout time.Duration
+	NATSStream      string
+	SubjectPrefix   string
 }
+
+var (
+	streamNameRe    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	subjectPrefixRe = regexp.MustCompile(`^([A-Za-z0-9_-]+\.)+$`)
+)
 
 // setting is one row of the configuration table.
 type setting struct {
@@ -115,6 +123,20 @@ var settings = []setting{
 			}
 			c.TrustedProxies = append(c.TrustedProxies, n)
 		}
+		return nil
+	}},
+	{name: "NATS_STREAM", def: "DOSSIERS", help: "JetStream stream name", parse: func(c *Config, v string) error {
+		if !streamNameRe.MatchString(v) {
+			return fmt.Errorf("must be letters, digits, - or _")
+		}
+		c.NATSStream = v
+		return nil
+	}},
+	{name: "NATS_SUBJECT_PREFIX", help: "prefix before dossiers.> (e.g. tenant1.), for a NATS shared with others", parse: func(c *Config, v string) error {
+		if v != "" && !subjectPrefixRe.MatchString(v) {
+			return fmt.Errorf("must be dot-separated tokens ending in a dot, e.g. tenant1.")
+		}
+		c.SubjectPrefix = v
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -31,6 +34,7 @@ Usage:
   motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
                [--sub ID] [--name NAME] [--ttl 8h]
   motcua seed demo                        load demo agencies, procedures and dossiers
+  motcua healthcheck                      exit 0 when the local server answers /healthz (for containers)
 
 Configuration comes from the environment; see README.md.
 `
@@ -57,9 +61,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(cfg, args, stdout)
 	case "seed":
 		return seed(ctx, cfg, log, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err
 	}
 	return errors.New("unknown command " + cmd + "\n\n" + usage)
+}
+
+// healthcheck asks the local server's /healthz, for container health checks
+// on an image without a shell.
+func healthcheck(ctx context.Context, cfg Config) error {
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %d", res.StatusCode)
+	}
+	return nil
 }

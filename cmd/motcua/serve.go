@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/motcua/motcua/auth"
+	"github.com/motcua/motcua/events"
+	"github.com/motcua/motcua/handlers"
+	"github.com/motcua/motcua/service"
+	"github.com/motcua/motcua/store"
+)
+
+// openStore opens and migrates the database the configuration names.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "dialect", st.Dialect())
+	return st.Close()
+}
+
+// signingKey is JWT_SECRET, or the key generated once under DATA_DIR.
+func signingKey(cfg Config) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		return []byte(cfg.JWTSecret), nil
+	}
+	return auth.LoadOrCreateKey(cfg.DataDir)
+}
+
+func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
+	if cfg.JWKSURL != "" {
+		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{})
+	}
+	key, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewHS256(key, auth.Options{})
+}
+
+// serve runs the API and the outbox relay until ctx ends, then stops in
+// order: stop accepting, finish requests, flush the outbox, close NATS and
+// the database.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) string, ready chan<- string) error {
+	start := time.Now()
+	log.Info("starting", cfg.logAttrs(getenv)...)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	conn, err := events.Connect(ctx, events.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Stream: cfg.NATSStream, SubjectPrefix: cfg.SubjectPrefix, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	v, err := verifier(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
+	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log})
+
+	router := handlers.New(handlers.Config{
+		Service: svc, Verifier: v, Logger: log, Registry: reg,
+		Ready:           map[string]func(context.Context) error{"database": st.Ping, "nats": conn.Ping},
+		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("relay stopped", "err", err)
+		}
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-serveErr:
+		stopRelay()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	stopRelay()
+	wg.Wait()
+	if err := relay.Flush(shutdownCtx); err != nil {
+		log.Error("outbox not fully flushed; the rest goes at next start", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}

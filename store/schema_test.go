@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"context"
+	"io/fs"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/motcua/motcua/migrations"
+	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/store/storetest"
+)
+
+// schema is what must match across dialects: tables with their columns, and
+// named indexes with their columns.
+type schema struct {
+	Columns map[string][]string
+	Indexes map[string]string
+}
+
+func readSchema(t *testing.T, st *store.Store) schema {
+	t.Helper()
+	db := st.DB()
+	s := schema{Columns: map[string][]string{}, Indexes: map[string]string{}}
+	type col struct{ Table, Column string }
+	var cols []col
+	type idx struct{ Name, Table, Columns string }
+	var idxs []idx
+	if st.Dialect() == store.Postgres {
+		if err := db.Raw(`SELECT table_name AS "table", column_name AS "column" FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name <> 'goose_db_version'`).Scan(&cols).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Raw(`SELECT i.relname AS name, t.relname AS "table",
+				string_agg(a.attname, ',' ORDER BY k.ord) AS columns
+			FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+			JOIN pg_namespace n ON n.oid = t.relnamespace
+			CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+			JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+			WHERE n.nspname = current_schema() AND NOT x.indisprimary AND NOT x.indisunique AND t.relname <> 'goose_db_version'
+			GROUP BY i.relname, t.relname`).Scan(&idxs).Error; err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		var tables []string
+		if err := db.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'`).Scan(&tables).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range tables {
+			var names []string
+			if err := db.Raw(`SELECT name FROM pragma_table_info(?)`, tb).Scan(&names).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range names {
+				cols = append(cols, col{tb, n})
+			}
+			var list []struct {
+				Name   string
+				Unique int
+				Origin string
+			}
+			if err := db.Raw(`SELECT name, "unique", origin FROM pragma_index_list(?)`, tb).Scan(&list).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, ix := range list {
+				if ix.Origin != "c" || ix.Unique == 1 {
+					continue
+				}
+				var ic []string
+				if err := db.Raw(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, ix.Name).Scan(&ic).Error; err != nil {
+					t.Fatal(err)
+				}
+				idxs = append(idxs, idx{ix.Name, tb, strings.Join(ic, ",")})
+			}
+		}
+	}
+	for _, c := range cols {
+		s.Columns[c.Table] = append(s.Columns[c.Table], c.Column)
+	}
+	for k := range s.Columns {
+		sort.Strings(s.Columns[k])
+	}
+	for _, i := range idxs {
+		s.Indexes[i.Name] = i.Table + "(" + i.Columns + ")"
+	}
+	return s
+}
+
+// TestDialectsHaveTheSameSchema proves both migration sets end with the same
+// tables, columns and indexes.
+func TestDialectsHaveTheSameSchema(t *testing.T) {
+	pg := storetest.Postgres(t)
+	if pg == nil {
+		t.Skip("TEST_DATABASE_URL is not set: cannot compare with PostgreSQL")
+	}
+	lite := storetest.SQLite(t)
+	a, b := readSchema(t, pg), readSchema(t, lite)
+	if len(a.Columns) < 10 || len(a.Indexes) < 10 {
+		t.Fatalf("schema read looks empty: %d tables, %d indexes", len(a.Columns), len(a.Indexes))
+	}
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("schemas differ (-postgres +sqlite):\n%s", diff)
+	}
+}
+
+// TestMigrationVersionsMatch keeps the two folders in step.
+func TestMigrationVersionsMatch(t *testing.T) {
+	list := func(fsys fs.FS, dir string) []string {
+		entries, err := fs.ReadDir(fsys, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	pg, lite := list(migrations.Postgres, "postgres"), list(migrations.SQLite, "sqlite")
+	if len(pg) == 0 {
+		t.Fatal("no migrations")
+	}
+	if diff := cmp.Diff(pg, lite); diff != "" {
+		t.Errorf("migration files differ (-postgres +sqlite):\n%s", diff)
+	}
+}
+
+func TestMigrateTwiceIsHarmless(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
