@@ -22,7 +22,7 @@ const (
 	DuplicateWindow   = 10 * time.Minute
 	SubjectRoot       = "dossiers."
 	connectionName    = "motcua"
-	embeddedReadyWait = 10 * time.Second
+	embeddedReadyWait = 30 * time.Second
 	drainTimeout      = 10 * time.Second
 )
 
@@ -112,7 +112,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		}
 		c.log.Info("nats connected", "url", redactURL(nc.ConnectedUrlRedacted()))
 	} else {
-		ns, err := startServer(o)
+		ns, err := startServer(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	return c, nil
 }
 
-func startServer(o Options) (*server.Server, error) {
+func startServer(ctx context.Context, o Options) (*server.Server, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("events: no NATS URL and no data directory for the in-process server")
 	}
@@ -166,10 +166,14 @@ func startServer(o Options) (*server.Server, error) {
 	debug := o.Logger.Enabled(context.Background(), slog.LevelDebug)
 	ns.SetLoggerV2(serverLogger{o.Logger}, debug, false, false)
 	go ns.Start()
-	if !ns.ReadyForConnections(embeddedReadyWait) {
+	wait := embeddedReadyWait
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(min(wait, time.Until(d)), 100*time.Millisecond)
+	}
+	if !ns.ReadyForConnections(wait) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
-		return nil, fmt.Errorf("events: in-process nats-server not ready after %s", embeddedReadyWait)
+		return nil, fmt.Errorf("events: in-process nats-server not ready after %s", wait)
 	}
 	return ns, nil
 }
