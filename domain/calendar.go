@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // the zone database travels with the binary
 )
@@ -53,12 +55,10 @@ func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.M
 func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, vietnam) }
 
 // Weekday of the date.
-func (d Date) Weekday() time.Weekday { return d.Time().Weekday() }
+func (d Date) Weekday() time.Weekday { return weekdayOfDay(d.dayNumber()) }
 
 // AddDays moves the date by n days.
-func (d Date) AddDays(n int) Date {
-	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, vietnam))
-}
+func (d Date) AddDays(n int) Date { return dateOfDay(d.dayNumber() + int64(n)) }
 
 // Before reports whether d comes before e.
 func (d Date) Before(e Date) bool {
@@ -69,6 +69,67 @@ func (d Date) Before(e Date) bool {
 		return d.Month < e.Month
 	}
 	return d.Day < e.Day
+}
+
+// dayNumber returns the days since 1970-01-01 (proleptic Gregorian); an
+// out-of-range month or day is normalised as time.Date does.
+func (d Date) dayNumber() int64 {
+	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 28 {
+		t := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)
+		y, m, dd := t.Date()
+		return daysFromCivil(y, m, dd)
+	}
+	return daysFromCivil(d.Year, d.Month, d.Day)
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a valid proleptic
+// Gregorian date (H. Hinnant's algorithm).
+func daysFromCivil(y int, m time.Month, d int) int64 {
+	yy := int64(y)
+	if m <= 2 {
+		yy--
+	}
+	era := yy / 400
+	if yy < 0 && yy%400 != 0 {
+		era--
+	}
+	yoe := yy - era*400
+	mp := (int64(m) + 9) % 12
+	doy := (153*mp+2)/5 + int64(d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// dateOfDay is the inverse of daysFromCivil.
+func dateOfDay(n int64) Date {
+	z := n + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return Date{int(y), time.Month(m), int(d)}
+}
+
+// weekdayOfDay returns the weekday of a day number (1970-01-01 was a Thursday).
+func weekdayOfDay(n int64) time.Weekday {
+	w := (n + 4) % 7
+	if w < 0 {
+		w += 7
+	}
+	return time.Weekday(w)
 }
 
 // DayKind says whether a listed day is a day off or a make-up working day.
@@ -90,129 +151,156 @@ type CalendarDay struct {
 	Source     string // "statutory", "official" or "recorded"
 }
 
-// Interval is a working period of a day, in minutes after local midnight.
-type Interval struct{ Start, End int }
-
-// OfficeHours maps each weekday (time.Weekday index) to its working periods.
-type OfficeHours [7][]Interval
-
-// DefaultOfficeHours is Monday-Friday 08:00-12:00 and 13:00-17:00.
-func DefaultOfficeHours() OfficeHours {
-	var h OfficeHours
-	for wd := time.Monday; wd <= time.Friday; wd++ {
-		h[wd] = []Interval{{8 * 60, 12 * 60}, {13 * 60, 17 * 60}}
-	}
-	return h
-}
-
-// Calendar is the working-time calendar of one agency.
+// Calendar is the working-time calendar of one agency: its office hours, the
+// national days off and make-up working days (official schedules where
+// shipped, statutory ones otherwise) and the days an administrator recorded.
+// It is safe for concurrent use; per-year data is computed on first use and
+// kept.
 type Calendar struct {
 	hours    OfficeHours
-	recorded map[Date]CalendarDay
+	makeUp   []Interval            // hours of a make-up day whose weekday has none
+	dayNs    [7]int64              // working nanoseconds of an ordinary day, by weekday
+	weekNs   int64                 // of an ordinary week
+	prefixNs [15]int64             // prefixNs[i] = sum of dayNs[j%7] for j < i
+	recorded map[int][]CalendarDay // by year; an agency's own day already won over a national one
+
+	cached [cacheYears]atomic.Pointer[yearData] // years cacheFrom .. cacheFrom+cacheYears-1
+	mu     sync.Mutex                           // serialises building a cached year
+}
+
+const (
+	cacheFrom  = 1900
+	cacheYears = 400
+)
+
+// day kinds inside yearData
+const (
+	kindOrdinary uint8 = iota
+	kindOff
+	kindWork
+)
+
+// yearData is what a Calendar knows of one Gregorian year, immutable once built.
+type yearData struct {
+	first      int64   // day number of 1 January
+	kinds      []uint8 // by day of the year
+	exceptions []int64 // sorted days whose periods differ from the weekly pattern
+	days       []CalendarDay
 }
 
 // NewCalendar builds an agency's calendar from its office hours and the days
-// an administrator recorded (national ones and the agency's own, which win).
+// an administrator recorded: national ones (AgencyCode "") and the agency's
+// own, which win over national ones for the same date. A recorded day
+// overrides, for its date, both the official schedules and the statutory
+// holidays; a recorded day of any kind other than DayWorkday is a day off.
+// Office hours are normalised (clipped to the day, sorted, overlaps merged);
+// hours with no period at all mean the default hours.
 func NewCalendar(hours OfficeHours, recorded []CalendarDay) *Calendar {
-	c := &Calendar{hours: hours, recorded: map[Date]CalendarDay{}}
+	c := &Calendar{hours: hours.normalized(), recorded: map[int][]CalendarDay{}}
+	c.makeUp = c.hours.makeUpHours()
+	for wd := range 7 {
+		for _, p := range c.hours[wd] {
+			c.dayNs[wd] += int64(p.End-p.Start) * int64(time.Minute)
+		}
+		c.weekNs += c.dayNs[wd]
+	}
+	for i := 1; i < len(c.prefixNs); i++ {
+		c.prefixNs[i] = c.prefixNs[i-1] + c.dayNs[(i-1)%7]
+	}
+	byDate := map[Date]CalendarDay{}
 	for _, d := range recorded {
-		if old, ok := c.recorded[d.Date]; ok && old.AgencyCode != "" && d.AgencyCode == "" {
+		d.Date = dateOfDay(d.Date.dayNumber()) // normalise
+		if old, ok := byDate[d.Date]; ok && old.AgencyCode != "" && d.AgencyCode == "" {
 			continue
 		}
-		c.recorded[d.Date] = d
+		d.Source = SourceRecorded
+		byDate[d.Date] = d
+	}
+	for date, d := range byDate {
+		c.recorded[date.Year] = append(c.recorded[date.Year], d)
 	}
 	return c
 }
 
-// IsWorkingDay reports whether d is a working day of the agency.
-func (c *Calendar) IsWorkingDay(d Date) bool {
-	if r, ok := c.recorded[d]; ok {
-		return r.Kind == DayWorkday
+// year returns the data of a Gregorian year, building it on first use.
+func (c *Calendar) year(y int) *yearData {
+	i := y - cacheFrom
+	if i < 0 || i >= cacheYears {
+		return c.buildYear(y) // rare: not kept, so memory stays bounded
 	}
-	return len(c.hours[d.Weekday()]) > 0
+	if yd := c.cached[i].Load(); yd != nil {
+		return yd
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if yd := c.cached[i].Load(); yd != nil {
+		return yd
+	}
+	yd := c.buildYear(y)
+	c.cached[i].Store(yd)
+	return yd
 }
 
-// Days lists the days off and make-up working days of a year.
-func (c *Calendar) Days(year int) []CalendarDay {
-	var out []CalendarDay
-	for _, d := range c.recorded {
-		if d.Date.Year == year {
-			out = append(out, d)
+func (c *Calendar) buildYear(y int) *yearData {
+	first := daysFromCivil(y, 1, 1)
+	yd := &yearData{first: first, kinds: make([]uint8, daysFromCivil(y+1, 1, 1)-first)}
+	merged := map[int64]CalendarDay{}
+	for _, d := range NationalDays(y) {
+		merged[d.Date.dayNumber()] = d
+	}
+	for _, d := range c.recorded[y] {
+		merged[d.Date.dayNumber()] = d
+	}
+	for n, d := range merged {
+		wd := weekdayOfDay(n)
+		if d.Kind == DayWorkday {
+			yd.kinds[n-first] = kindWork
+			if len(c.hours[wd]) == 0 {
+				yd.exceptions = append(yd.exceptions, n)
+			}
+			yd.days = append(yd.days, d)
+			continue
+		}
+		yd.kinds[n-first] = kindOff
+		if c.dayNs[wd] > 0 {
+			yd.exceptions = append(yd.exceptions, n)
+		}
+		if d.Source == SourceRecorded || c.dayNs[wd] > 0 || !isWeekend(wd) {
+			yd.days = append(yd.days, d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
-	return out
+	slices.Sort(yd.exceptions)
+	sortDays(yd.days)
+	return yd
 }
 
-func (c *Calendar) periods(d Date) []Interval {
-	if !c.IsWorkingDay(d) {
+// periods returns the working periods of a day number.
+func (c *Calendar) periods(n int64) []Interval {
+	wd := weekdayOfDay(n)
+	d := dateOfDay(n)
+	yd := c.year(d.Year)
+	switch yd.kinds[n-yd.first] {
+	case kindOff:
 		return nil
-	}
-	if p := c.hours[d.Weekday()]; len(p) > 0 {
-		return p
-	}
-	return c.hours[time.Monday]
-}
-
-// CountingStart returns when counting begins for something received at t:
-// t itself inside office hours, else the start of the next working period.
-func (c *Calendar) CountingStart(t time.Time) time.Time {
-	return c.Add(t, 0)
-}
-
-// Add returns the instant reached by counting minutes of working time from
-// t. A total that ends exactly at the end of a working period is that end.
-func (c *Calendar) Add(t time.Time, minutes int64) time.Time {
-	t = t.In(vietnam)
-	d := DateOf(t)
-	for i := 0; i < 400*366; i++ {
-		midnight := d.Time()
-		for _, p := range c.periods(d) {
-			ps, pe := midnight.Add(time.Duration(p.Start)*time.Minute), midnight.Add(time.Duration(p.End)*time.Minute)
-			if !t.Before(pe) {
-				continue
-			}
-			if t.Before(ps) {
-				t = ps
-			}
-			avail := int64(pe.Sub(t) / time.Minute)
-			if minutes == 0 && avail > 0 {
-				return t
-			}
-			if minutes <= avail {
-				return t.Add(time.Duration(minutes) * time.Minute)
-			}
-			minutes -= avail
-			t = pe
-		}
-		d = d.AddDays(1)
-	}
-	return t
-}
-
-// Between returns the working minutes between a and b (0 when b is not after a).
-func (c *Calendar) Between(a, b time.Time) int64 {
-	if !b.After(a) {
-		return 0
-	}
-	var total int64
-	a = a.In(vietnam)
-	for d := DateOf(a); !b.Before(d.Time()); d = d.AddDays(1) {
-		midnight := d.Time()
-		for _, p := range c.periods(d) {
-			ps, pe := midnight.Add(time.Duration(p.Start)*time.Minute), midnight.Add(time.Duration(p.End)*time.Minute)
-			if ps.Before(a) {
-				ps = a
-			}
-			if pe.After(b) {
-				pe = b
-			}
-			if pe.After(ps) {
-				total += int64(pe.Sub(ps) / time.Minute)
-			}
+	case kindWork:
+		if len(c.hours[wd]) == 0 {
+			return c.makeUp
 		}
 	}
-	return total
+	return c.hours[wd]
+}
+
+// IsWorkingDay reports whether d is a working day of the agency: it has
+// office hours, is not a day off, or is a make-up working day.
+func (c *Calendar) IsWorkingDay(d Date) bool { return len(c.periods(d.dayNumber())) > 0 }
+
+// Days lists, sorted by date, the days off and make-up working days of a
+// year: national (official or statutory) ones that fall on a day the agency
+// would otherwise work or on a weekday, every make-up working day, and every
+// recorded day (weekend ones included). Recorded days replace the national
+// day of the same date.
+func (c *Calendar) Days(year int) []CalendarDay {
+	return slices.Clone(c.year(year).days)
 }
 
 // Judge gives the verdict of something finished at finished against due:
