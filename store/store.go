@@ -51,6 +51,9 @@ type Store struct {
 	dialect string
 	sqlDB   *sql.DB
 	log     *slog.Logger
+	// migrateDSN opens SQLite for goose without our fixed time format, which
+	// goose's own datetime('now') stamps would not decode with.
+	migrateDSN string
 }
 
 var (
@@ -71,9 +74,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Logger:                 logger.Discard,
 	}
 	var (
-		dial    gorm.Dialector
-		dialect string
-		maxOpen = opts.MaxConns
+		dial       gorm.Dialector
+		dialect    string
+		maxOpen    = opts.MaxConns
+		migrateDSN string
 	)
 	if opts.DatabaseURL != "" {
 		dialect = Postgres
@@ -90,7 +94,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
-		dial = gormlite.Open(SQLiteDSN(filepath.Join(dir, "motcua.db")))
+		path := filepath.Join(dir, "motcua.db")
+		dial = gormlite.Open(SQLiteDSN(path) + "&_timefmt=" + url.QueryEscape(timeFormat))
+		migrateDSN = SQLiteDSN(path)
 		if maxOpen == 0 {
 			maxOpen = 4
 		}
@@ -106,7 +112,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(maxOpen)
 	sqlDB.SetMaxIdleConns(maxOpen)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{queries: queries{db: db, dialect: dialect}, dialect: dialect, sqlDB: sqlDB, log: opts.Logger}
+	s := &Store{queries: queries{db: db, dialect: dialect}, dialect: dialect, sqlDB: sqlDB, log: opts.Logger, migrateDSN: migrateDSN}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: reach %s: %w", dialect, err)
@@ -114,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// SQLiteDSN is the DSN that held up under concurrent writers (stack.md):
+// SQLiteDSN is the base DSN that held up under concurrent writers (stack.md):
 // WAL, a busy timeout, and immediate transactions so a transaction that reads
 // first and then writes waits instead of failing.
 func SQLiteDSN(path string) string {
@@ -124,7 +130,6 @@ func SQLiteDSN(path string) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_txlock", "immediate")
-	q.Add("_timefmt", timeFormat)
 	return "file:" + path + "?" + q.Encode()
 }
 
@@ -157,7 +162,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, s.sqlDB, fsys)
+	db := s.sqlDB
+	if s.migrateDSN != "" {
+		lite, err := sql.Open("sqlite3", s.migrateDSN)
+		if err != nil {
+			return err
+		}
+		defer lite.Close()
+		db = lite
+	}
+	p, err := goose.NewProvider(dialect, db, fsys)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

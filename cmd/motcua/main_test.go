@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func startServer(t *testing.T, env map[string]string) (base string, stop func())
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, envOf(env), io.Discard, io.Discard, ready) }()
+	go func() { done <- run(ctx, nil, envOf(env), io.Discard, testLog(), ready) }()
 	select {
 	case addr := <-ready:
 		base = "http://" + addr
@@ -197,4 +198,12 @@ func TestSecretsAreRedactedInTheLog(t *testing.T) {
 	if s := buf.String(); strings.Contains(s, "hunter2") || strings.Contains(s, "-secret") {
 		t.Fatalf("secret in the log: %s", s)
 	}
+}
+
+// testLog shows the server's log when MOTCUA_TEST_LOG is set.
+func testLog() io.Writer {
+	if os.Getenv("MOTCUA_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

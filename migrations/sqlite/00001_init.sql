@@ -1,7 +1,9 @@
 -- +goose Up
+-- SQLite: times are TIMESTAMP columns (the driver decodes that declared type
+-- into time.Time), kept as fixed-width UTC text so text order is time order.
 -- The whole schema of the first release: catalogue, calendar, dossiers with
 -- their steps, pauses, history and control slip, the outbox, the watcher's
--- claims and idempotency keys. Times are timestamptz in UTC.
+-- claims and idempotency keys. Times are TIMESTAMP in UTC.
 
 CREATE TABLE agencies (
     code         text PRIMARY KEY,
@@ -9,8 +11,8 @@ CREATE TABLE agencies (
     parent_code  text REFERENCES agencies (code),
     path         text NOT NULL,
     office_hours text,
-    created_at   timestamptz NOT NULL,
-    updated_at   timestamptz NOT NULL
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
 );
 CREATE INDEX agencies_path_idx ON agencies (path);
 CREATE INDEX agencies_parent_idx ON agencies (parent_code);
@@ -21,7 +23,7 @@ CREATE TABLE procedures (
     name            text NOT NULL,
     agency_code     text NOT NULL REFERENCES agencies (code),
     online          text NOT NULL,
-    updated_at      timestamptz NOT NULL
+    updated_at      TIMESTAMP NOT NULL
 );
 CREATE INDEX procedures_agency_idx ON procedures (agency_code);
 
@@ -36,7 +38,7 @@ CREATE TABLE procedure_versions (
     supplement_clock text NOT NULL,
     online           text NOT NULL,
     steps            text NOT NULL,
-    created_at       timestamptz NOT NULL,
+    created_at       TIMESTAMP NOT NULL,
     PRIMARY KEY (procedure_code, version)
 );
 
@@ -45,7 +47,7 @@ CREATE TABLE calendar_days (
     agency_code text NOT NULL DEFAULT '',
     kind        text NOT NULL,
     name        text NOT NULL,
-    created_at  timestamptz NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (day, agency_code)
 );
 
@@ -75,33 +77,33 @@ CREATE TABLE dossiers (
     documents           text NOT NULL DEFAULT '[]',
     pin_hash            text NOT NULL,
     pin_failures        integer NOT NULL DEFAULT 0,
-    pin_locked_until    timestamptz,
-    received_at         timestamptz NOT NULL,
-    counting_from       timestamptz,
+    pin_locked_until    TIMESTAMP,
+    received_at         TIMESTAMP NOT NULL,
+    counting_from       TIMESTAMP,
     budget_minutes      bigint NOT NULL,
     used_minutes        bigint NOT NULL DEFAULT 0,
-    running_since       timestamptz,
-    due_at              timestamptz,
-    original_due_at     timestamptz,
-    promised_at         timestamptz,
+    running_since       TIMESTAMP,
+    due_at              TIMESTAMP,
+    original_due_at     TIMESTAMP,
+    promised_at         TIMESTAMP,
     extension_reason    text,
-    extended_at         timestamptz,
+    extended_at         TIMESTAMP,
     extension_late      boolean,
     result              text,
     verdict             text NOT NULL DEFAULT '',
-    processed_at        timestamptz,
-    returned_at         timestamptz,
+    processed_at        TIMESTAMP,
+    returned_at         TIMESTAMP,
     return_method       text,
-    closed_at           timestamptz,
+    closed_at           TIMESTAMP,
     current_step        integer NOT NULL DEFAULT 0,
     holder_code         text NOT NULL DEFAULT '',
-    next_deadline_at    timestamptz,
+    next_deadline_at    TIMESTAMP,
     rating              smallint,
     rating_comment      text,
-    rated_at            timestamptz,
+    rated_at            TIMESTAMP,
     version             integer NOT NULL DEFAULT 1,
-    created_at          timestamptz NOT NULL,
-    updated_at          timestamptz NOT NULL
+    created_at          TIMESTAMP NOT NULL,
+    updated_at          TIMESTAMP NOT NULL
 );
 CREATE INDEX dossiers_agency_received_idx ON dossiers (agency_code, received_at, id);
 CREATE INDEX dossiers_lead_received_idx ON dossiers (lead_agency_code, received_at, id);
@@ -120,10 +122,10 @@ CREATE TABLE dossier_steps (
     agency_code      text NOT NULL,
     allotted_minutes bigint NOT NULL,
     used_minutes     bigint NOT NULL DEFAULT 0,
-    running_since    timestamptz,
-    started_at       timestamptz,
-    due_at           timestamptz,
-    finished_at      timestamptz,
+    running_since    TIMESTAMP,
+    started_at       TIMESTAMP,
+    due_at           TIMESTAMP,
+    finished_at      TIMESTAMP,
     verdict          text NOT NULL DEFAULT 'open',
     PRIMARY KEY (dossier_id, seq)
 );
@@ -137,23 +139,23 @@ CREATE TABLE dossier_pauses (
     reason     text NOT NULL,
     items      text NOT NULL DEFAULT '[]',
     amount     bigint NOT NULL DEFAULT 0,
-    started_at timestamptz NOT NULL,
-    ended_at   timestamptz
+    started_at TIMESTAMP NOT NULL,
+    ended_at   TIMESTAMP
 );
 CREATE INDEX dossier_pauses_dossier_idx ON dossier_pauses (dossier_id, id);
 
 CREATE TABLE dossier_history (
     id          integer PRIMARY KEY AUTOINCREMENT,
     dossier_id  bigint NOT NULL REFERENCES dossiers (id),
-    at          timestamptz NOT NULL,
+    at          TIMESTAMP NOT NULL,
     actor       text NOT NULL,
     action      text NOT NULL,
     from_status smallint NOT NULL,
     to_status   smallint NOT NULL,
     note        text NOT NULL DEFAULT '',
-    due_at      timestamptz,
-    promised_at timestamptz,
-    step_due_at timestamptz
+    due_at      TIMESTAMP,
+    promised_at TIMESTAMP,
+    step_due_at TIMESTAMP
 );
 CREATE INDEX dossier_history_dossier_idx ON dossier_history (dossier_id, id);
 
@@ -163,7 +165,7 @@ CREATE TABLE dossier_handoffs (
     step_seq   integer NOT NULL,
     from_unit  text NOT NULL,
     to_unit    text NOT NULL,
-    at         timestamptz NOT NULL,
+    at         TIMESTAMP NOT NULL,
     verdict    text NOT NULL
 );
 CREATE INDEX dossier_handoffs_dossier_idx ON dossier_handoffs (dossier_id, id);
@@ -176,7 +178,7 @@ CREATE TABLE idempotency_keys (
     -- The PIN of the first answer, so a retried intake shows it again; the
     -- row is pruned when the key expires.
     lookup_pin   text NOT NULL DEFAULT '',
-    created_at   timestamptz NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
     PRIMARY KEY (actor, key)
 );
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
@@ -188,12 +190,12 @@ CREATE TABLE outbox (
     type         text NOT NULL,
     dossier_code text NOT NULL,
     data         text NOT NULL,
-    occurred_at  timestamptz NOT NULL,
-    created_at   timestamptz NOT NULL,
-    published_at timestamptz,
+    occurred_at  TIMESTAMP NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    published_at TIMESTAMP,
     attempts     integer NOT NULL DEFAULT 0,
     last_error   text,
-    parked_at    timestamptz
+    parked_at    TIMESTAMP
 );
 CREATE INDEX outbox_pending_idx ON outbox (seq) WHERE published_at IS NULL AND parked_at IS NULL;
 CREATE INDEX outbox_published_idx ON outbox (published_at) WHERE published_at IS NOT NULL;
@@ -204,8 +206,8 @@ CREATE TABLE deadline_claims (
     dossier_id  bigint NOT NULL,
     kind        text NOT NULL,
     step_seq    integer NOT NULL,
-    deadline_at timestamptz NOT NULL,
-    created_at  timestamptz NOT NULL,
+    deadline_at TIMESTAMP NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (dossier_id, kind, step_seq, deadline_at)
 );
 
