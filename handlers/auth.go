@@ -54,4 +54,3 @@ func actorOf(c echo.Context) domain.Actor {
 }
 
 var staffRoles = []domain.Role{domain.RoleClerk, domain.RoleOfficer, domain.RoleSupervisor, domain.RoleAdmin}
-

@@ -125,4 +125,3 @@ func (s *Service) Procedure(ctx context.Context, code string, version int) (doma
 func (s *Service) Procedures(ctx context.Context) ([]domain.Procedure, error) {
 	return s.store.Procedures(ctx)
 }
-
