@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,23 @@ func testLog() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+func TestSeedDemo(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir(), "LOG_LEVEL": "error"}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "demo"}, envOf(env), &out, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := regexp.MustCompile(`(?m)^  000\.00\.10\.H29-\d{6}-\d{4}  \d{8}  (received|new)$`).FindAllString(out.String(), -1)
+	if len(lines) != 3 {
+		t.Fatalf("seed printed %q", out.String())
+	}
+	// Seeding twice is fine: the catalogue is upserted, three more dossiers come in.
+	if err := run(context.Background(), []string{"seed", "demo"}, envOf(env), io.Discard, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"seed", "nonsense"}, envOf(env), io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("unknown seed accepted")
+	}
 }
