@@ -1,0 +1,595 @@
+package domain
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Action is one transition action of contract.md, posted to
+// /dossiers/{code}/transitions.
+type Action string
+
+// The transition actions of contract.md.
+const (
+	ActionAccept            Action = "accept"
+	ActionRefuse            Action = "refuse"
+	ActionTransfer          Action = "transfer"
+	ActionCompleteStep      Action = "complete_step"
+	ActionRequestSupplement Action = "request_supplement"
+	ActionReceiveSupplement Action = "receive_supplement"
+	ActionRequestPayment    Action = "request_payment"
+	ActionReceivePayment    Action = "receive_payment"
+	ActionExtend            Action = "extend"
+	ActionWithdraw          Action = "withdraw"
+	ActionStop              Action = "stop"
+	ActionReturnResult      Action = "return_result"
+)
+
+// AllActions lists the transition actions in the order of contract.md.
+func AllActions() []Action {
+	return []Action{ActionAccept, ActionRefuse, ActionTransfer, ActionCompleteStep, ActionRequestSupplement,
+		ActionReceiveSupplement, ActionRequestPayment, ActionReceivePayment, ActionExtend, ActionWithdraw,
+		ActionStop, ActionReturnResult}
+}
+
+// ParseAction rejects names that are not transition actions.
+func ParseAction(s string) (Action, bool) {
+	a := Action(s)
+	if slices.Contains(AllActions(), a) {
+		return a, true
+	}
+	return "", false
+}
+
+// Performer says who, besides an administrator, may take an action (issue 4,
+// item 7).
+type Performer string
+
+// Performers.
+const (
+	// ByReceivingClerk is a clerk of the receiving one-stop unit
+	// (actor.Agency == d.AgencyCode).
+	ByReceivingClerk Performer = "receiving_clerk"
+	// ByStepOfficer is an officer of the unit holding the current step
+	// (actor.Agency == the current step's AgencyCode); nobody holds a step
+	// before transfer or after the last one.
+	ByStepOfficer Performer = "step_officer"
+)
+
+// performers: the one authorisation rule per action, whatever the status.
+var performers = map[Action]Performer{
+	ActionAccept:            ByReceivingClerk,
+	ActionRefuse:            ByReceivingClerk,
+	ActionTransfer:          ByReceivingClerk,
+	ActionReceiveSupplement: ByReceivingClerk,
+	ActionReceivePayment:    ByReceivingClerk,
+	ActionWithdraw:          ByReceivingClerk,
+	ActionReturnResult:      ByReceivingClerk,
+	ActionCompleteStep:      ByStepOfficer,
+	ActionRequestSupplement: ByStepOfficer,
+	ActionRequestPayment:    ByStepOfficer,
+	ActionExtend:            ByStepOfficer,
+	ActionStop:              ByStepOfficer,
+}
+
+// Transition is one row of the state machine: from a status, an action leads
+// to a status (To[0]; To[1] where the outcome depends on the dossier), taken
+// by whom, on which condition.
+type Transition struct {
+	From   Status
+	Action Action
+	To     []Status
+	By     Performer
+	Guard  string
+}
+
+// transitions is THE table of the life cycle. Refused, withdrawn, returned
+// and stopped allow nothing (stopped is "paused" in statistics but no action
+// reopens it). Administrators may take every action of the table.
+var transitions = []Transition{
+	{StatusNew, ActionAccept, []Status{StatusReceived}, ByReceivingClerk,
+		"the legal clock starts at the start of counting after now; the receipt's deadline is set"},
+	{StatusNew, ActionRefuse, []Status{StatusRefused}, ByReceivingClerk, "reason"},
+	{StatusNew, ActionWithdraw, []Status{StatusWithdrawn}, ByReceivingClerk, "reason"},
+
+	{StatusReceived, ActionTransfer, []Status{StatusProcessing}, ByReceivingClerk,
+		"the procedure has steps; step 1 starts, its unit holds the dossier"},
+	{StatusReceived, ActionRefuse, []Status{StatusRefused}, ByReceivingClerk, "reason"},
+	{StatusReceived, ActionWithdraw, []Status{StatusWithdrawn}, ByReceivingClerk, "reason"},
+
+	{StatusProcessing, ActionCompleteStep, []Status{StatusProcessing, StatusProcessed}, ByStepOfficer,
+		"the next step starts; on the last step a result (approved or denied) is required and gives processed"},
+	{StatusProcessing, ActionRequestSupplement, []Status{StatusSupplementRequested}, ByStepOfficer,
+		"reason and 1 to 50 items; the clocks stop"},
+	{StatusProcessing, ActionRequestPayment, []Status{StatusAwaitingPayment}, ByStepOfficer,
+		"amount > 0; the clocks stop"},
+	{StatusProcessing, ActionExtend, []Status{StatusProcessing}, ByStepOfficer,
+		"once per dossier; reason; new_due_at after the legal deadline and now, within 1000 working days"},
+	{StatusProcessing, ActionStop, []Status{StatusStopped}, ByStepOfficer, "reason"},
+	{StatusProcessing, ActionWithdraw, []Status{StatusWithdrawn}, ByReceivingClerk, "reason"},
+
+	{StatusSupplementRequested, ActionReceiveSupplement, []Status{StatusProcessing}, ByReceivingClerk,
+		"the pause ends; the clocks resume or restart per the procedure"},
+	{StatusSupplementRequested, ActionStop, []Status{StatusStopped}, ByStepOfficer,
+		"reason (also the automatic stop after 15 working days unsupplemented)"},
+	{StatusSupplementRequested, ActionWithdraw, []Status{StatusWithdrawn}, ByReceivingClerk, "reason"},
+
+	{StatusAwaitingPayment, ActionReceivePayment, []Status{StatusProcessing}, ByReceivingClerk,
+		"the pause ends; the clocks resume"},
+	{StatusAwaitingPayment, ActionStop, []Status{StatusStopped}, ByStepOfficer, "reason"},
+	{StatusAwaitingPayment, ActionWithdraw, []Status{StatusWithdrawn}, ByReceivingClerk, "reason"},
+
+	{StatusProcessed, ActionReturnResult, []Status{StatusReturned}, ByReceivingClerk,
+		"method: counter, postal or online"},
+}
+
+// Transitions returns a copy of the state machine's table.
+func Transitions() []Transition {
+	out := make([]Transition, len(transitions))
+	for i, t := range transitions {
+		t.To = slices.Clone(t.To)
+		out[i] = t
+	}
+	return out
+}
+
+// transitionFor finds the row of (from, action).
+func transitionFor(from Status, a Action) (Transition, bool) {
+	for _, t := range transitions {
+		if t.From == from && t.Action == a {
+			return t, true
+		}
+	}
+	return Transition{}, false
+}
+
+// ActionsFrom lists the actions the table allows in a status, sorted by name.
+func ActionsFrom(s Status) []Action {
+	out := []Action{}
+	for _, t := range transitions {
+		if t.From == s {
+			out = append(out, t.Action)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Limits of the transition input.
+const (
+	maxReasonChars = 1000
+	maxItems       = 50
+	maxItemChars   = 300
+	// DefaultSupplementLimit is how long a supplement request may stay
+	// unanswered before the dossier is stopped: 15 working days.
+	DefaultSupplementLimit = 15 * MinutesPerWorkingDay
+	// ReasonUnsupplemented is the reason of the automatic stop.
+	ReasonUnsupplemented = "Quá thời hạn bổ sung hồ sơ: công dân không bổ sung trong thời hạn quy định"
+)
+
+// Results of the last step.
+const (
+	ResultApproved = "approved"
+	ResultDenied   = "denied"
+)
+
+// TransitionInput is one action and the fields it needs (contract.md,
+// Transition actions).
+type TransitionInput struct {
+	Action   Action
+	Reason   string
+	Items    []string
+	Result   string
+	Amount   int64
+	Note     string
+	NewDueAt *time.Time
+	Method   Delivery
+}
+
+// authorised reports whether the actor may take the action on d, whatever
+// the status: administrators always; otherwise the action's performer rule.
+func (d *Dossier) authorised(a Action, actor Actor) bool {
+	if actor.IsAdmin() {
+		return true
+	}
+	switch performers[a] {
+	case ByReceivingClerk:
+		return actor.Has(RoleClerk) && actor.Agency != "" && actor.Agency == d.AgencyCode
+	case ByStepOfficer:
+		s := d.Current()
+		return actor.Has(RoleOfficer) && s != nil && actor.Agency != "" && actor.Agency == s.AgencyCode
+	}
+	return false
+}
+
+// AllowedActions lists, sorted by name, the actions the actor may take now:
+// the table's actions of the status that the actor is authorised for and
+// whose state guards hold (extend only once). Input-dependent rules (a
+// result on the last step, a reason, ...) are checked by Apply.
+func (d *Dossier) AllowedActions(actor Actor) []Action {
+	out := []Action{}
+	for _, a := range ActionsFrom(d.Status) {
+		if d.authorised(a, actor) && d.stateGuard(a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// stateGuard checks what must hold of the dossier (not of the input) for an
+// action the table allows in its status.
+func (d *Dossier) stateGuard(a Action) error {
+	switch a {
+	case ActionTransfer:
+		if len(d.Steps) == 0 {
+			return Conflictf("no_steps", "the dossier's procedure version has no processing steps")
+		}
+	case ActionCompleteStep, ActionRequestSupplement, ActionRequestPayment, ActionExtend:
+		if d.Current() == nil {
+			return Conflictf("invalid_transition", "no step is being processed")
+		}
+		if a == ActionExtend {
+			if d.Extension != nil {
+				return Conflictf("already_extended", "the dossier was already extended on %s; only one new appointment is allowed",
+					d.Extension.RecordedAt.In(vietnam).Format("15:04 02/01/2006"))
+			}
+			if d.Clock.DueAt == nil {
+				return Conflictf("invalid_transition", "the dossier has no legal deadline to extend")
+			}
+		}
+	case ActionReceiveSupplement, ActionReceivePayment:
+		want := PauseSupplement
+		if a == ActionReceivePayment {
+			want = PausePayment
+		}
+		if p := d.OpenPause(); p == nil || p.Kind != want {
+			return Conflictf("invalid_transition", "no %s pause is open", want)
+		}
+	}
+	return nil
+}
+
+// validate checks the input of an action allowed in the dossier's status.
+func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) error {
+	var f Fields
+	reason := strings.TrimSpace(in.Reason)
+	switch in.Action {
+	case ActionRefuse, ActionWithdraw, ActionStop, ActionExtend, ActionRequestSupplement:
+		if reason == "" {
+			f.Add("reason", "is required for %s", in.Action)
+		}
+	}
+	if utf8.RuneCountInString(in.Reason) > maxReasonChars {
+		f.Add("reason", "at most %d characters", maxReasonChars)
+	}
+	if utf8.RuneCountInString(in.Note) > maxReasonChars {
+		f.Add("note", "at most %d characters", maxReasonChars)
+	}
+
+	if in.Action == ActionRequestSupplement {
+		if len(in.Items) == 0 || len(in.Items) > maxItems {
+			f.Add("items", "list 1 to %d missing documents or corrections", maxItems)
+		}
+		for i, it := range in.Items {
+			if strings.TrimSpace(it) == "" || utf8.RuneCountInString(it) > maxItemChars {
+				f.Add("items["+strconv.Itoa(i)+"]", "must be a text of 1 to %d characters", maxItemChars)
+			}
+		}
+	} else if len(in.Items) > 0 {
+		f.Add("items", "only for request_supplement")
+	}
+
+	last := in.Action == ActionCompleteStep && d.CurrentStep == len(d.Steps)
+	switch {
+	case last:
+		if in.Result != ResultApproved && in.Result != ResultDenied {
+			f.Add("result", "the last step needs a result: approved or denied")
+		}
+	case in.Result != "" && in.Action == ActionCompleteStep:
+		f.Add("result", "a result is given on the last step only (step %d of %d is current)", d.CurrentStep, len(d.Steps))
+	case in.Result != "":
+		f.Add("result", "only for complete_step on the last step")
+	}
+
+	if in.Action == ActionRequestPayment {
+		if in.Amount <= 0 {
+			f.Add("amount", "must be greater than 0 (VND)")
+		}
+	} else if in.Amount != 0 {
+		f.Add("amount", "only for request_payment")
+	}
+
+	if in.Action == ActionReturnResult {
+		if _, ok := ParseDelivery(string(in.Method)); !ok {
+			f.Add("method", "must be counter, postal or online")
+		}
+	} else if in.Method != "" {
+		f.Add("method", "only for return_result")
+	}
+
+	if in.Action == ActionExtend {
+		due := d.Clock.DueAt // set: checked by stateGuard
+		switch {
+		case in.NewDueAt == nil:
+			f.Add("new_due_at", "is required: the new appointment")
+		case !in.NewDueAt.After(*due):
+			f.Add("new_due_at", "must be after the legal deadline %s", due.In(vietnam).Format(time.RFC3339))
+		case !in.NewDueAt.After(now):
+			f.Add("new_due_at", "must be in the future")
+		case cal.Between(*due, *in.NewDueAt) > MaxWorkingMinutes:
+			f.Add("new_due_at", "must be within 1000 working days of the legal deadline")
+		}
+	} else if in.NewDueAt != nil {
+		f.Add("new_due_at", "only for extend")
+	}
+	return f.Err()
+}
+
+// Apply takes one action on the dossier at now, for actor, with the
+// agency's calendar. It checks, in this order: the action is known
+// (validation_failed), the actor may take it at all (forbidden: role and
+// agency, whatever the status), the status allows it (invalid_transition,
+// naming the actions the status allows), the dossier's state (already_extended,
+// ...), then the input (validation_failed with fields). On any error d is left
+// untouched. On success d is changed (status, clocks, steps, pauses,
+// holder, Version+1, UpdatedAt) and the Change carries one history line,
+// the control-slip rows and the lifecycle events, built after the change.
+// New pauses are appended to d.Pauses with ID 0; ended ones get EndedAt.
+func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Calendar) (Change, error) {
+	if _, ok := ParseAction(string(in.Action)); !ok {
+		return Change{}, &Error{Kind: Invalid, Code: "validation_failed", Detail: "unknown action",
+			Fields: []FieldError{{Field: "action", Message: "must be one of the contract's transition actions"}}}
+	}
+	if !d.authorised(in.Action, actor) {
+		return Change{}, d.forbidden(in.Action, actor)
+	}
+	t, ok := transitionFor(d.Status, in.Action)
+	if !ok {
+		allowed := []string{}
+		for _, a := range ActionsFrom(d.Status) {
+			allowed = append(allowed, string(a))
+		}
+		return Change{}, &Error{Kind: Conflict, Code: "invalid_transition",
+			Detail:  "action " + string(in.Action) + " is not allowed when the dossier is " + d.Status.String(),
+			Allowed: allowed}
+	}
+	if err := d.stateGuard(in.Action); err != nil {
+		return Change{}, err
+	}
+	if err := d.validate(in, cal, now); err != nil {
+		return Change{}, err
+	}
+
+	from := d.Status
+	note := joinNote(in.Reason, in.Note)
+	var ch Change
+	var events []EventType
+	completed := "" // the step's name on step_completed
+
+	switch in.Action {
+	case ActionAccept:
+		d.Status = t.To[0]
+		d.startCounting(cal, now)
+		d.HolderCode = d.AgencyCode
+		events = append(events, EventReceived)
+
+	case ActionRefuse, ActionWithdraw, ActionStop:
+		d.Status = t.To[0]
+		d.stopClocks(cal, now)
+		if p := d.OpenPause(); p != nil {
+			p.EndedAt = timePtr(now)
+		}
+		d.ClosedAt = timePtr(now)
+		events = append(events, map[Action]EventType{ActionRefuse: EventRefused, ActionWithdraw: EventWithdrawn,
+			ActionStop: EventStopped}[in.Action])
+
+	case ActionTransfer:
+		d.Status = t.To[0]
+		first := &d.Steps[0]
+		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: 0, FromUnit: d.AgencyCode, ToUnit: first.AgencyCode, At: now,
+			Verdict: judgeAgainst(now, d.Clock.DueAt)})
+		d.CurrentStep = 1
+		d.startStep(first, cal, now)
+		d.HolderCode = first.AgencyCode
+		events = append(events, EventTransferred)
+
+	case ActionCompleteStep:
+		s := d.Current()
+		s.Clock.Stop(cal, now)
+		s.FinishedAt = timePtr(now)
+		s.Verdict = judgeAgainst(now, s.Clock.DueAt)
+		completed = s.Name
+		events = append(events, EventStepCompleted)
+		if d.CurrentStep < len(d.Steps) {
+			next := &d.Steps[d.CurrentStep]
+			ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: next.AgencyCode, At: now, Verdict: s.Verdict})
+			d.CurrentStep++
+			d.startStep(next, cal, now)
+			d.HolderCode = next.AgencyCode
+			d.Status = t.To[0]
+			break
+		}
+		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: d.AgencyCode, At: now, Verdict: s.Verdict})
+		d.Clock.Stop(cal, now)
+		d.Status = t.To[1]
+		d.Result = in.Result
+		d.ProcessedAt = timePtr(now)
+		d.Verdict = judgeAgainst(now, d.Clock.DueAt) // the legal deadline, whatever the extension
+		d.CurrentStep = 0
+		d.HolderCode = d.AgencyCode
+		events = append(events, EventProcessed)
+
+	case ActionRequestSupplement, ActionRequestPayment:
+		d.stopClocks(cal, now)
+		p := Pause{Kind: PauseSupplement, Clock: d.SupplementClock, Reason: strings.TrimSpace(in.Reason),
+			Items: trimAll(in.Items), StartedAt: now}
+		d.Status = t.To[0]
+		events = append(events, EventSupplementRequested)
+		if in.Action == ActionRequestPayment {
+			p = Pause{Kind: PausePayment, Clock: ClockPause, Reason: strings.TrimSpace(joinNote(in.Note, in.Reason)),
+				Amount: in.Amount, StartedAt: now}
+			events[0] = EventPaymentRequested
+		}
+		if p.Clock == "" {
+			p.Clock = ClockRestart // Procedure.Normalize's default
+		}
+		d.Pauses = append(d.Pauses, p)
+
+	case ActionReceiveSupplement, ActionReceivePayment:
+		p := d.OpenPause()
+		p.EndedAt = timePtr(now)
+		start := cal.CountingStart(now)
+		restart := p.Clock == ClockRestart
+		if restart {
+			d.Clock.Restart(cal, start)
+		} else {
+			d.Clock.Start(cal, start)
+		}
+		if s := d.Current(); s != nil {
+			if restart {
+				s.Clock.Restart(cal, start)
+			} else {
+				s.Clock.Start(cal, start)
+			}
+			d.Status = StatusProcessing
+		} else {
+			d.Status = StatusReceived // not reachable with this table; kept for a request before transfer
+		}
+		events = append(events, EventSupplementReceived)
+		if in.Action == ActionReceivePayment {
+			events[0] = EventPaymentReceived
+		}
+
+	case ActionExtend:
+		due := *d.Clock.DueAt
+		late := !now.Before(due) || cal.Between(now, due) < MinutesPerWorkingDay
+		d.Extension = &Extension{Reason: strings.TrimSpace(in.Reason), NewDueAt: *in.NewDueAt, RecordedAt: now, Late: late}
+		d.Status = t.To[0]
+		events = append(events, EventExtended)
+
+	case ActionReturnResult:
+		d.Status = t.To[0]
+		d.ReturnedAt = timePtr(now)
+		d.ReturnMethod = in.Method
+		events = append(events, EventReturned)
+	}
+
+	d.Version++
+	d.UpdatedAt = now
+	h := HistoryEntry{At: now, Actor: actor.Sub, Action: string(in.Action), From: from, To: d.Status, Note: note,
+		DueAt: copyTime(d.Clock.DueAt), PromisedAt: d.PromisedAt()}
+	if s := d.Current(); s != nil {
+		h.StepDueAt = copyTime(s.Clock.DueAt)
+	}
+	ch.History = []HistoryEntry{h}
+	for _, et := range events {
+		e := d.event(et, now)
+		if et == EventStepCompleted {
+			e.Step = completed
+		}
+		ch.Events = append(ch.Events, e)
+	}
+	return ch, nil
+}
+
+// forbidden explains why the actor may not take the action.
+func (d *Dossier) forbidden(a Action, actor Actor) error {
+	switch performers[a] {
+	case ByReceivingClerk:
+		return Forbiddenf("%s is for clerks of the receiving one-stop unit %s", a, d.AgencyCode)
+	default:
+		if s := d.Current(); s != nil {
+			return Forbiddenf("%s is for officers of %s, the unit holding step %d", a, s.AgencyCode, s.Seq)
+		}
+		return Forbiddenf("%s is for officers of the unit holding the current step, and no step is being processed", a)
+	}
+}
+
+// startStep starts a step's allotment at the start of counting after now.
+func (d *Dossier) startStep(s *Step, cal *Calendar, now time.Time) {
+	s.StartedAt = timePtr(now)
+	s.Verdict = VerdictOpen
+	s.Clock.Start(cal, cal.CountingStart(now))
+}
+
+// stopClocks stops the legal clock and the current step's at now.
+func (d *Dossier) stopClocks(cal *Calendar, now time.Time) {
+	d.Clock.Stop(cal, now)
+	if s := d.Current(); s != nil {
+		s.Clock.Stop(cal, now)
+	}
+}
+
+// SupplementExpired reports whether the dossier waits for a supplement
+// requested at least limitMinutes working minutes before now (15 working
+// days by default, when limitMinutes <= 0).
+func (d *Dossier) SupplementExpired(cal *Calendar, now time.Time, limitMinutes int64) bool {
+	if limitMinutes <= 0 {
+		limitMinutes = DefaultSupplementLimit
+	}
+	if d.Status != StatusSupplementRequested {
+		return false
+	}
+	p := d.OpenPause()
+	if p == nil || p.Kind != PauseSupplement {
+		return false
+	}
+	return cal.Between(p.StartedAt, now) >= limitMinutes
+}
+
+// StopUnsupplemented stops a dossier whose supplement request expired, with
+// the reason ReasonUnsupplemented, as actor (the service's system actor, an
+// administrator). It reports false, with no change, when the request has not
+// expired.
+func (d *Dossier) StopUnsupplemented(cal *Calendar, now time.Time, limitMinutes int64, actor Actor) (Change, bool, error) {
+	if !d.SupplementExpired(cal, now, limitMinutes) {
+		return Change{}, false, nil
+	}
+	ch, err := d.Apply(TransitionInput{Action: ActionStop, Reason: ReasonUnsupplemented}, actor, now, cal)
+	if err != nil {
+		return Change{}, false, err
+	}
+	return ch, true, nil
+}
+
+// judgeAgainst judges now against a deadline; with none, on time.
+func judgeAgainst(now time.Time, due *time.Time) Verdict {
+	if due == nil {
+		return VerdictOnTime
+	}
+	return Judge(now, *due)
+}
+
+func timePtr(t time.Time) *time.Time { return &t }
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	return timePtr(*t)
+}
+
+func joinNote(a, b string) string {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " — " + b
+}
+
+func trimAll(items []string) []string {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = strings.TrimSpace(it)
+	}
+	return out
+}
