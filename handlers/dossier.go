@@ -202,3 +202,78 @@ func (h *api) getDossier(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now()))
 }
+
+// dossierSummary is one row of the staff list.
+type dossierSummary struct {
+	Code          string     `json:"code"`
+	ProcedureCode string     `json:"procedure_code"`
+	AgencyCode    string     `json:"agency_code"`
+	Channel       string     `json:"channel"`
+	Status        string     `json:"status"`
+	StatusCode    int        `json:"status_code"`
+	ApplicantName string     `json:"applicant_name"`
+	ReceivedAt    time.Time  `json:"received_at"`
+	DueAt         *time.Time `json:"due_at"`
+	PromisedAt    *time.Time `json:"promised_at"`
+	Late          bool       `json:"late"`
+	HolderCode    string     `json:"holder_code"`
+	CurrentStep   *int       `json:"current_step"`
+	Version       int        `json:"version"`
+}
+
+func (h *api) listDossiers(c echo.Context) error {
+	q := service.ListQuery{Status: c.QueryParam("status"), AgencyCode: c.QueryParam("agency_code"),
+		ProcedureCode: c.QueryParam("procedure_code"), Cursor: c.QueryParam("cursor")}
+	var f domain.Fields
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := atoiPositive(v)
+		if err != nil {
+			f.Add("limit", "must be a positive integer")
+		}
+		q.Limit = n
+	}
+	switch c.QueryParam("overdue") {
+	case "", "false":
+	case "true":
+		q.Overdue = true
+	default:
+		f.Add("overdue", "must be true or false")
+	}
+	for _, p := range []struct {
+		name string
+		dst  **domain.Date
+	}{{"received_from", &q.ReceivedFrom}, {"received_to", &q.ReceivedTo}} {
+		if v := c.QueryParam(p.name); v != "" {
+			d, err := domain.ParseDate(v)
+			if err != nil {
+				f.Add(p.name, "must be a date YYYY-MM-DD")
+				continue
+			}
+			*p.dst = &d
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	items, next, err := h.svc.ListDossiers(c.Request().Context(), actorOf(c), q)
+	if err != nil {
+		return err
+	}
+	now := h.svc.Now()
+	out := make([]dossierSummary, 0, len(items))
+	for _, d := range items {
+		s := dossierSummary{Code: d.Code, ProcedureCode: d.ProcedureCode, AgencyCode: d.AgencyCode, Channel: string(d.Channel),
+			Status: d.Status.String(), StatusCode: d.Status.Code(), ApplicantName: d.Applicant.Name, ReceivedAt: local(d.ReceivedAt),
+			DueAt: localp(d.Clock.DueAt), PromisedAt: localp(d.PromisedAt()), Late: d.LateAt(now), HolderCode: d.HolderCode, Version: d.Version}
+		if d.CurrentStep > 0 {
+			cs := d.CurrentStep
+			s.CurrentStep = &cs
+		}
+		out = append(out, s)
+	}
+	var nextCursor *string
+	if next != "" {
+		nextCursor = &next
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "next_cursor": nextCursor})
+}

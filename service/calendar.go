@@ -136,15 +136,9 @@ func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd
 		for _, d := range dossiers {
 			cal, ok := calendars[d.AgencyCode]
 			if !ok {
-				a, err := tx.Agency(ctx, d.AgencyCode)
-				if err != nil {
+				if cal, err = s.calendarIn(ctx, tx, d.AgencyCode); err != nil {
 					return err
 				}
-				days, err := tx.CalendarDays(ctx, d.AgencyCode)
-				if err != nil {
-					return err
-				}
-				cal = domain.NewCalendar(a.OfficeHours(), days)
 				calendars[d.AgencyCode] = cal
 			}
 			note := "Ngày " + cmd.Date.String() + " được ghi nhận là ngày nghỉ"
@@ -187,4 +181,18 @@ func (s *Service) Days(ctx context.Context, year int, agency string) ([]domain.C
 		return nil, err
 	}
 	return cal.Days(year), nil
+}
+
+// calendarIn builds an agency's calendar from inside a transaction, so a day
+// recorded in the same transaction counts.
+func (s *Service) calendarIn(ctx context.Context, tx Tx, agency string) (*domain.Calendar, error) {
+	a, err := tx.Agency(ctx, agency)
+	if err != nil {
+		return nil, err
+	}
+	days, err := tx.CalendarDays(ctx, agency)
+	if err != nil {
+		return nil, err
+	}
+	return domain.NewCalendar(a.OfficeHours(), days), nil
 }

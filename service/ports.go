@@ -55,6 +55,7 @@ type LookupStore interface {
 type Store interface {
 	Reader
 	LookupStore
+	ListStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -92,4 +93,31 @@ type CalendarTx interface {
 	// dossier or step deadline is at or after from, of the given receiving
 	// agency ("" for all), locked for update where the database can.
 	RunningDossiers(ctx context.Context, from time.Time, agency string) ([]*domain.Dossier, error)
+}
+
+// DossierFilter selects dossiers for a list, newest received first.
+type DossierFilter struct {
+	Status        domain.Status // 0 = any
+	AgencyCodes   []string      // receiving unit, lead agency or holder among these; nil = any
+	ProcedureCode string
+	OverdueAt     *time.Time // open, clock running, legal deadline before this instant
+	ReceivedFrom  *time.Time // inclusive
+	ReceivedTo    *time.Time // exclusive
+	Limit         int
+	// After is the keyset cursor: the received time and id of the last row seen.
+	After *DossierCursor
+}
+
+// DossierCursor is a position in a list ordered by (received_at, id) descending.
+type DossierCursor struct {
+	ReceivedAt time.Time
+	ID         int64
+}
+
+// ListStore lists dossiers.
+type ListStore interface {
+	// ListDossiers returns up to Limit dossiers (without history) and their cursors.
+	ListDossiers(ctx context.Context, f DossierFilter) ([]*domain.Dossier, error)
+	// Subtree returns the codes of an agency and every agency below it.
+	Subtree(ctx context.Context, root string) ([]string, error)
 }

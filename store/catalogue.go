@@ -267,3 +267,16 @@ func (q queries) DeleteCalendarDay(ctx context.Context, date domain.Date, agency
 	}
 	return nil
 }
+
+// Subtree returns root and every agency below it.
+func (q queries) Subtree(ctx context.Context, root string) ([]string, error) {
+	var codes []string
+	err := q.ctx(ctx).Model(&agencyRow{}).Where("code = ? OR path LIKE ?", root, "%/"+root+"/%").Order("code").Pluck("code", &codes).Error
+	if err != nil {
+		return nil, translate(err, "agencies")
+	}
+	if len(codes) == 0 {
+		codes = []string{root}
+	}
+	return codes, nil
+}

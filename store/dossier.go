@@ -489,3 +489,40 @@ func (q queries) RunningDossiers(ctx context.Context, from time.Time, agency str
 	}
 	return out, nil
 }
+
+// ListDossiers returns a page of dossiers, newest received first, without
+// their steps, pauses and history (a list shows the dossier row only).
+func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*domain.Dossier, error) {
+	db := q.ctx(ctx).Model(&dossierRow{})
+	if f.Status != 0 {
+		db = db.Where("status = ?", int(f.Status))
+	}
+	if f.AgencyCodes != nil {
+		db = db.Where("(agency_code IN ? OR lead_agency_code IN ? OR holder_code IN ?)", f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+	}
+	if f.ProcedureCode != "" {
+		db = db.Where("procedure_code = ?", f.ProcedureCode)
+	}
+	if f.OverdueAt != nil {
+		db = db.Where("status IN (2, 4) AND due_at < ?", ts(*f.OverdueAt))
+	}
+	if f.ReceivedFrom != nil {
+		db = db.Where("received_at >= ?", ts(*f.ReceivedFrom))
+	}
+	if f.ReceivedTo != nil {
+		db = db.Where("received_at < ?", ts(*f.ReceivedTo))
+	}
+	if f.After != nil {
+		at := ts(f.After.ReceivedAt)
+		db = db.Where("(received_at < ? OR (received_at = ? AND id < ?))", at, at, f.After.ID)
+	}
+	var rows []dossierRow
+	if err := db.Order("received_at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "dossiers")
+	}
+	out := make([]*domain.Dossier, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.domain())
+	}
+	return out, nil
+}

@@ -105,6 +105,7 @@ CREATE TABLE dossiers (
     created_at          TIMESTAMP NOT NULL,
     updated_at          TIMESTAMP NOT NULL
 );
+CREATE INDEX dossiers_received_idx ON dossiers (received_at, id);
 CREATE INDEX dossiers_agency_received_idx ON dossiers (agency_code, received_at, id);
 CREATE INDEX dossiers_lead_received_idx ON dossiers (lead_agency_code, received_at, id);
 CREATE INDEX dossiers_procedure_received_idx ON dossiers (procedure_code, received_at, id);

@@ -1,0 +1,144 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// ListQuery is a staff list request; the cursor is opaque to clients.
+type ListQuery struct {
+	Status        string
+	AgencyCode    string
+	ProcedureCode string
+	Overdue       bool
+	ReceivedFrom  *domain.Date
+	ReceivedTo    *domain.Date // inclusive day
+	Limit         int
+	Cursor        string
+}
+
+// ListDossiers lists the dossiers the actor may see: administrators all;
+// supervisors their agency's subtree; clerks and officers those their unit
+// received, leads or holds now. Keyset-paginated, newest received first.
+func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQuery) ([]*domain.Dossier, string, error) {
+	var f domain.Fields
+	filter := DossierFilter{Limit: q.Limit, ProcedureCode: q.ProcedureCode}
+	if filter.Limit == 0 {
+		filter.Limit = 50
+	}
+	if filter.Limit < 1 || filter.Limit > 500 {
+		f.Add("limit", "must be from 1 to 500")
+	}
+	if q.Status != "" {
+		st, ok := domain.ParseStatus(q.Status)
+		if !ok {
+			f.Add("status", "is not a status name")
+		}
+		filter.Status = st
+	}
+	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
+		f.Add("procedure_code", "is not a procedure code")
+	}
+	if q.AgencyCode != "" && !domain.ValidAgencyCode(q.AgencyCode) {
+		f.Add("agency_code", "is not an agency code")
+	}
+	if q.ReceivedFrom != nil {
+		t := q.ReceivedFrom.Time()
+		filter.ReceivedFrom = &t
+	}
+	if q.ReceivedTo != nil {
+		t := q.ReceivedTo.AddDays(1).Time()
+		filter.ReceivedTo = &t
+	}
+	if filter.ReceivedFrom != nil && filter.ReceivedTo != nil && !filter.ReceivedFrom.Before(*filter.ReceivedTo) {
+		f.Add("received_from", "must not be after received_to")
+	}
+	if q.Cursor != "" {
+		c, ok := decodeCursor(q.Cursor)
+		if !ok {
+			f.Add("cursor", "is not a cursor this service gave")
+		}
+		filter.After = &c
+	}
+	if err := f.Err(); err != nil {
+		return nil, "", err
+	}
+	if q.Overdue {
+		now := s.clock.Now()
+		filter.OverdueAt = &now
+	}
+	scope, err := s.scope(ctx, actor)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case q.AgencyCode != "" && scope != nil:
+		if !contains(scope, q.AgencyCode) {
+			return nil, "", domain.Forbiddenf("agency %s is not yours to see", q.AgencyCode)
+		}
+		filter.AgencyCodes = []string{q.AgencyCode}
+	case q.AgencyCode != "":
+		filter.AgencyCodes = []string{q.AgencyCode}
+	default:
+		filter.AgencyCodes = scope
+	}
+	items, err := s.store.ListDossiers(ctx, filter)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) == filter.Limit {
+		last := items[len(items)-1]
+		next = encodeCursor(DossierCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
+	}
+	return items, next, nil
+}
+
+// scope is the agencies whose dossiers the actor may list; nil means all.
+func (s *Service) scope(ctx context.Context, actor domain.Actor) ([]string, error) {
+	switch {
+	case actor.IsAdmin():
+		return nil, nil
+	case actor.Has(domain.RoleSupervisor):
+		return s.store.Subtree(ctx, actor.Agency)
+	case actor.HasAny(domain.RoleClerk, domain.RoleOfficer):
+		return []string{actor.Agency}, nil
+	}
+	return nil, domain.Forbiddenf("staff only")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func encodeCursor(c DossierCursor) string {
+	raw := strconv.FormatInt(c.ReceivedAt.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeCursor(s string) (DossierCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return DossierCursor{}, false
+	}
+	micro, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return DossierCursor{}, false
+	}
+	m, err1 := strconv.ParseInt(micro, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 {
+		return DossierCursor{}, false
+	}
+	return DossierCursor{ReceivedAt: time.UnixMicro(m).UTC(), ID: n}, true
+}
