@@ -157,20 +157,24 @@ type CalendarDay struct {
 // It is safe for concurrent use; per-year data is computed on first use and
 // kept.
 type Calendar struct {
-	hours    OfficeHours
-	makeUp   []Interval            // hours of a make-up day whose weekday has none
-	dayNs    [7]int64              // working nanoseconds of an ordinary day, by weekday
-	weekNs   int64                 // of an ordinary week
-	prefixNs [15]int64             // prefixNs[i] = sum of dayNs[j%7] for j < i
-	recorded map[int][]CalendarDay // by year; an agency's own day already won over a national one
+	hours     OfficeHours
+	makeUp    []Interval            // hours of a make-up day whose weekday has none
+	dayMin    [7]int64              // working minutes of an ordinary day, by weekday
+	weekMin   int64                 // of an ordinary week
+	prefixMin [15]int64             // prefixMin[i] = sum of dayMin[j%7] for j < i
+	recorded  map[int][]CalendarDay // by year; an agency's own day already won over a national one
+	lo, hi    int                   // no exception lies outside these years
 
-	cached [cacheYears]atomic.Pointer[yearData] // years cacheFrom .. cacheFrom+cacheYears-1
-	mu     sync.Mutex                           // serialises building a cached year
+	cached [holidayYears]atomic.Pointer[yearData] // years holidayFrom .. holidayFrom+holidayYears-1
+	mu     sync.Mutex                             // serialises building a year
 }
 
+// The calendar applies national days off (official or statutory) to the
+// years holidayFrom to holidayFrom+holidayYears-1 (1900-2299) and keeps
+// their data; outside them only the weekly pattern and recorded days count.
 const (
-	cacheFrom  = 1900
-	cacheYears = 400
+	holidayFrom  = 1900
+	holidayYears = 400
 )
 
 // day kinds inside yearData
@@ -196,16 +200,15 @@ type yearData struct {
 // Office hours are normalised (clipped to the day, sorted, overlaps merged);
 // hours with no period at all mean the default hours.
 func NewCalendar(hours OfficeHours, recorded []CalendarDay) *Calendar {
-	c := &Calendar{hours: hours.normalized(), recorded: map[int][]CalendarDay{}}
+	c := &Calendar{hours: hours.normalized(), recorded: map[int][]CalendarDay{},
+		lo: holidayFrom, hi: holidayFrom + holidayYears - 1}
 	c.makeUp = c.hours.makeUpHours()
 	for wd := range 7 {
-		for _, p := range c.hours[wd] {
-			c.dayNs[wd] += int64(p.End-p.Start) * int64(time.Minute)
-		}
-		c.weekNs += c.dayNs[wd]
+		c.dayMin[wd] = periodsMinutes(c.hours[wd])
+		c.weekMin += c.dayMin[wd]
 	}
-	for i := 1; i < len(c.prefixNs); i++ {
-		c.prefixNs[i] = c.prefixNs[i-1] + c.dayNs[(i-1)%7]
+	for i := 1; i < len(c.prefixMin); i++ {
+		c.prefixMin[i] = c.prefixMin[i-1] + c.dayMin[(i-1)%7]
 	}
 	byDate := map[Date]CalendarDay{}
 	for _, d := range recorded {
@@ -218,14 +221,24 @@ func NewCalendar(hours OfficeHours, recorded []CalendarDay) *Calendar {
 	}
 	for date, d := range byDate {
 		c.recorded[date.Year] = append(c.recorded[date.Year], d)
+		c.lo, c.hi = min(c.lo, date.Year), max(c.hi, date.Year)
 	}
 	return c
 }
 
+// periodsMinutes returns the working minutes of a day's periods.
+func periodsMinutes(ps []Interval) int64 {
+	var m int64
+	for _, p := range ps {
+		m += int64(p.End - p.Start)
+	}
+	return m
+}
+
 // year returns the data of a Gregorian year, building it on first use.
 func (c *Calendar) year(y int) *yearData {
-	i := y - cacheFrom
-	if i < 0 || i >= cacheYears {
+	i := y - holidayFrom
+	if i < 0 || i >= holidayYears {
 		return c.buildYear(y) // rare: not kept, so memory stays bounded
 	}
 	if yd := c.cached[i].Load(); yd != nil {
@@ -245,8 +258,10 @@ func (c *Calendar) buildYear(y int) *yearData {
 	first := daysFromCivil(y, 1, 1)
 	yd := &yearData{first: first, kinds: make([]uint8, daysFromCivil(y+1, 1, 1)-first)}
 	merged := map[int64]CalendarDay{}
-	for _, d := range NationalDays(y) {
-		merged[d.Date.dayNumber()] = d
+	if y >= holidayFrom && y < holidayFrom+holidayYears {
+		for _, d := range NationalDays(y) {
+			merged[d.Date.dayNumber()] = d
+		}
 	}
 	for _, d := range c.recorded[y] {
 		merged[d.Date.dayNumber()] = d
@@ -262,10 +277,10 @@ func (c *Calendar) buildYear(y int) *yearData {
 			continue
 		}
 		yd.kinds[n-first] = kindOff
-		if c.dayNs[wd] > 0 {
+		if c.dayMin[wd] > 0 {
 			yd.exceptions = append(yd.exceptions, n)
 		}
-		if d.Source == SourceRecorded || c.dayNs[wd] > 0 || !isWeekend(wd) {
+		if d.Source == SourceRecorded || c.dayMin[wd] > 0 || !isWeekend(wd) {
 			yd.days = append(yd.days, d)
 		}
 	}

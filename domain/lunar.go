@@ -158,7 +158,7 @@ type lunarMonth struct {
 // Gregorian year y-1 to the month before month 11 of year y, numbered.
 func lunarSpan(y int) []lunarMonth {
 	k0, k1 := month11(y-1), month11(y)
-	n := k1 - k0
+	n := min(max(k1-k0, 12), 13) // always 12 or 13; clamped against nonsense far from our era
 	starts := make([]int64, n+1)
 	for i := range starts {
 		starts[i] = newMoonDay(k0 + i)
@@ -210,12 +210,13 @@ func lunarYearMonths(y int) []lunarMonth {
 // LunarNewYear returns Tết Nguyên đán of year y: the first day of the first
 // lunar month, which falls between 21 January and 20 February of y.
 func LunarNewYear(y int) Date {
-	for _, m := range lunarSpan(y) {
+	span := lunarSpan(y)
+	for _, m := range span {
 		if m.year == y {
 			return dateOfDay(m.start)
 		}
 	}
-	panic("unreachable: a lunar span always holds month 1")
+	return dateOfDay(span[len(span)-1].start) // unreachable: a span always holds month 1
 }
 
 // LunarLeapMonth returns the number of the leap month of lunar year y (the

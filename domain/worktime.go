@@ -63,16 +63,16 @@ func (c *Calendar) advance(day, off, r int64) (int64, int64) {
 	const horizon = 4 * 366 // days looked ahead for an exception at a time
 	for {
 		e, isException := c.nextException(day, day+horizon)
-		if w := c.ordinaryNs(day, e); w > 0 && r <= w {
+		if w := c.ordinaryMinutes(day, e) * minuteNs; w > 0 && r <= w {
 			// r ends within the ordinary days [day, e).
-			if r > c.weekNs {
-				k := (r - 1) / c.weekNs
+			if weekNs := c.weekMin * minuteNs; r > weekNs {
+				k := (r - 1) / weekNs
 				day += 7 * k
-				r -= k * c.weekNs
+				r -= k * weekNs
 			}
 			for {
 				wd := weekdayOfDay(day)
-				if dn := c.dayNs[wd]; dn > 0 && r <= dn {
+				if dn := c.dayMin[wd] * minuteNs; dn > 0 && r <= dn {
 					o, _ := walkDay(c.hours[wd], 0, &r)
 					return day, o
 				} else {
@@ -113,23 +113,31 @@ func walkDay(ps []Interval, off int64, r *int64) (int64, bool) {
 	return 0, false
 }
 
-// ordinaryNs returns the working time of the days [from, to) as if none of
-// them were an exception.
-func (c *Calendar) ordinaryNs(from, to int64) int64 {
+// ordinaryMinutes returns the working minutes of the days [from, to) as if
+// none of them were an exception.
+func (c *Calendar) ordinaryMinutes(from, to int64) int64 {
 	if to <= from {
 		return 0
 	}
 	n := to - from
 	w := int(weekdayOfDay(from))
 	r := int(n % 7)
-	return (n/7)*c.weekNs + c.prefixNs[w+r] - c.prefixNs[w]
+	return (n/7)*c.weekMin + c.prefixMin[w+r] - c.prefixMin[w]
 }
 
 // nextException returns the first exception day in [from, limit), and true,
 // or limit and false.
 func (c *Calendar) nextException(from, limit int64) (int64, bool) {
 	for from < limit {
-		yd := c.year(dateOfDay(from).Year)
+		y := dateOfDay(from).Year
+		if y > c.hi {
+			return limit, false
+		}
+		if y < c.lo {
+			from = daysFromCivil(c.lo, 1, 1)
+			continue
+		}
+		yd := c.year(y)
 		if i, _ := slices.BinarySearch(yd.exceptions, from); i < len(yd.exceptions) {
 			if e := yd.exceptions[i]; e < limit {
 				return e, true
@@ -155,17 +163,19 @@ func (c *Calendar) Between(a, b time.Time) int64 {
 	if da == db {
 		return overlap(c.periods(da), oa, ob) / minuteNs
 	}
-	total := overlap(c.periods(da), oa, math.MaxInt64) + overlap(c.periods(db), 0, ob)
-	total += c.ordinaryNs(da+1, db)
+	// Whole days in whole minutes (no overflow however far apart a and b
+	// are), the two partial days in nanoseconds.
+	whole := c.ordinaryMinutes(da+1, db)
 	for n := da + 1; ; n++ {
 		e, ok := c.nextException(n, db)
 		if !ok {
 			break
 		}
-		total += overlap(c.periods(e), 0, math.MaxInt64) - c.dayNs[weekdayOfDay(e)]
+		whole += periodsMinutes(c.periods(e)) - c.dayMin[weekdayOfDay(e)]
 		n = e
 	}
-	return total / minuteNs
+	partial := overlap(c.periods(da), oa, math.MaxInt64) + overlap(c.periods(db), 0, ob)
+	return whole + partial/minuteNs
 }
 
 // overlap returns the working time of a day's periods within [lo, hi).
