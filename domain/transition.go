@@ -336,8 +336,10 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 // ...), then the input (validation_failed with fields). On any error d is left
 // untouched. On success d is changed (status, clocks, steps, pauses,
 // holder, Version+1, UpdatedAt) and the Change carries one history line,
-// the control-slip rows and the lifecycle events, built after the change.
-// New pauses are appended to d.Pauses with ID 0; ended ones get EndedAt.
+// the control-slip rows and the lifecycle events, built after the change;
+// the history line and the rows are appended to d.History and d.Handoffs too
+// (storage writes them from the Change). New pauses are appended to d.Pauses
+// with ID 0; ended ones get EndedAt.
 func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Calendar) (Change, error) {
 	if _, ok := ParseAction(string(in.Action)); !ok {
 		return Change{}, &Error{Kind: Invalid, Code: "validation_failed", Detail: "unknown action",
@@ -485,6 +487,8 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		h.StepDueAt = copyTime(s.Clock.DueAt)
 	}
 	ch.History = []HistoryEntry{h}
+	d.History = append(d.History, h)
+	d.Handoffs = append(d.Handoffs, ch.Handoffs...)
 	for _, et := range events {
 		e := d.event(et, now)
 		if et == EventStepCompleted {
