@@ -74,12 +74,26 @@ func (d Date) Before(e Date) bool {
 // dayNumber returns the days since 1970-01-01 (proleptic Gregorian); an
 // out-of-range month or day is normalised as time.Date does.
 func (d Date) dayNumber() int64 {
-	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 28 {
+	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > daysIn(d.Year, d.Month) {
 		t := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)
 		y, m, dd := t.Date()
 		return daysFromCivil(y, m, dd)
 	}
 	return daysFromCivil(d.Year, d.Month, d.Day)
+}
+
+// daysIn returns the number of days of a month.
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // daysFromCivil returns the days since 1970-01-01 of a valid proleptic
@@ -153,9 +167,13 @@ type CalendarDay struct {
 
 // Calendar is the working-time calendar of one agency: its office hours, the
 // national days off and make-up working days (official schedules where
-// shipped, statutory ones otherwise) and the days an administrator recorded.
-// It is safe for concurrent use; per-year data is computed on first use and
-// kept.
+// shipped, statutory ones otherwise, for 1900-2299) and the days an
+// administrator recorded. A make-up working day is worked with the agency's
+// hours for that weekday when it has some (an agency open on Saturday
+// mornings works a make-up Saturday morning), otherwise with its Monday hours
+// (or, with Monday closed, those of the first weekday after it that has
+// hours). A Calendar is safe for concurrent use; per-year data is computed on
+// first use and kept.
 type Calendar struct {
 	hours     OfficeHours
 	makeUp    []Interval            // hours of a make-up day whose weekday has none

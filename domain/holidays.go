@@ -94,15 +94,15 @@ func NationalDays(year int) []CalendarDay {
 // StatutoryDays returns the public holidays of the Labour Code 2019, art. 112,
 // for a year, with the days off they give (sorted by date; Source
 // "statutory"; empty outside years 1-9999). Where the Prime Minister has not
-// fixed the days:
+// fixed the days (art. 112(3)):
 //   - Tết is the last day of the old lunar year (the day before Tết, 29 or
 //     30 tháng Chạp) and the first four days of the new one;
 //   - the day adjacent to National Day 2/9 is 1/9, except when 2/9 is a
 //     Monday or a Thursday, when it is 3/9: the choice that joins the
 //     weekend, as in every schedule announced from 2021 to 2026;
-//   - a holiday on a Saturday or Sunday gives a day off ("Nghỉ bù ...") on
-//     the next Monday-Friday that is not already a holiday (art. 111(3),
-//     art. 112(3) and Decree 145/2020 for state agencies).
+//   - a holiday on a Saturday or Sunday (the weekly rest of state agencies)
+//     gives a day off ("Nghỉ bù ...") on the next Monday-Friday that is not
+//     already a holiday or a day off for another (art. 111(3)).
 //
 // The lunar dates come from the UTC+7 lunar calendar (LunarNewYear,
 // HungKingsDay).
