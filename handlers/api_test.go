@@ -370,3 +370,33 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func TestFeedbackBeforeTheResult(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.catalogue()
+		d := e.intake(intakeBody("2.000635", "counter"))
+		path := "/api/v1/public/dossiers/" + d.Code + "/feedback"
+		before := e.rows()
+		cases := []struct {
+			body any
+			want int
+			code string
+		}{
+			{map[string]any{"pin": d.LookupPIN, "rating": 5}, 409, "not_returned"},
+			{map[string]any{"pin": "12345678", "rating": 5}, 404, "not_found"},
+			{map[string]any{"pin": d.LookupPIN, "rating": 0}, 422, "validation_failed"},
+			{map[string]any{"pin": d.LookupPIN, "rating": 6}, 422, "validation_failed"},
+			{map[string]any{"pin": d.LookupPIN, "rating": "five"}, 400, "bad_request"},
+		}
+		for _, c := range cases {
+			res := e.do(http.MethodPost, path, "", c.body)
+			if res.Status != c.want || res.problem(t).Code != c.code {
+				t.Errorf("%v: %d %s", c.body, res.Status, res.Body)
+			}
+		}
+		if after := e.rows(); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("rows changed: %v -> %v", before, after)
+		}
+	})
+}

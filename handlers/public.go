@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
 )
 
 type publicStepOut struct {
@@ -72,4 +73,22 @@ func (h *api) publicDossier(c echo.Context) error {
 			StartedAt: localp(s.StartedAt), DueAt: localp(s.Clock.DueAt), FinishedAt: localp(s.FinishedAt), Verdict: string(s.Verdict)})
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+type feedbackIn struct {
+	PIN     string `json:"pin"`
+	Rating  int    `json:"rating"`
+	Comment string `json:"comment"`
+}
+
+func (h *api) feedback(c echo.Context) error {
+	var in feedbackIn
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	err := h.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: c.Param("code"), PIN: in.PIN, Rating: in.Rating, Comment: in.Comment})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"code": c.Param("code"), "rating": in.Rating})
 }

@@ -84,9 +84,10 @@ func New(cfg Config) *echo.Echo {
 	v1.POST("/dossiers", h.intake, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleAdmin))
 	v1.GET("/dossiers", h.listDossiers, staff)
 	v1.GET("/dossiers/:code", h.getDossier, staff)
-	// PARK v1.POST("/dossiers/:code/transitions", h.transition, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleOfficer, domain.RoleAdmin))
+	v1.POST("/dossiers/:code/transitions", h.transition, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleOfficer, domain.RoleAdmin))
 
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
+	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
 	return e
 }
 

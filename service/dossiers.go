@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -199,24 +200,9 @@ func errNoDossier() error {
 // Lookup is the citizen's look-up by code and PIN, with a lock-out after
 // repeated wrong PINs.
 func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, error) {
-	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
-		return PublicView{}, errNoDossier()
-	}
-	d, lockedUntil, err := s.store.DossierForLookup(ctx, code)
-	if domain.KindOf(err) == domain.NotFound {
-		return PublicView{}, errNoDossier()
-	} else if err != nil {
+	d, err := s.unlock(ctx, code, pin)
+	if err != nil {
 		return PublicView{}, err
-	}
-	now := s.clock.Now()
-	if lockedUntil != nil && now.Before(*lockedUntil) {
-		return PublicView{}, errNoDossier()
-	}
-	if !checkPIN(d.PINHash, pin) {
-		if err := s.store.PINFailure(ctx, d.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
-			return PublicView{}, err
-		}
-		return PublicView{}, errNoDossier()
 	}
 	names := map[string]string{}
 	for _, code := range d.InvolvedAgencies() {
@@ -225,4 +211,75 @@ func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, err
 		}
 	}
 	return PublicView{Dossier: d, AgencyNames: names}, nil
+}
+
+// unlock returns the dossier when the PIN is right; every failure is the same
+// not-found, and a wrong PIN counts towards the lock-out.
+func (s *Service) unlock(ctx context.Context, code, pin string) (*domain.Dossier, error) {
+	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
+		return nil, errNoDossier()
+	}
+	d, lockedUntil, err := s.store.DossierForLookup(ctx, code)
+	if domain.KindOf(err) == domain.NotFound {
+		return nil, errNoDossier()
+	} else if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if lockedUntil != nil && now.Before(*lockedUntil) {
+		return nil, errNoDossier()
+	}
+	if !checkPIN(d.PINHash, pin) {
+		if err := s.store.PINFailure(ctx, d.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
+			return nil, err
+		}
+		return nil, errNoDossier()
+	}
+	return d, nil
+}
+
+// FeedbackCmd is a citizen's rating of the service after the result.
+type FeedbackCmd struct {
+	Code    string
+	PIN     string
+	Rating  int
+	Comment string
+}
+
+// Feedback records one rating (1-5) and a comment, once, after the result
+// was returned.
+func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
+	var f domain.Fields
+	if cmd.Rating < 1 || cmd.Rating > 5 {
+		f.Add("rating", "must be from 1 to 5")
+	}
+	if len(cmd.Comment) > 2000 {
+		f.Add("comment", "at most 2000 characters")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	d, err := s.unlock(ctx, cmd.Code, cmd.PIN)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	return s.store.InTx(ctx, func(tx Tx) error {
+		d, err := tx.Dossier(ctx, d.Code)
+		if err != nil {
+			return err
+		}
+		if d.Status != domain.StatusReturned {
+			return domain.Conflictf("not_returned", "a rating is taken after the result is returned")
+		}
+		if d.RatedAt != nil {
+			return domain.Conflictf("already_rated", "this dossier was already rated")
+		}
+		read := d.Version
+		d.Rating, d.RatingComment, d.RatedAt = cmd.Rating, cmd.Comment, &now
+		d.Version++
+		d.UpdatedAt = now
+		h := domain.HistoryEntry{At: now, Actor: "citizen", Action: "rate", From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(cmd.Rating)}
+		return tx.UpdateDossier(ctx, d, read, domain.Change{History: []domain.HistoryEntry{h}})
+	})
 }

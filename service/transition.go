@@ -1,0 +1,55 @@
+package service
+
+import (
+	"context"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// TransitionCmd is one action on a dossier, naming the version the client read.
+type TransitionCmd struct {
+	Code    string
+	Version int
+	Input   domain.TransitionInput
+}
+
+// Transition applies an action to a dossier in one transaction: the dossier,
+// its history line and its events are written together or not at all. A
+// stale version is a Conflict version_conflict.
+func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd TransitionCmd) (*domain.Dossier, error) {
+	if _, _, _, ok := domain.ParseDossierCode(cmd.Code); !ok {
+		return nil, domain.NotFoundf("no dossier %q", cmd.Code)
+	}
+	if cmd.Version <= 0 {
+		return nil, fieldError("version", "is required: the version of the dossier you read")
+	}
+	now := s.clock.Now()
+	var d *domain.Dossier
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		var err error
+		d, err = tx.Dossier(ctx, cmd.Code)
+		if err != nil {
+			return err
+		}
+		if err := s.canRead(ctx, actor, d); err != nil {
+			return err
+		}
+		if d.Version != cmd.Version {
+			return domain.Conflictf("version_conflict", "the dossier is at version %d, you read version %d", d.Version, cmd.Version)
+		}
+		cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
+		if err != nil {
+			return err
+		}
+		ch, err := d.Apply(cmd.Input, actor, now, cal)
+		if err != nil {
+			return err
+		}
+		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return s.store.Dossier(ctx, cmd.Code)
+}
