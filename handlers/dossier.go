@@ -110,6 +110,8 @@ type dossierOut struct {
 	Handoffs         []handoffOut  `json:"handoffs"`
 	History          []historyOut  `json:"history"`
 	LookupPIN        string        `json:"lookup_pin,omitempty"`
+	// AllowedActions are the actions the caller may take now (for the console).
+	AllowedActions []string `json:"allowed_actions"`
 }
 
 func toSteps(d *domain.Dossier) []stepOut {
@@ -121,7 +123,7 @@ func toSteps(d *domain.Dossier) []stepOut {
 	return out
 }
 
-func toDossierOut(d *domain.Dossier, now time.Time) dossierOut {
+func toDossierOut(d *domain.Dossier, now time.Time, actor domain.Actor) dossierOut {
 	out := dossierOut{
 		Code: d.Code, ProcedureCode: d.ProcedureCode, ProcedureVersion: d.ProcedureVersion, AgencyCode: d.AgencyCode,
 		LeadAgencyCode: d.LeadAgencyCode, Channel: string(d.Channel), Delivery: string(d.Delivery),
@@ -132,7 +134,10 @@ func toDossierOut(d *domain.Dossier, now time.Time) dossierOut {
 		DueAt: localp(d.Clock.DueAt), OriginalDueAt: localp(d.OriginalDue), PromisedAt: localp(d.PromisedAt()),
 		Late: d.LateAt(now), Result: d.Result, Verdict: string(d.Verdict), ProcessedAt: localp(d.ProcessedAt),
 		ReturnedAt: localp(d.ReturnedAt), ReturnMethod: string(d.ReturnMethod), Version: d.Version, HolderCode: d.HolderCode,
-		Steps: toSteps(d), Pauses: []pauseOut{}, Handoffs: []handoffOut{}, History: []historyOut{},
+		Steps: toSteps(d), Pauses: []pauseOut{}, Handoffs: []handoffOut{}, History: []historyOut{}, AllowedActions: []string{},
+	}
+	for _, a := range d.AllowedActions(actor) {
+		out.AllowedActions = append(out.AllowedActions, string(a))
 	}
 	if out.Documents == nil {
 		out.Documents = []string{}
@@ -184,7 +189,7 @@ func (h *api) intake(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := toDossierOut(res.Dossier, h.svc.Now())
+	out := toDossierOut(res.Dossier, h.svc.Now(), actorOf(c))
 	out.LookupPIN = res.PIN
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/dossiers/"+res.Dossier.Code)
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -200,7 +205,7 @@ func (h *api) getDossier(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now()))
+	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now(), actorOf(c)))
 }
 
 // dossierSummary is one row of the staff list.

@@ -24,7 +24,9 @@ type Problem struct {
 	Code      string         `json:"code"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []ProblemField `json:"errors,omitempty"`
-	Allowed   []string       `json:"allowed_actions,omitempty"`
+	// Allowed lists the actions allowed now, on invalid_transition only
+	// (empty for a final status).
+	Allowed *[]string `json:"allowed_actions,omitempty"`
 }
 
 // ProblemField is one bad input field.
@@ -80,7 +82,11 @@ func problemFor(err error) Problem {
 		if !ok {
 			status = http.StatusInternalServerError
 		}
-		p := Problem{Status: status, Code: de.Code, Detail: de.Detail, Allowed: de.Allowed}
+		p := Problem{Status: status, Code: de.Code, Detail: de.Detail}
+		if de.Code == "invalid_transition" {
+			allowed := append([]string{}, de.Allowed...)
+			p.Allowed = &allowed
+		}
 		for _, f := range de.Fields {
 			p.Errors = append(p.Errors, ProblemField{Field: f.Field, Message: f.Message})
 		}

@@ -42,7 +42,7 @@ func (h *api) transition(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now()))
+	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now(), actorOf(c)))
 }
 
 func quote(s string) string {
