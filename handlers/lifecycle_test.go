@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -293,6 +294,33 @@ func TestConcurrentTransitionsOneWinner(t *testing.T) {
 		}
 		if e.count("outbox") != outbox+1 || e.count("dossier_history") != history+1 || e.get(code).Version != 2 {
 			t.Fatal("the race left more than one change")
+		}
+	})
+}
+
+// TestUnsupplementedDossiersStop: 15 working days after the supplement
+// request, the sweep stops the dossier, not a minute before.
+func TestUnsupplementedDossiersStop(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.catalogue()
+		code := e.intake(intakeBody("1.001612", "counter")).Code
+		e.must(e.act(code, e.token(domain.RoleClerk, center), at(2026, 4, 14, 10, 0), map[string]any{"action": "transfer"}), 200)
+		e.must(e.act(code, e.token(domain.RoleOfficer, office), at(2026, 4, 14, 10, 0), map[string]any{"action": "request_supplement",
+			"items": []string{"A"}, "reason": "Thiếu"}), 200)
+		// 15 working days from Tuesday 14/4 10:00, with 27/4, 30/4 and 1/5 off: Friday 8/5 10:00.
+		for _, c := range []struct {
+			now  time.Time
+			want int
+		}{{at(2026, 5, 8, 9, 59), 0}, {at(2026, 5, 8, 10, 0), 1}, {at(2026, 5, 8, 10, 1), 0}} {
+			e.clock.Set(c.now)
+			n, err := e.svc.StopUnsupplemented(context.Background())
+			if err != nil || n != c.want {
+				t.Fatalf("at %v: stopped %d (%v), want %d", c.now, n, err, c.want)
+			}
+		}
+		if d := e.get(code); d.Status != "stopped" || d.History[len(d.History)-1].Action != "stop" {
+			t.Fatalf("after the sweep: %s", d.Status)
 		}
 	})
 }

@@ -56,6 +56,7 @@ type Store interface {
 	Reader
 	LookupStore
 	ListStore
+	SweepStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -120,4 +121,11 @@ type ListStore interface {
 	ListDossiers(ctx context.Context, f DossierFilter) ([]*domain.Dossier, error)
 	// Subtree returns the codes of an agency and every agency below it.
 	Subtree(ctx context.Context, root string) ([]string, error)
+}
+
+// SweepStore finds dossiers for the background sweeps.
+type SweepStore interface {
+	// AwaitingSupplementSince returns the codes of dossiers waiting for a
+	// supplement requested before the instant, oldest first.
+	AwaitingSupplementSince(ctx context.Context, before time.Time, limit int) ([]string, error)
 }

@@ -17,6 +17,9 @@ type Options struct {
 	// PINMaxFailures wrong PINs lock a dossier's look-up for PINLockFor.
 	PINMaxFailures int
 	PINLockFor     time.Duration
+	// SupplementLimit is how long, in working minutes, a dossier may wait for
+	// a supplement before it is stopped; default 15 working days.
+	SupplementLimit int64
 	Logger         *slog.Logger
 }
 
@@ -47,6 +50,9 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	}
 	if opts.PINLockFor == 0 {
 		opts.PINLockFor = 15 * time.Minute
+	}
+	if opts.SupplementLimit <= 0 {
+		opts.SupplementLimit = 15 * domain.MinutesPerWorkingDay
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -526,3 +526,13 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 	}
 	return out, nil
 }
+
+// AwaitingSupplementSince finds dossiers whose open supplement pause began
+// before the instant.
+func (q queries) AwaitingSupplementSince(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	var codes []string
+	err := q.ctx(ctx).Raw(`SELECT d.code FROM dossiers d JOIN dossier_pauses p ON p.dossier_id = d.id
+		WHERE d.status = 5 AND p.kind = 'supplement' AND p.ended_at IS NULL AND p.started_at < ?
+		ORDER BY p.started_at LIMIT ?`, ts(before), limit).Scan(&codes).Error
+	return codes, translate(err, "dossiers awaiting supplement")
+}

@@ -27,6 +27,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	NATSStream      string
 	SubjectPrefix   string
+	SupplementDays  int
 }
 
 var (
@@ -137,6 +138,14 @@ var settings = []setting{
 			return fmt.Errorf("must be dot-separated tokens ending in a dot, e.g. tenant1.")
 		}
 		c.SubjectPrefix = v
+		return nil
+	}},
+	{name: "SUPPLEMENT_LIMIT_DAYS", def: "15", help: "working days a dossier may wait for a supplement before it is stopped", parse: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return fmt.Errorf("must be a whole number of working days from 1 to 365")
+		}
+		c.SupplementDays = n
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

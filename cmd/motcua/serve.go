@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/motcua/motcua/auth"
+	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
@@ -87,7 +88,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
-	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log})
+	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log,
+		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay})
 
 	router := handlers.New(handlers.Config{
 		Service: svc, Verifier: v, Logger: log, Registry: reg,
@@ -109,6 +111,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		if err := relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("relay stopped", "err", err)
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sweep(relayCtx, log, svc)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -137,4 +144,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sweep stops, once a minute, the dossiers left unsupplemented too long.
+func sweep(ctx context.Context, log *slog.Logger, svc *service.Service) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := svc.StopUnsupplemented(ctx); err != nil && ctx.Err() == nil {
+			log.Error("stopping unsupplemented dossiers", "err", err)
+		} else if n > 0 {
+			log.Info("stopped unsupplemented dossiers", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
