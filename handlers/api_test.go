@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/motcua/motcua/auth"
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
 )
@@ -399,4 +402,18 @@ func TestFeedbackBeforeTheResult(t *testing.T) {
 			t.Fatalf("rows changed: %v -> %v", before, after)
 		}
 	})
+}
+
+func TestPublicRateLimit(t *testing.T) {
+	st := storetest.SQLite(t)
+	e := newEnv(t, st)
+	e.e = handlers.New(handlers.Config{Service: e.svc, Logger: storetest.Quiet(), Registry: prometheus.NewRegistry(), PublicRateLimit: 1})
+	path := "/api/v1/public/dossiers/000.00.10.H29-260316-0001?pin=12345678"
+	got := map[int]int{}
+	for i := 0; i < 5; i++ {
+		got[e.do(http.MethodGet, path, "", nil).Status]++
+	}
+	if got[http.StatusNotFound] != 2 || got[http.StatusTooManyRequests] != 3 {
+		t.Fatalf("statuses %v: want a burst of 2, then 429", got)
+	}
 }
