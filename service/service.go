@@ -20,7 +20,7 @@ type Options struct {
 	// SupplementLimit is how long, in working minutes, a dossier may wait for
 	// a supplement before it is stopped; default 15 working days.
 	SupplementLimit int64
-	Logger         *slog.Logger
+	Logger          *slog.Logger
 }
 
 // Service runs the commands and queries of motcua.
