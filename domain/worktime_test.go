@@ -3,7 +3,6 @@ package domain
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -524,33 +523,5 @@ func BenchmarkAdd(b *testing.B) {
 				i++
 			}
 		})
-	}
-}
-
-// TestAddSpeed guards the cost: the median Add of 250 working days stays
-// far under 5 µs and does not grow with the duration the way walking
-// day by day would.
-func TestAddSpeed(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("timing")
-	}
-	c := NewCalendar(DefaultOfficeHours(), nil)
-	from := calAt(t, "2025-03-03 09:00")
-	median := func(m int64) time.Duration {
-		var ds []time.Duration
-		for range 21 {
-			start := time.Now()
-			for range 200 {
-				_ = c.Add(from, m)
-			}
-			ds = append(ds, time.Since(start)/200)
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return ds[len(ds)/2]
-	}
-	d250, d1000 := median(250*480), median(1000*480)
-	t.Logf("median Add: 250 days %v, 1000 days %v", d250, d1000)
-	if d250 > 5*time.Microsecond {
-		t.Errorf("Add of 250 working days takes %v (median)", d250)
 	}
 }
