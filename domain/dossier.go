@@ -121,6 +121,10 @@ type Dossier struct {
 	RatingComment string
 	RatedAt       *time.Time
 
+	// NextCheckAt is when the deadline watcher must next look at the dossier
+	// (PlanChecks sets it); nil when no deadline runs.
+	NextCheckAt *time.Time
+
 	Version   int
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -280,7 +284,7 @@ func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
 // event builds an event about the dossier as it stands.
 func (d *Dossier) event(t EventType, at time.Time) Event {
 	e := Event{Type: t, DossierCode: d.Code, ProcedureCode: d.ProcedureCode, AgencyCode: d.AgencyCode,
-		Status: d.Status, DueAt: d.Clock.DueAt, OccurredAt: at}
+		HolderCode: d.HolderCode, Status: d.Status, DueAt: d.Clock.DueAt, OccurredAt: at}
 	if s := d.Current(); s != nil {
 		e.Step = s.Name
 	}
@@ -304,20 +308,6 @@ func (d *Dossier) InvolvedAgencies() []string {
 		add(s.AgencyCode)
 	}
 	return out
-}
-
-// NextDeadline is the earliest deadline still to pass that the watcher must
-// look at: the running step's, the dossier's, or the promised one; nil when
-// nothing runs.
-func (d *Dossier) NextDeadline() *time.Time {
-	if !d.Status.Open() || !d.Clock.Running() {
-		return nil
-	}
-	next := d.Clock.DueAt
-	if s := d.Current(); s != nil && s.Clock.Running() && s.Clock.DueAt != nil && (next == nil || s.Clock.DueAt.Before(*next)) {
-		next = s.Clock.DueAt
-	}
-	return next
 }
 
 // FollowCalendar recomputes the running deadlines of the dossier and of its

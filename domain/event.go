@@ -47,10 +47,13 @@ type Event struct {
 	DossierCode   string
 	ProcedureCode string
 	AgencyCode    string
-	Step          string
-	Status        Status
-	DueAt         *time.Time
-	OccurredAt    time.Time
+	// HolderCode is the unit holding the dossier (for step_overdue, the unit
+	// whose step is late).
+	HolderCode string
+	Step       string
+	Status     Status
+	DueAt      *time.Time
+	OccurredAt time.Time
 	// OverdueWorkingHours is set on late events.
 	OverdueWorkingHours *float64
 	// Key, when set, makes the event id deterministic (late events: one per

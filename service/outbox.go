@@ -41,6 +41,7 @@ type EventData struct {
 	DossierCode         string     `json:"dossier_code"`
 	ProcedureCode       string     `json:"procedure_code"`
 	AgencyCode          string     `json:"agency_code"`
+	HolderCode          string     `json:"holder_code,omitempty"`
 	Step                string     `json:"step,omitempty"`
 	Status              string     `json:"status"`
 	DueAt               *time.Time `json:"due_at,omitempty"`
@@ -51,7 +52,7 @@ type EventData struct {
 // EncodeEventData turns an event into its JSON data member.
 func EncodeEventData(e domain.Event) ([]byte, error) {
 	return json.Marshal(EventData{
-		DossierCode: e.DossierCode, ProcedureCode: e.ProcedureCode, AgencyCode: e.AgencyCode, Step: e.Step,
+		DossierCode: e.DossierCode, ProcedureCode: e.ProcedureCode, AgencyCode: e.AgencyCode, HolderCode: e.HolderCode, Step: e.Step,
 		Status: e.Status.String(), DueAt: e.DueAt, OccurredAt: e.OccurredAt, OverdueWorkingHours: e.OverdueWorkingHours,
 	})
 }

@@ -67,6 +67,7 @@ type Store interface {
 type Tx interface {
 	Reader
 	CalendarTx
+	WatchTx
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.
@@ -128,4 +129,20 @@ type SweepStore interface {
 	// AwaitingSupplementSince returns the codes of dossiers waiting for a
 	// supplement requested before the instant, oldest first.
 	AwaitingSupplementSince(ctx context.Context, before time.Time, limit int) ([]string, error)
+}
+
+// WatchTx is the deadline watcher's part of a transaction.
+type WatchTx interface {
+	// DueForCheck locks and returns up to limit dossiers whose next check is
+	// at or before now, earliest first; rows another transaction holds are
+	// skipped (PostgreSQL FOR UPDATE SKIP LOCKED), so several watchers share
+	// the work.
+	DueForCheck(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error)
+	// Claim records that a late event was written for (dossier, kind, step,
+	// deadline); false when it already was.
+	Claim(ctx context.Context, dossierID int64, kind domain.EventType, stepSeq int, deadline, at time.Time) (bool, error)
+	// SetNextCheck moves the dossier's next check without touching its version.
+	SetNextCheck(ctx context.Context, dossierID int64, next *time.Time) error
+	// WriteEvents puts events in the outbox.
+	WriteEvents(ctx context.Context, events []domain.Event) error
 }

@@ -20,6 +20,11 @@ type Options struct {
 	// SupplementLimit is how long, in working minutes, a dossier may wait for
 	// a supplement before it is stopped; default 15 working days.
 	SupplementLimit int64
+	// DueSoonLead is how long, in working minutes, before a dossier's
+	// deadline the due_soon event goes out; default one working day.
+	DueSoonLead int64
+	// WatchBatch is how many dossiers one watcher transaction takes; default 500.
+	WatchBatch int
 	Logger          *slog.Logger
 }
 
@@ -53,6 +58,12 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	}
 	if opts.SupplementLimit <= 0 {
 		opts.SupplementLimit = 15 * domain.MinutesPerWorkingDay
+	}
+	if opts.DueSoonLead <= 0 {
+		opts.DueSoonLead = domain.DefaultDueSoonLead
+	}
+	if opts.WatchBatch <= 0 {
+		opts.WatchBatch = 500
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -45,6 +45,10 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 		if err != nil {
 			return err
 		}
+		if late, ok := d.CompletedLate(cal); ok && cmd.Input.Action == domain.ActionCompleteStep {
+			ch.Events = append(ch.Events, late)
+		}
+		d.PlanChecks(cal, s.opts.DueSoonLead)
 		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
 	})
 	if err != nil {

@@ -163,7 +163,7 @@ func toDossierRow(d *domain.Dossier) dossierRow {
 		BudgetMinutes: d.Clock.Budget, UsedMinutes: d.Clock.Used, RunningSince: tsp(d.Clock.RunningSince),
 		DueAt: tsp(d.Clock.DueAt), OriginalDueAt: tsp(d.OriginalDue), Result: strp(d.Result), Verdict: string(d.Verdict),
 		ProcessedAt: tsp(d.ProcessedAt), ReturnedAt: tsp(d.ReturnedAt), ReturnMethod: strp(string(d.ReturnMethod)),
-		ClosedAt: tsp(d.ClosedAt), CurrentStep: d.CurrentStep, HolderCode: d.HolderCode, NextDeadlineAt: tsp(d.NextDeadline()),
+		ClosedAt: tsp(d.ClosedAt), CurrentStep: d.CurrentStep, HolderCode: d.HolderCode, NextDeadlineAt: tsp(d.NextCheckAt),
 		RatingComment: strp(d.RatingComment), RatedAt: tsp(d.RatedAt), Version: d.Version,
 		CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt),
 	}
@@ -199,7 +199,7 @@ func (r dossierRow) domain() *domain.Dossier {
 		Clock:       domain.Clock{Budget: r.BudgetMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
 		OriginalDue: r.OriginalDueAt, Result: deref(r.Result), Verdict: domain.Verdict(r.Verdict),
 		ProcessedAt: r.ProcessedAt, ReturnedAt: r.ReturnedAt, ReturnMethod: domain.Delivery(deref(r.ReturnMethod)),
-		ClosedAt: r.ClosedAt, CurrentStep: r.CurrentStep, HolderCode: r.HolderCode,
+		ClosedAt: r.ClosedAt, CurrentStep: r.CurrentStep, HolderCode: r.HolderCode, NextCheckAt: r.NextDeadlineAt,
 		RatingComment: deref(r.RatingComment), RatedAt: r.RatedAt, Version: r.Version,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}

@@ -1,0 +1,85 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// WatchPass is what one pass of the deadline watcher did.
+type WatchPass struct {
+	Fired map[domain.EventType]int
+	// Lag is how long after its time the most belated check fired.
+	Lag time.Duration
+	// Seen is how many dossiers the pass looked at.
+	Seen int
+}
+
+// WatchDeadlines writes the late-processing events whose time has come,
+// each once per deadline: the dossiers are found through the indexed
+// next-check column, so a pass costs what passes, not what is stored; each
+// event is claimed in the same transaction that writes it to the outbox, so a
+// second instance, a retry or a restart cannot publish it twice.
+func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
+	pass := WatchPass{Fired: map[domain.EventType]int{}}
+	for round := 0; round < 100; round++ {
+		now := s.clock.Now()
+		n := 0
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			due, err := tx.DueForCheck(ctx, now, s.opts.WatchBatch)
+			if err != nil {
+				return err
+			}
+			n = len(due)
+			calendars := map[string]*domain.Calendar{}
+			var events []domain.Event
+			for _, d := range due {
+				cal, ok := calendars[d.AgencyCode]
+				if !ok {
+					if cal, err = s.calendarIn(ctx, tx, d.AgencyCode); err != nil {
+						return err
+					}
+					calendars[d.AgencyCode] = cal
+				}
+				var next *time.Time
+				for _, c := range d.Checks(cal, s.opts.DueSoonLead) {
+					if c.At.After(now) {
+						if next == nil || c.At.Before(*next) {
+							at := c.At
+							next = &at
+						}
+						continue
+					}
+					fresh, err := tx.Claim(ctx, d.ID, c.Kind, c.StepSeq, c.Deadline, now)
+					if err != nil {
+						return err
+					}
+					if !fresh {
+						continue
+					}
+					events = append(events, d.LateEvent(c, cal, now))
+					pass.Fired[c.Kind]++
+					if lag := now.Sub(c.At); lag > pass.Lag {
+						pass.Lag = lag
+					}
+				}
+				if err := tx.SetNextCheck(ctx, d.ID, next); err != nil {
+					return err
+				}
+			}
+			return tx.WriteEvents(ctx, events)
+		})
+		if err != nil {
+			return pass, err
+		}
+		pass.Seen += n
+		if n < s.opts.WatchBatch {
+			break
+		}
+	}
+	if len(pass.Fired) > 0 {
+		s.wake()
+	}
+	return pass, nil
+}
