@@ -25,7 +25,7 @@ type Options struct {
 	DueSoonLead int64
 	// WatchBatch is how many dossiers one watcher transaction takes; default 500.
 	WatchBatch int
-	Logger          *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Service runs the commands and queries of motcua.
