@@ -461,7 +461,14 @@ func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
 			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
 	}
-	return translate(q.ctx(ctx).Create(&rows).Error, "outbox")
+	if err := q.ctx(ctx).Create(&rows).Error; err != nil {
+		return translate(err, "outbox")
+	}
+	if q.dialect == Postgres {
+		// Delivered at commit, to every instance's listener: the relay wakes at once.
+		return translate(q.ctx(ctx).Exec("SELECT pg_notify(?, '')", OutboxChannel).Error, "outbox notify")
+	}
+	return nil
 }
 
 // RunningDossiers returns the open dossiers with a running clock whose

@@ -28,6 +28,9 @@ type Config struct {
 	NATSStream      string
 	SubjectPrefix   string
 	SupplementDays  int
+	WatchInterval   time.Duration
+	DueSoonHours    float64
+	OutboxRetention time.Duration
 }
 
 var (
@@ -146,6 +149,30 @@ var settings = []setting{
 			return fmt.Errorf("must be a whole number of working days from 1 to 365")
 		}
 		c.SupplementDays = n
+		return nil
+	}},
+	{name: "WATCH_INTERVAL", def: "15s", help: "how often the deadline watcher looks for deadlines that passed", parse: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Hour {
+			return fmt.Errorf("must be a duration from 100ms to 1h")
+		}
+		c.WatchInterval = d
+		return nil
+	}},
+	{name: "DUE_SOON_HOURS", def: "8", help: "working hours before a dossier's deadline that due_soon goes out", parse: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 80 {
+			return fmt.Errorf("must be working hours above 0, at most 80")
+		}
+		c.DueSoonHours = f
+		return nil
+	}},
+	{name: "OUTBOX_RETENTION", def: "168h", help: "how long published events stay in the outbox table", parse: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour {
+			return fmt.Errorf("must be a duration of at least 1h")
+		}
+		c.OutboxRetention = d
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

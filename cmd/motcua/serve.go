@@ -89,7 +89,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
 	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log,
-		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay})
+		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
+		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
 
 	router := handlers.New(handlers.Config{
 		Service: svc, Verifier: v, Logger: log, Registry: reg,
@@ -108,9 +109,25 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("relay stopped", "err", err)
-		}
+		// One instance relays at a time (a PostgreSQL advisory lock); the
+		// others stand by and take over when it stops.
+		_ = st.Lead(relayCtx, store.LockRelay, 5*time.Second, func(ctx context.Context) error {
+			log.Info("relaying the outbox")
+			go prune(ctx, log, st, cfg.OutboxRetention)
+			if err := relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = st.ListenOutbox(relayCtx, relay.Wake)
+	}()
+	go func() {
+		defer wg.Done()
+		watch(relayCtx, log, svc, cfg.WatchInterval, newWatchMetrics(reg))
 	}()
 	wg.Add(1)
 	go func() {

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Advisory-lock keys of the jobs one instance runs at a time.
+const (
+	LockRelay int64 = 0x6d6f74637561_01 // "motcua" + 1
+)
+
+// OutboxChannel is the PostgreSQL notification channel a commit that wrote
+// outbox rows signals.
+const OutboxChannel = "motcua_outbox"
+
+// Lead runs fn while this instance holds the advisory lock key on
+// PostgreSQL, so one instance at a time does the job and another takes over
+// when it stops or loses its connection; it returns when ctx ends. On
+// SQLite (one process per file) fn simply runs.
+func (s *Store) Lead(ctx context.Context, key int64, retry time.Duration, fn func(ctx context.Context) error) error {
+	if s.dialect != Postgres {
+		return fn(ctx)
+	}
+	for ctx.Err() == nil {
+		held, err := s.leadOnce(ctx, key, fn)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("leadership lost or not taken", "err", err)
+		}
+		if !held || err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(retry):
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) leadOnce(ctx context.Context, key int64, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var ok bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, nil
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The lock lives as long as this connection: watch it, and stop the job
+	// the moment it is gone, since another instance may take over.
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				pingCtx, stop := context.WithTimeout(runCtx, 2*time.Second)
+				err := conn.PingContext(pingCtx)
+				stop()
+				if err != nil && runCtx.Err() == nil {
+					cancel(fmt.Errorf("lock connection: %w", err))
+					return
+				}
+			}
+		}
+	}()
+	err = fn(runCtx)
+	unlockCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer stop()
+	_, _ = conn.ExecContext(unlockCtx, "SELECT pg_advisory_unlock($1)", key)
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return true, cause
+	}
+	return true, err
+}
+
+// ListenOutbox calls wake each time another transaction commits outbox rows
+// (PostgreSQL LISTEN/NOTIFY), reconnecting until ctx ends. On SQLite the
+// service wakes the relay in process, so it returns at once.
+func (s *Store) ListenOutbox(ctx context.Context, wake func()) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for ctx.Err() == nil {
+		err := s.listen(ctx, wake)
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("outbox listener reconnecting", "err", err)
+		wake() // a notification may have been missed
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+func (s *Store) listen(ctx context.Context, wake func()) error {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: LISTEN needs the pgx driver, got %T", dc)
+		}
+		pc := sc.Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
+			return err
+		}
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				return err
+			}
+			wake()
+		}
+	})
+}
+
+// PruneOutbox deletes published events older than before, in batches so no
+// delete holds locks for long, and returns how many went.
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res := s.ctx(ctx).Exec(`DELETE FROM outbox WHERE seq IN (
+			SELECT seq FROM outbox WHERE published_at IS NOT NULL AND published_at < ? ORDER BY seq LIMIT 5000)`, ts(before))
+		if res.Error != nil {
+			return total, translate(res.Error, "outbox prune")
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < 5000 {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package store_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
+	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/store/storetest"
+)
+
+// TestLeadIsExclusive: two instances on one PostgreSQL database never run
+// the job at once, and the second takes over when the first stops.
+func TestLeadIsExclusive(t *testing.T) {
+	dsn := storetest.PostgresURL(t)
+	if dsn == "" {
+		t.Skip("TEST_DATABASE_URL is not set: leadership is a PostgreSQL feature")
+	}
+	open := func() *store.Store {
+		st, err := store.Open(context.Background(), store.Options{DatabaseURL: dsn, Logger: storetest.Quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a, b := open(), open()
+	var running, maxRunning, runs atomic.Int32
+	job := func(ctx context.Context) error {
+		n := running.Add(1)
+		runs.Add(1)
+		if n > maxRunning.Load() {
+			maxRunning.Store(n)
+		}
+		<-ctx.Done()
+		running.Add(-1)
+		return nil
+	}
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	doneA := make(chan struct{})
+	go func() { _ = a.Lead(ctxA, store.LockRelay, 50*time.Millisecond, job); close(doneA) }()
+	waitFor(t, func() bool { return runs.Load() == 1 })
+	go func() { _ = b.Lead(ctxB, store.LockRelay, 50*time.Millisecond, job) }()
+	time.Sleep(300 * time.Millisecond) // b retries several times meanwhile
+	if runs.Load() != 1 {
+		t.Fatalf("%d runs while the lock was held", runs.Load())
+	}
+	stopA()
+	<-doneA
+	waitFor(t, func() bool { return runs.Load() == 2 })
+	if maxRunning.Load() != 1 {
+		t.Fatalf("%d jobs ran at once", maxRunning.Load())
+	}
+}
+
+// TestListenOutboxWakes: a commit that writes events wakes the listener of
+// another connection.
+func TestListenOutboxWakes(t *testing.T) {
+	st := storetest.Postgres(t)
+	if st == nil {
+		t.Skip("TEST_DATABASE_URL is not set: LISTEN/NOTIFY is a PostgreSQL feature")
+	}
+	var woken atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = st.ListenOutbox(ctx, func() { woken.Add(1) }) }()
+	time.Sleep(200 * time.Millisecond) // let LISTEN run; the first wake-up may come from a reconnect
+	before := woken.Load()
+	err := st.InTx(ctx, func(tx service.Tx) error {
+		return tx.WriteEvents(ctx, []domain.Event{{Type: domain.EventReceived, DossierCode: "000.00.10.H29-260316-0001",
+			AgencyCode: "000.00.10.H29", Status: domain.StatusReceived, OccurredAt: time.Now()}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return woken.Load() > before })
+}
+
+func TestPruneOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ev := func(code string) domain.Event {
+			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
+		}
+		if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c")}) }); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.PendingEvents(ctx, 10)
+		if err != nil || len(recs) != 3 {
+			t.Fatalf("%d pending, %v", len(recs), err)
+		}
+		old := time.Now().Add(-10 * 24 * time.Hour)
+		if err := st.MarkPublished(ctx, []int64{recs[0].Seq, recs[1].Seq}, old); err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.PruneOutbox(ctx, time.Now().Add(-7*24*time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("pruned %d, %v", n, err)
+		}
+		if left, _, _ := st.OutboxBacklog(ctx); left != 1 {
+			t.Fatalf("backlog %d, the unpublished event must stay", left)
+		}
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
