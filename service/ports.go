@@ -138,11 +138,20 @@ type WatchTx interface {
 	// skipped (PostgreSQL FOR UPDATE SKIP LOCKED), so several watchers share
 	// the work.
 	DueForCheck(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error)
-	// Claim records that a late event was written for (dossier, kind, step,
-	// deadline); false when it already was.
-	Claim(ctx context.Context, dossierID int64, kind domain.EventType, stepSeq int, deadline, at time.Time) (bool, error)
-	// SetNextCheck moves the dossier's next check without touching its version.
-	SetNextCheck(ctx context.Context, dossierID int64, next *time.Time) error
+	// ClaimChecks records that late events are written for these checks and
+	// returns those that were not claimed before, in one statement.
+	ClaimChecks(ctx context.Context, claims []Claim, at time.Time) (map[Claim]bool, error)
+	// SetNextChecks moves dossiers' next checks (nil: none) without touching
+	// their versions, in one statement.
+	SetNextChecks(ctx context.Context, next map[int64]*time.Time) error
 	// WriteEvents puts events in the outbox.
 	WriteEvents(ctx context.Context, events []domain.Event) error
+}
+
+// Claim names one late event once: (dossier, kind, step, deadline).
+type Claim struct {
+	DossierID int64
+	Kind      domain.EventType
+	StepSeq   int
+	Deadline  int64 // Unix microseconds of the deadline
 }

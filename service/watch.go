@@ -33,7 +33,16 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 			}
 			n = len(due)
 			calendars := map[string]*domain.Calendar{}
-			var events []domain.Event
+			type candidate struct {
+				d     *domain.Dossier
+				cal   *domain.Calendar
+				check domain.Check
+			}
+			var (
+				candidates []candidate
+				claims     []Claim
+				next       = make(map[int64]*time.Time, len(due))
+			)
 			for _, d := range due {
 				cal, ok := calendars[d.AgencyCode]
 				if !ok {
@@ -42,31 +51,36 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 					}
 					calendars[d.AgencyCode] = cal
 				}
-				var next *time.Time
+				next[d.ID] = nil
 				for _, c := range d.Checks(cal, s.opts.DueSoonLead) {
 					if c.At.After(now) {
-						if next == nil || c.At.Before(*next) {
+						if n := next[d.ID]; n == nil || c.At.Before(*n) {
 							at := c.At
-							next = &at
+							next[d.ID] = &at
 						}
 						continue
 					}
-					fresh, err := tx.Claim(ctx, d.ID, c.Kind, c.StepSeq, c.Deadline, now)
-					if err != nil {
-						return err
-					}
-					if !fresh {
-						continue
-					}
-					events = append(events, d.LateEvent(c, cal, now))
-					pass.Fired[c.Kind]++
-					if lag := now.Sub(c.At); lag > pass.Lag {
-						pass.Lag = lag
-					}
+					candidates = append(candidates, candidate{d, cal, c})
+					claims = append(claims, claimOf(d, c))
 				}
-				if err := tx.SetNextCheck(ctx, d.ID, next); err != nil {
-					return err
+			}
+			fresh, err := tx.ClaimChecks(ctx, claims, now)
+			if err != nil {
+				return err
+			}
+			var events []domain.Event
+			for _, c := range candidates {
+				if !fresh[claimOf(c.d, c.check)] {
+					continue
 				}
+				events = append(events, c.d.LateEvent(c.check, c.cal, now))
+				pass.Fired[c.check.Kind]++
+				if lag := now.Sub(c.check.At); lag > pass.Lag {
+					pass.Lag = lag
+				}
+			}
+			if err := tx.SetNextChecks(ctx, next); err != nil {
+				return err
 			}
 			return tx.WriteEvents(ctx, events)
 		})
@@ -82,4 +96,8 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 		s.wake()
 	}
 	return pass, nil
+}
+
+func claimOf(d *domain.Dossier, c domain.Check) Claim {
+	return Claim{DossierID: d.ID, Kind: c.Kind, StepSeq: c.StepSeq, Deadline: c.Deadline.UTC().Truncate(time.Microsecond).UnixMicro()}
 }
