@@ -273,15 +273,15 @@ func (c *StatCounts) Add(o StatCounts) {
 // period (domain.md, How each figure is counted; docs/reports.md defines
 // each).
 type Figures struct {
-	Received, ReceivedOnline, ReceivedPostal, ReceivedByPost int64
-	CarriedOver                                              int64
+	Received, ReceivedOnline, ReceivedPostal, ReceivedByPost  int64
+	CarriedOver                                               int64
 	Processed, ProcessedEarly, ProcessedOnTime, ProcessedLate int64
-	ProcessingMinutes                                        int64
-	Withdrawn, Stopped, RefusedAfterReception                int64
-	InProgress, Paused, InProgressOverdue                    int64
-	ReturnedPostal, Apologies, ApologiesLate                 int64
-	Ratings, RatingsSatisfied                                int64
-	OnlineProcedures, OnlineProceduresUsed                   int64
+	ProcessingMinutes                                         int64
+	Withdrawn, Stopped, RefusedAfterReception                 int64
+	InProgress, Paused, InProgressOverdue                     int64
+	ReturnedPostal, Apologies, ApologiesLate                  int64
+	Ratings, RatingsSatisfied                                 int64
+	OnlineProcedures, OnlineProceduresUsed                    int64
 }
 
 // NewFigures builds the figures from the flows summed over the period's
