@@ -417,3 +417,30 @@ func TestPublicRateLimit(t *testing.T) {
 		t.Fatalf("statuses %v: want a burst of 2, then 429", got)
 	}
 }
+
+// TestLookupNeverStaleAcrossInstances: an instance that cached a citizen's
+// view shows the new status as soon as another instance's transition is
+// acknowledged.
+func TestLookupNeverStaleAcrossInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a, b := newEnv(t, st), newEnv(t, st)
+		a.catalogue()
+		d := a.intake(intakeBody("1.001612", "counter"))
+		path := "/api/v1/public/dossiers/" + d.Code + "?pin=" + d.LookupPIN
+		status := func(e *env) string {
+			var v struct {
+				Status string `json:"status"`
+			}
+			e.must(e.do(http.MethodGet, path, "", nil), http.StatusOK).json(t, &v)
+			return v.Status
+		}
+		if status(a) != "received" || status(a) != "received" {
+			t.Fatal("first look-ups")
+		}
+		b.must(b.do(http.MethodPost, "/api/v1/dossiers/"+d.Code+"/transitions", b.token(domain.RoleClerk, center),
+			map[string]any{"action": "transfer", "version": 1}), http.StatusOK)
+		if got := status(a); got != "processing" {
+			t.Fatalf("instance a still shows %s after b's transfer", got)
+		}
+	})
+}

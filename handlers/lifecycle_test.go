@@ -200,7 +200,7 @@ func TestLifeCycle(t *testing.T) {
 		if err := st.DB().Table("outbox").Where("dossier_code = ?", code).Order("seq").Pluck("type", &types).Error; err != nil {
 			t.Fatal(err)
 		}
-		want := "[received transferred supplement_requested supplement_received step_completed payment_requested payment_received step_completed extended step_completed processed returned]"
+		want := "[received transferred supplement_requested supplement_received step_completed payment_requested payment_received step_completed extended step_completed processed completed_late returned]"
 		if fmt.Sprint(types) != want {
 			t.Fatalf("events %v", types)
 		}

@@ -40,6 +40,9 @@ func (s *Service) forgetCalendars() {
 	s.calMu.Lock()
 	clear(s.calendars)
 	s.calMu.Unlock()
+	s.namesMu.Lock()
+	clear(s.names)
+	s.namesMu.Unlock()
 }
 
 // DeadlineQuery asks when counting starts and ends for a duration from an instant.

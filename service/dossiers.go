@@ -199,44 +199,55 @@ func errNoDossier() error {
 }
 
 // Lookup is the citizen's look-up by code and PIN, with a lock-out after
-// repeated wrong PINs.
+// repeated wrong PINs. The hot path is one indexed read of the dossier's
+// head; the view itself is cached per dossier version, so a cached view is
+// never older than the dossier, on any instance.
 func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, error) {
-	d, err := s.unlock(ctx, code, pin)
+	head, err := s.unlock(ctx, code, pin)
+	if err != nil {
+		return PublicView{}, err
+	}
+	if v, ok := s.views.get(code, head.Version); ok {
+		return v, nil
+	}
+	d, err := s.store.DossierForLookup(ctx, code)
 	if err != nil {
 		return PublicView{}, err
 	}
 	names := map[string]string{}
 	for _, code := range d.InvolvedAgencies() {
-		if a, err := s.store.Agency(ctx, code); err == nil {
-			names[code] = a.Name
+		if name, err := s.agencyName(ctx, code); err == nil {
+			names[code] = name
 		}
 	}
-	return PublicView{Dossier: d, AgencyNames: names}, nil
+	v := PublicView{Dossier: d, AgencyNames: names}
+	s.views.put(code, d.Version, v)
+	return v, nil
 }
 
-// unlock returns the dossier when the PIN is right; every failure is the same
-// not-found, and a wrong PIN counts towards the lock-out.
-func (s *Service) unlock(ctx context.Context, code, pin string) (*domain.Dossier, error) {
+// unlock checks the PIN against the dossier's head; every failure is the
+// same not-found, and a wrong PIN counts towards the lock-out.
+func (s *Service) unlock(ctx context.Context, code, pin string) (LookupHead, error) {
 	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
-		return nil, errNoDossier()
+		return LookupHead{}, errNoDossier()
 	}
-	d, lockedUntil, err := s.store.DossierForLookup(ctx, code)
+	head, err := s.store.LookupHead(ctx, code)
 	if domain.KindOf(err) == domain.NotFound {
-		return nil, errNoDossier()
+		return LookupHead{}, errNoDossier()
 	} else if err != nil {
-		return nil, err
+		return LookupHead{}, err
 	}
 	now := s.clock.Now()
-	if lockedUntil != nil && now.Before(*lockedUntil) {
-		return nil, errNoDossier()
+	if head.LockedUntil != nil && now.Before(*head.LockedUntil) {
+		return LookupHead{}, errNoDossier()
 	}
-	if !checkPIN(d.PINHash, pin) {
-		if err := s.store.PINFailure(ctx, d.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
-			return nil, err
+	if !checkPIN(head.PINHash, pin) {
+		if err := s.store.PINFailure(ctx, head.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
+			return LookupHead{}, err
 		}
-		return nil, errNoDossier()
+		return LookupHead{}, errNoDossier()
 	}
-	return d, nil
+	return head, nil
 }
 
 // FeedbackCmd is a citizen's rating of the service after the result.
@@ -260,13 +271,12 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	d, err := s.unlock(ctx, cmd.Code, cmd.PIN)
-	if err != nil {
+	if _, err := s.unlock(ctx, cmd.Code, cmd.PIN); err != nil {
 		return err
 	}
 	now := s.clock.Now()
 	return s.store.InTx(ctx, func(tx Tx) error {
-		d, err := tx.Dossier(ctx, d.Code)
+		d, err := tx.Dossier(ctx, cmd.Code)
 		if err != nil {
 			return err
 		}

@@ -43,9 +43,12 @@ type Reader interface {
 
 // LookupStore serves the citizen's look-up.
 type LookupStore interface {
-	// DossierForLookup returns a dossier as the citizen's view needs it, and
-	// until when its look-up is locked.
-	DossierForLookup(ctx context.Context, code string) (*domain.Dossier, *time.Time, error)
+	// LookupHead returns, in one indexed read, what every look-up checks
+	// first: the dossier's id, version, PIN hash and lock.
+	LookupHead(ctx context.Context, code string) (LookupHead, error)
+	// DossierForLookup returns a dossier with its steps and pauses, as the
+	// citizen's view needs it.
+	DossierForLookup(ctx context.Context, code string) (*domain.Dossier, error)
 	// PINFailure counts a wrong PIN; the max-th in a row locks the look-up
 	// until lockUntil and starts the count again.
 	PINFailure(ctx context.Context, id int64, max int, lockUntil time.Time) error
@@ -154,4 +157,12 @@ type Claim struct {
 	Kind      domain.EventType
 	StepSeq   int
 	Deadline  int64 // Unix microseconds of the deadline
+}
+
+// LookupHead is the part of a dossier a look-up checks before anything else.
+type LookupHead struct {
+	ID          int64
+	Version     int
+	PINHash     string
+	LockedUntil *time.Time
 }

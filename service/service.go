@@ -38,6 +38,10 @@ type Service struct {
 
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
+
+	views   *viewCache
+	namesMu sync.Mutex
+	names   map[string]cachedName
 }
 
 type cachedCalendar struct {
@@ -71,7 +75,8 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, calendars: map[string]cachedCalendar{}}
+	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, calendars: map[string]cachedCalendar{},
+		views: newViewCache(50_000), names: map[string]cachedName{}}
 }
 
 // Now is the service's clock, for adapters that need the same time.

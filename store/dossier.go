@@ -293,17 +293,35 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	return nil
 }
 
-// DossierForLookup loads what the citizen's view needs, and the lock-out.
-func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dossier, *time.Time, error) {
+// LookupHead reads the columns every look-up checks, by the unique code index.
+func (q queries) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {
+	var h struct {
+		ID             int64
+		Version        int
+		PINHash        string     `gorm:"column:pin_hash"`
+		PINLockedUntil *time.Time `gorm:"column:pin_locked_until"`
+	}
+	res := q.ctx(ctx).Raw("SELECT id, version, pin_hash, pin_locked_until FROM dossiers WHERE code = ?", code).Scan(&h)
+	if res.Error != nil {
+		return service.LookupHead{}, translate(res.Error, "dossier")
+	}
+	if res.RowsAffected == 0 {
+		return service.LookupHead{}, domain.NotFoundf("no dossier")
+	}
+	return service.LookupHead{ID: h.ID, Version: h.Version, PINHash: h.PINHash, LockedUntil: h.PINLockedUntil}, nil
+}
+
+// DossierForLookup loads what the citizen's view needs: no history.
+func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dossier, error) {
 	var r dossierRow
 	if err := q.ctx(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
-		return nil, nil, translate(err, "dossier")
+		return nil, translate(err, "dossier")
 	}
 	d := r.domain()
 	if err := q.loadChildren(ctx, d, false); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return d, r.PINLockedUntil, nil
+	return d, nil
 }
 
 // PINFailure counts a wrong PIN and locks the look-up at the max-th.

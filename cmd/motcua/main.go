@@ -34,6 +34,8 @@ Usage:
   motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
                [--sub ID] [--name NAME] [--ttl 8h]
   motcua seed demo                        load demo agencies, procedures and dossiers
+  motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios healthz,lookup,intake,transition,mix]
+                                          drive a running service and print rates, latencies, errors and memory
   motcua healthcheck                      exit 0 when the local server answers /healthz (for containers)
 
 Configuration comes from the environment; see README.md.
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(cfg, args, stdout)
 	case "seed":
 		return seed(ctx, cfg, log, args, stdout)
+	case "bench":
+		return bench(ctx, cfg, args, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, cfg)
 	case "help", "-h", "--help":

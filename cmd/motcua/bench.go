@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/motcua/motcua/auth"
+	"github.com/motcua/motcua/domain"
+)
+
+// benchOptions drive the load tool.
+type benchOptions struct {
+	url         string
+	duration    time.Duration
+	connections int
+	scenarios   []string
+	dossiers    int
+	agency      string
+}
+
+// bench drives a running service with realistic traffic and prints, per
+// scenario, requests per second, latency quantiles, errors and the server's
+// resident memory, each rate also as a ratio to /healthz of the same server
+// measured first in the same run.
+func bench(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o benchOptions
+	var scen string
+	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the running service")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each scenario")
+	fs.IntVar(&o.connections, "connections", 32, "concurrent connections")
+	fs.StringVar(&scen, "scenarios", "healthz,lookup,intake,transition,mix", "comma-separated: healthz, lookup, intake, transition, mix")
+	fs.IntVar(&o.dossiers, "dossiers", 2000, "dossiers taken in first, whose codes and PINs the look-ups use")
+	fs.StringVar(&o.agency, "agency", "000.00.90.B01", "receiving unit the tool creates and uses")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("bench: %w (usage: motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios ...])", err)
+	}
+	o.scenarios = strings.Split(scen, ",")
+	key, err := signingKey(cfg)
+	if err != nil {
+		return err
+	}
+	b, err := newBencher(o, key)
+	if err != nil {
+		return err
+	}
+	if err := b.setup(ctx); err != nil {
+		return fmt.Errorf("bench setup: %w", err)
+	}
+	fmt.Fprintf(stdout, "%-11s %10s %9s %9s %9s %9s %7s %10s %8s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "vs healthz", "rss MB")
+	var ceiling float64
+	for _, name := range append([]string{"healthz"}, without(o.scenarios, "healthz")...) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r, err := b.run(ctx, name)
+		if err != nil {
+			return err
+		}
+		if name == "healthz" {
+			ceiling = r.rate
+		}
+		ratio := "-"
+		if ceiling > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.rate/ceiling)
+		}
+		fmt.Fprintf(stdout, "%-11s %10.0f %9s %9s %9s %9s %7d %10s %8.0f\n", name, r.rate, ms(r.q(0.5)), ms(r.q(0.9)), ms(r.q(0.99)),
+			ms(r.q(1)), r.errors, ratio, b.rssMB(ctx))
+	}
+	return nil
+}
+
+func without(list []string, drop string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" && s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}
+
+type bencher struct {
+	o       benchOptions
+	client  *http.Client
+	admin   string
+	clerk   string
+	officer string
+	mu      sync.Mutex
+	pins    []codePIN
+	open    []string // dossiers received, for transitions
+}
+
+type codePIN struct{ code, pin string }
+
+func newBencher(o benchOptions, key []byte) (*bencher, error) {
+	tok := func(role domain.Role, agency string) (string, error) {
+		return auth.Issue(key, domain.Actor{Sub: "bench-" + string(role), Roles: []domain.Role{role}, Agency: agency}, 2*time.Hour, time.Now())
+	}
+	b := &bencher{o: o, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: o.connections * 2, MaxIdleConnsPerHost: o.connections * 2, IdleConnTimeout: time.Minute}}}
+	var err error
+	if b.admin, err = tok(domain.RoleAdmin, o.agency); err != nil {
+		return nil, err
+	}
+	if b.clerk, err = tok(domain.RoleClerk, o.agency); err != nil {
+		return nil, err
+	}
+	if b.officer, err = tok(domain.RoleOfficer, o.agency); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bencher) do(ctx context.Context, method, path, token string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.o.url+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	return res.StatusCode, out, err
+}
+
+const benchProcedure = "9.000001"
+
+var benchIntake = map[string]any{"procedure_code": benchProcedure, "channel": "counter", "delivery": "counter",
+	"applicant": map[string]any{"name": "Người thử tải", "id_number": "000000000000"}, "documents": []string{"Tờ khai"}}
+
+// setup creates the tool's own unit and procedure (one step held by the same
+// unit, so its officer completes it) and takes dossiers in for the look-ups.
+func (b *bencher) setup(ctx context.Context) error {
+	for _, s := range []struct {
+		path string
+		body any
+	}{
+		{"/api/v1/agencies/" + b.o.agency, map[string]any{"name": "Đơn vị thử tải"}},
+		{"/api/v1/procedures/" + benchProcedure, map[string]any{"name": "Thủ tục thử tải", "agency_code": b.o.agency,
+			"duration": map[string]any{"working_days": 10}, "supplement_clock": "pause", "online": "none"}},
+	} {
+		status, body, err := b.do(ctx, http.MethodPut, s.path, b.admin, s.body)
+		if err != nil {
+			return err
+		}
+		if status/100 != 2 {
+			return fmt.Errorf("PUT %s: %d %s", s.path, status, body)
+		}
+	}
+	jobs := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < b.o.connections; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				if err := b.intake(ctx); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < b.o.dossiers; i++ {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	wg.Wait()
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d intakes failed", failed.Load())
+	}
+	return nil
+}
+
+func (b *bencher) intake(ctx context.Context) error {
+	status, body, err := b.do(ctx, http.MethodPost, "/api/v1/dossiers", b.clerk, benchIntake)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusCreated {
+		return fmt.Errorf("intake: %d %s", status, body)
+	}
+	var d struct {
+		Code string `json:"code"`
+		PIN  string `json:"lookup_pin"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.pins = append(b.pins, codePIN{d.Code, d.PIN})
+	b.open = append(b.open, d.Code)
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *bencher) lookup(ctx context.Context, rng *rand.Rand) error {
+	b.mu.Lock()
+	p := b.pins[rng.IntN(len(b.pins))]
+	b.mu.Unlock()
+	status, body, err := b.do(ctx, http.MethodGet, "/api/v1/public/dossiers/"+p.code+"?pin="+p.pin, "", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("look-up: %d %s", status, body)
+	}
+	return nil
+}
+
+// transition moves a received dossier into processing (transfer), reading its
+// version first as a clerk's counter application does.
+func (b *bencher) transition(ctx context.Context) error {
+	b.mu.Lock()
+	if len(b.open) == 0 {
+		b.mu.Unlock()
+		return b.intake(ctx) // keep the pool filled
+	}
+	code := b.open[len(b.open)-1]
+	b.open = b.open[:len(b.open)-1]
+	b.mu.Unlock()
+	status, body, err := b.do(ctx, http.MethodGet, "/api/v1/dossiers/"+code, b.clerk, nil)
+	if err != nil {
+		return err
+	}
+	var d struct {
+		Version int `json:"version"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &d) != nil {
+		return fmt.Errorf("read: %d %s", status, body)
+	}
+	status, body, err = b.do(ctx, http.MethodPost, "/api/v1/dossiers/"+code+"/transitions", b.clerk, map[string]any{"action": "transfer", "version": d.Version})
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("transfer: %d %s", status, body)
+	}
+	return nil
+}
+
+type benchResult struct {
+	rate      float64
+	errors    int
+	latencies []time.Duration
+}
+
+func (r benchResult) q(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[int(p*float64(len(r.latencies)-1))]
+}
+
+// run drives one scenario for the duration on a fixed number of connections.
+func (b *bencher) run(ctx context.Context, name string) (benchResult, error) {
+	var op func(context.Context, *rand.Rand) error
+	switch name {
+	case "healthz":
+		op = func(ctx context.Context, _ *rand.Rand) error {
+			status, _, err := b.do(ctx, http.MethodGet, "/healthz", "", nil)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("healthz: %d", status)
+			}
+			return err
+		}
+	case "lookup":
+		op = b.lookup
+	case "intake":
+		op = func(ctx context.Context, _ *rand.Rand) error { return b.intake(ctx) }
+	case "transition":
+		op = func(ctx context.Context, _ *rand.Rand) error { return b.transition(ctx) }
+	case "mix":
+		// The look-up page dominates: 80% look-ups, 10% intakes, 10% transitions.
+		op = func(ctx context.Context, rng *rand.Rand) error {
+			switch n := rng.IntN(10); {
+			case n == 0:
+				return b.intake(ctx)
+			case n == 1:
+				return b.transition(ctx)
+			default:
+				return b.lookup(ctx, rng)
+			}
+		}
+	default:
+		return benchResult{}, fmt.Errorf("bench: unknown scenario %q", name)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, b.o.duration)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		all    []time.Duration
+		errs   int
+		sample error
+	)
+	start := time.Now()
+	for w := 0; w < b.o.connections; w++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, seed*7919))
+			var local []time.Duration
+			localErrs := 0
+			var firstErr error
+			for runCtx.Err() == nil {
+				t0 := time.Now()
+				err := op(runCtx, rng)
+				if runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+					break
+				}
+				if err != nil {
+					localErrs++
+					if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, local...)
+			errs += localErrs
+			if sample == nil {
+				sample = firstErr
+			}
+			mu.Unlock()
+		}(uint64(w + 1))
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if sample != nil {
+		fmt.Printf("# %s: first error: %v\n", name, sample)
+	}
+	return benchResult{rate: float64(len(all)) / elapsed.Seconds(), errors: errs, latencies: all}, nil
+}
+
+// rssMB reads the server's resident memory from its /metrics.
+func (b *bencher) rssMB(ctx context.Context) float64 {
+	status, body, err := b.do(ctx, http.MethodGet, "/metrics", "", nil)
+	if err != nil || status != http.StatusOK {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f / (1 << 20)
+		}
+	}
+	return 0
+}
