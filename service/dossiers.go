@@ -94,13 +94,13 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	if err != nil {
 		return IntakeResult{}, err
 	}
+	day := receivedAt.In(domain.Vietnam())
+	seq, err := s.sequence(ctx, agency, day.Format("060102"))
+	if err != nil {
+		return IntakeResult{}, err
+	}
 	var d *domain.Dossier
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		day := receivedAt.In(domain.Vietnam())
-		seq, err := tx.NextSequence(ctx, agency, day.Format("060102"))
-		if err != nil {
-			return err
-		}
 		var ch domain.Change
 		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
 		d.PlanChecks(cal, s.opts.DueSoonLead)

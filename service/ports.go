@@ -43,6 +43,10 @@ type Reader interface {
 
 // LookupStore serves the citizen's look-up.
 type LookupStore interface {
+	// ReserveSequence reserves n numbers of an agency's daily dossier-code
+	// sequence in a transaction of its own and returns the last; concurrent
+	// callers, on any instance, never get the same numbers.
+	ReserveSequence(ctx context.Context, agency, day string, n int) (last int64, err error)
 	// LookupHead returns, in one indexed read, what every look-up checks
 	// first: the dossier's id, version, PIN hash and lock.
 	LookupHead(ctx context.Context, code string) (LookupHead, error)
@@ -75,9 +79,6 @@ type Tx interface {
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.
 	SaveProcedure(ctx context.Context, p domain.Procedure) error
-	// NextSequence returns the next daily sequence of an agency's dossier codes;
-	// concurrent callers never get the same number.
-	NextSequence(ctx context.Context, agency, day string) (int64, error)
 	// SaveIdempotencyKey stores a key; Conflict "duplicate" if another request stored it first.
 	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
 	// InsertDossier writes a new dossier, its steps, and the change's history

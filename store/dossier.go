@@ -333,17 +333,18 @@ func (q queries) PINFailure(ctx context.Context, id int64, max int, lockUntil ti
 	return translate(err, "pin failure")
 }
 
-// NextSequence hands out the agency's next daily sequence number; the
-// upsert's row lock serialises concurrent intakes.
-func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
-	var n int64
-	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
-		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
-		RETURNING last_seq`, agency, day).Scan(&n).Error
+// ReserveSequence reserves n numbers of the agency's daily sequence in its
+// own short transaction, so the counter row is locked for one statement,
+// not for a whole intake.
+func (q queries) ReserveSequence(ctx context.Context, agency, day string, n int) (int64, error) {
+	var last int64
+	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, ?)
+		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + excluded.last_seq
+		RETURNING last_seq`, agency, day, n).Scan(&last).Error
 	if err != nil {
 		return 0, translate(err, "dossier sequence")
 	}
-	return n, nil
+	return last, nil
 }
 
 type idempotencyRow struct {
