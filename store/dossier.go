@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -293,22 +295,25 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	return nil
 }
 
-// LookupHead reads the columns every look-up checks, by the unique code index.
+// LookupHead reads the columns every look-up checks, by the unique code
+// index; it scans the row directly, the hot path of the public page.
 func (q queries) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {
-	var h struct {
-		ID             int64
-		Version        int
-		PINHash        string     `gorm:"column:pin_hash"`
-		PINLockedUntil *time.Time `gorm:"column:pin_locked_until"`
-	}
-	res := q.ctx(ctx).Raw("SELECT id, version, pin_hash, pin_locked_until FROM dossiers WHERE code = ?", code).Scan(&h)
-	if res.Error != nil {
-		return service.LookupHead{}, translate(res.Error, "dossier")
-	}
-	if res.RowsAffected == 0 {
+	var (
+		h      service.LookupHead
+		locked sql.NullTime
+	)
+	err := q.ctx(ctx).Raw("SELECT id, version, pin_hash, pin_locked_until FROM dossiers WHERE code = ?", code).Row().
+		Scan(&h.ID, &h.Version, &h.PINHash, &locked)
+	if errors.Is(err, sql.ErrNoRows) {
 		return service.LookupHead{}, domain.NotFoundf("no dossier")
 	}
-	return service.LookupHead{ID: h.ID, Version: h.Version, PINHash: h.PINHash, LockedUntil: h.PINLockedUntil}, nil
+	if err != nil {
+		return service.LookupHead{}, translate(err, "dossier")
+	}
+	if locked.Valid {
+		h.LockedUntil = &locked.Time
+	}
+	return h, nil
 }
 
 // DossierForLookup loads what the citizen's view needs: no history.
