@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One command for docs/benchmarks.md's load table: builds the binary, makes a
+# fresh PostgreSQL database with DOSSIERS dossiers, starts the service on it
+# and the local NATS, measures /healthz as the ceiling, then look-ups,
+# intakes, transitions and a mix with `motcua bench`, and the same database
+# work of an intake with pgbench (the same-run database ceiling).
+#   scripts/bench.sh            (defaults: 1,000,000 dossiers, 32 connections, 10 s a scenario)
+#   DOSSIERS=100000 DURATION=5s scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOSSIERS=${DOSSIERS:-1000000}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+PGHOST=${PGHOST:-127.0.0.1}
+DB=${BENCH_DB:-motcua_bench}
+ADDR=127.0.0.1:18090
+export CGO_ENABLED=0
+work=$(mktemp -d)
+server=; trap '[ -n "$server" ] && kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+
+go build -o "$work/motcua" ./cmd/motcua
+psql -q -h "$PGHOST" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+export DATABASE_URL="postgres://postgres@$PGHOST:5432/$DB?sslmode=disable"
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222} NATS_STREAM=BENCH NATS_SUBJECT_PREFIX=bench.
+export DATA_DIR="$work/data" JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 PUBLIC_RATE_LIMIT=0 LOG_LEVEL=warn
+"$work/motcua" migrate
+if [ "$DOSSIERS" -gt 0 ]; then
+  echo "seeding $DOSSIERS dossiers"
+  time "$work/motcua" seed --dossiers "$DOSSIERS"
+fi
+psql -q -h "$PGHOST" -U postgres -d "$DB" -c "VACUUM ANALYZE"
+HTTP_ADDR=$ADDR "$work/motcua" > "$work/server.log" 2>&1 &
+server=$!
+for i in $(seq 1 50); do curl -sf "http://$ADDR/healthz" >/dev/null && break; sleep 0.2; done
+
+echo "== service (motcua bench, $CONNECTIONS connections, $DURATION a scenario)"
+"$work/motcua" bench --url "http://$ADDR" --duration "$DURATION" --connections "$CONNECTIONS" \
+  --scenarios healthz,lookup,intake,transition,mix
+
+echo "== database ceiling: the same work as one intake (pgbench, $CONNECTIONS clients)"
+pgbench -n -h "$PGHOST" -U postgres -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -f scripts/intake.pgbench "$DB" | grep -E "tps|latency average"
+kill $server
+wait $server 2>/dev/null || true
