@@ -86,6 +86,10 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/dossiers/:code", h.getDossier, staff)
 	v1.POST("/dossiers/:code/transitions", h.transition, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleOfficer, domain.RoleAdmin))
 
+	reports := authenticate(cfg.Verifier, domain.RoleSupervisor, domain.RoleAdmin)
+	v1.GET("/reports/overdue", h.overdueReport, reports)
+	v1.GET("/reports/compliance", h.complianceReport, reports)
+
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
 	return e

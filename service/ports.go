@@ -64,6 +64,7 @@ type Store interface {
 	LookupStore
 	ListStore
 	SweepStore
+	ReportStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error

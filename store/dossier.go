@@ -456,6 +456,9 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 			return translate(err, "handoffs")
 		}
 	}
+	if err := q.applyRollups(ctx, d, ch); err != nil {
+		return err
+	}
 	return q.writeEvents(ctx, ch.Events)
 }
 

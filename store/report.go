@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
+)
+
+var _ service.ReportStore = (*Store)(nil)
+
+// piece is one range of a roll-up table read by a report: rows whose key
+// lies in [lo, hi], flagged as counting for the state at the period's start
+// (s) and at its end (e).
+type piece struct {
+	table, key string
+	lo, hi     int
+	s, e       int
+}
+
+// rangePieces covers the dates [from, to] with whole months from the
+// monthly table and the days at the edges from the daily one.
+func rangePieces(from, to domain.Date) []piece {
+	var out []piece
+	days := func(a, b domain.Date) {
+		if !b.Before(a) {
+			out = append(out, piece{table: "rollup_daily", key: "day", lo: a.DayNumber(), hi: b.DayNumber()})
+		}
+	}
+	if to.Before(from) {
+		return nil
+	}
+	if from.MonthNumber() == to.MonthNumber() {
+		if from.Day == 1 && to == to.LastOfMonth() {
+			return []piece{{table: "rollup_monthly", key: "month", lo: from.MonthNumber(), hi: from.MonthNumber()}}
+		}
+		days(from, to)
+		return out
+	}
+	m1, m2 := from.MonthNumber(), to.MonthNumber()
+	if from.Day != 1 {
+		days(from, from.LastOfMonth())
+		m1 = from.LastOfMonth().AddDays(1).MonthNumber()
+	}
+	if to != to.LastOfMonth() {
+		days(to.FirstOfMonth(), to)
+		m2 = to.FirstOfMonth().AddDays(-1).MonthNumber()
+	}
+	if m1 <= m2 {
+		out = append(out, piece{table: "rollup_monthly", key: "month", lo: m1, hi: m2})
+	}
+	return out
+}
+
+// prefixPieces covers every date up to a (flag s) and up to b (flag e), b
+// not before a: months before a's month, then days.
+func prefixPieces(a, b domain.Date) []piece {
+	ma, mb := a.MonthNumber(), b.MonthNumber()
+	out := []piece{{table: "rollup_monthly", key: "month", lo: 0, hi: prevMonth(ma), s: 1, e: 1}}
+	if ma == mb {
+		out = append(out, piece{table: "rollup_daily", key: "day", lo: a.FirstOfMonth().DayNumber(), hi: a.DayNumber(), s: 1, e: 1})
+		if b != a {
+			out = append(out, piece{table: "rollup_daily", key: "day", lo: a.AddDays(1).DayNumber(), hi: b.DayNumber(), e: 1})
+		}
+		return out
+	}
+	out = append(out,
+		piece{table: "rollup_daily", key: "day", lo: a.FirstOfMonth().DayNumber(), hi: a.DayNumber(), s: 1},
+		piece{table: "rollup_monthly", key: "month", lo: ma, hi: prevMonth(mb), e: 1},
+		piece{table: "rollup_daily", key: "day", lo: b.FirstOfMonth().DayNumber(), hi: b.DayNumber(), e: 1})
+	return out
+}
+
+func prevMonth(m int) int {
+	if m%100 == 1 {
+		return (m/100-1)*100 + 12
+	}
+	return m - 1
+}
+
+var flowCounters = []domain.StatCounter{
+	domain.StatReceived, domain.StatReceivedOnline, domain.StatReceivedPostal, domain.StatReceivedByPost,
+	domain.StatProcessed, domain.StatProcessedEarly, domain.StatProcessedOnTime, domain.StatProcessedLate,
+	domain.StatProcessingMinutes, domain.StatWithdrawn, domain.StatStopped, domain.StatRefusedAfterReception,
+	domain.StatReturnedPostal, domain.StatApologies, domain.StatApologiesLate, domain.StatRatings, domain.StatRatingsSatisfied,
+}
+
+var stateCounters = []domain.StatCounter{domain.StatOpen, domain.StatPaused, domain.StatOverdue}
+
+// ComplianceCounts sums the roll-ups per lead agency and procedure: the
+// flows over the period's dates and the state counters up to the day before
+// it and up to the state day. It reads whole months where it can, so a
+// quarter costs three monthly rows per group plus the edge days.
+func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]service.GroupCounts, error) {
+	groups := map[[2]string]*service.GroupCounts{}
+	get := func(a, p string) *service.GroupCounts {
+		g := groups[[2]string{a, p}]
+		if g == nil {
+			g = &service.GroupCounts{AgencyCode: a, ProcedureCode: p}
+			groups[[2]string{a, p}] = g
+		}
+		return g
+	}
+	filter := ""
+	var filterArgs []any
+	if q.AgencyCodes != nil {
+		if len(q.AgencyCodes) == 0 {
+			return nil, nil
+		}
+		filter = " AND agency_code IN ?"
+		filterArgs = []any{q.AgencyCodes}
+	}
+
+	// Flows over [From, To].
+	var sb strings.Builder
+	var args []any
+	sb.WriteString("SELECT agency_code, procedure_code")
+	for _, c := range flowCounters {
+		fmt.Fprintf(&sb, ", SUM(%s)", c.Name())
+	}
+	sb.WriteString(" FROM (")
+	for i, p := range rangePieces(q.From, q.To) {
+		if i > 0 {
+			sb.WriteString(" UNION ALL ")
+		}
+		sb.WriteString("SELECT agency_code, procedure_code")
+		for _, c := range flowCounters {
+			sb.WriteString(", " + c.Name())
+		}
+		fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
+		args = append(append(args, p.lo, p.hi), filterArgs...)
+	}
+	sb.WriteString(") u GROUP BY agency_code, procedure_code")
+	err := s.scanGroups(ctx, sb.String(), args, len(flowCounters), func(a, p string, v []int64) {
+		g := get(a, p)
+		for i, c := range flowCounters {
+			g.Flows[c] = v[i]
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// States at the end of From-1 (s) and of StateDay (e).
+	sb.Reset()
+	args = args[:0]
+	sb.WriteString("SELECT agency_code, procedure_code")
+	for _, c := range stateCounters {
+		fmt.Fprintf(&sb, ", SUM(s * %[1]s), SUM(e * %[1]s)", c.Name())
+	}
+	sb.WriteString(" FROM (")
+	for i, p := range prefixPieces(q.From.AddDays(-1), q.StateDay) {
+		if i > 0 {
+			sb.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&sb, "SELECT agency_code, procedure_code, %d AS s, %d AS e", p.s, p.e)
+		for _, c := range stateCounters {
+			sb.WriteString(", " + c.Name())
+		}
+		fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
+		args = append(append(args, p.lo, p.hi), filterArgs...)
+	}
+	sb.WriteString(") u GROUP BY agency_code, procedure_code")
+	err = s.scanGroups(ctx, sb.String(), args, 2*len(stateCounters), func(a, p string, v []int64) {
+		if slices.ContainsFunc(v, func(x int64) bool { return x != 0 }) {
+			g := get(a, p)
+			for i, c := range stateCounters {
+				g.AtStart[c], g.AtEnd[c] = v[2*i], v[2*i+1]
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]service.GroupCounts, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b service.GroupCounts) int {
+		if c := strings.Compare(a.AgencyCode, b.AgencyCode); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ProcedureCode, b.ProcedureCode)
+	})
+	return out, nil
+}
+
+// scanGroups runs a query whose rows are agency, procedure and n sums.
+func (s *Store) scanGroups(ctx context.Context, query string, args []any, n int, fn func(a, p string, v []int64)) error {
+	rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return translate(err, "roll-ups")
+	}
+	defer rows.Close()
+	v := make([]int64, n)
+	var nv = make([]*int64, n) // SUM over no rows is NULL
+	var a, p string
+	dst := []any{&a, &p}
+	for i := range nv {
+		dst = append(dst, &nv[i])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return translate(err, "roll-ups")
+		}
+		for i := range v {
+			v[i] = 0
+			if nv[i] != nil {
+				v[i] = *nv[i]
+			}
+		}
+		fn(a, p, v)
+	}
+	return translate(rows.Err(), "roll-ups")
+}
+
+// ProceduresAt returns every procedure as its version in force at the
+// instant stood: its agency and how far it was offered online.
+func (s *Store) ProceduresAt(ctx context.Context, at time.Time) ([]service.ProcedureAt, error) {
+	var rows []struct {
+		ProcedureCode string
+		AgencyCode    string
+		Online        string
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT v.procedure_code, v.agency_code, v.online FROM procedure_versions v
+		JOIN (SELECT procedure_code, MAX(version) AS version FROM procedure_versions WHERE created_at < ? GROUP BY procedure_code) m
+		ON m.procedure_code = v.procedure_code AND m.version = v.version ORDER BY v.procedure_code`, ts(at)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "procedures")
+	}
+	out := make([]service.ProcedureAt, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, service.ProcedureAt{Code: r.ProcedureCode, AgencyCode: r.AgencyCode, Online: domain.Online(r.Online)})
+	}
+	return out, nil
+}
+
+// Names returns the current names of agencies ("agency") or procedures
+// ("procedure") by code.
+func (s *Store) Names(ctx context.Context, kind string, codes []string) (map[string]string, error) {
+	table := "agencies"
+	if kind == "procedure" {
+		table = "procedures"
+	}
+	out := make(map[string]string, len(codes))
+	for start := 0; start < len(codes); start += 1000 {
+		var rows []struct{ Code, Name string }
+		part := codes[start:min(start+1000, len(codes))]
+		if err := s.db.WithContext(ctx).Raw("SELECT code, name FROM "+table+" WHERE code IN ?", part).Scan(&rows).Error; err != nil {
+			return nil, translate(err, table)
+		}
+		for _, r := range rows {
+			out[r.Code] = r.Name
+		}
+	}
+	return out, nil
+}
+
+// overdueRow scans one line of the overdue list.
+type overdueRow struct {
+	ID             int64
+	Seq            int
+	StepName       string
+	Code           string
+	ProcedureCode  string
+	LeadAgencyCode string
+	AgencyCode     string
+	HolderCode     string
+	Status         int
+	DueAt          time.Time
+	PromisedAt     *time.Time
+	ExtensionLate  *bool
+}
+
+// Overdue returns up to Limit open dossiers and running steps whose
+// deadline is before AsOf, ordered by (deadline, dossier before step, id,
+// step): the dossiers come from the partial index dossiers_open_due_idx,
+// the steps from dossier_steps_open_due_idx, and the two ordered streams are
+// merged.
+func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
+	var where strings.Builder
+	var args []any
+	if f.AgencyCodes != nil {
+		where.WriteString(" AND (d.lead_agency_code IN ? OR d.agency_code IN ? OR d.holder_code IN ?)")
+		args = append(args, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+	}
+	if f.ProcedureCode != "" {
+		where.WriteString(" AND d.procedure_code = ?")
+		args = append(args, f.ProcedureCode)
+	}
+	if f.HolderCode != "" {
+		where.WriteString(" AND d.holder_code = ?")
+		args = append(args, f.HolderCode)
+	}
+	asOf := ts(f.AsOf)
+	db := s.db.WithContext(ctx)
+
+	// Dossiers whose legal deadline passed, by (due_at, id).
+	dq := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+		d.status, d.due_at, d.promised_at, d.extension_late
+		FROM dossiers d WHERE d.status IN (2, 4) AND d.due_at < ?`
+	dargs := []any{asOf}
+	if c := f.After; c != nil {
+		if c.Kind == 0 {
+			dq += " AND (d.due_at, d.id) > (?, ?)"
+			dargs = append(dargs, ts(c.DueAt), c.ID)
+		} else {
+			dq += " AND d.due_at > ?"
+			dargs = append(dargs, ts(c.DueAt))
+		}
+	}
+	dq += where.String() + " ORDER BY d.due_at, d.id LIMIT ?"
+	dargs = append(append(dargs, args...), f.Limit)
+	var ds []overdueRow
+	if err := db.Raw(dq, dargs...).Scan(&ds).Error; err != nil {
+		return nil, translate(err, "overdue dossiers")
+	}
+
+	// Running steps whose allotment passed, by (due_at, dossier, step).
+	sq := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+		d.status, s.due_at, d.promised_at, d.extension_late
+		FROM dossier_steps s JOIN dossiers d ON d.id = s.dossier_id
+		WHERE s.finished_at IS NULL AND s.started_at IS NOT NULL AND s.due_at < ? AND s.running_since IS NOT NULL
+		AND d.status IN (2, 4)`
+	sargs := []any{asOf}
+	if c := f.After; c != nil {
+		if c.Kind == 0 {
+			sq += " AND s.due_at >= ?"
+			sargs = append(sargs, ts(c.DueAt))
+		} else {
+			sq += " AND (s.due_at, s.dossier_id, s.seq) > (?, ?, ?)"
+			sargs = append(sargs, ts(c.DueAt), c.ID, c.Seq)
+		}
+	}
+	sq += where.String() + " ORDER BY s.due_at, s.dossier_id, s.seq LIMIT ?"
+	sargs = append(append(sargs, args...), f.Limit)
+	var ss []overdueRow
+	if err := db.Raw(sq, sargs...).Scan(&ss).Error; err != nil {
+		return nil, translate(err, "overdue steps")
+	}
+
+	out := make([]service.OverdueRow, 0, min(f.Limit, len(ds)+len(ss)))
+	i, j := 0, 0
+	for len(out) < f.Limit && (i < len(ds) || j < len(ss)) {
+		var r overdueRow
+		kind := 0
+		if j >= len(ss) || (i < len(ds) && !ss[j].DueAt.Before(ds[i].DueAt)) {
+			r = ds[i]
+			i++
+		} else {
+			r, kind = ss[j], 1
+			j++
+		}
+		o := service.OverdueRow{Kind: kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
+			ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
+			Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}
+		if r.ExtensionLate != nil {
+			o.ApologyLate = *r.ExtensionLate
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
