@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -30,16 +35,28 @@ const (
 
 // Encode turns an outbox record into a CloudEvents 1.0 event in structured
 // JSON mode. The record's data must be a JSON object carrying agency_code; it
-// becomes the event's data member unchanged (as JSON, not base64).
+// becomes the event's data member (compacted, as JSON, not base64).
+//
+// The envelope is written directly rather than through the SDK's event type:
+// that took about 17 µs an event, as long as JetStream takes to store one, and
+// halved the relay's rate. The tests parse what Encode writes with the SDK and
+// compare it with the SDK's own encoding of the same record.
 func Encode(rec service.OutboxRecord) ([]byte, error) {
-	if rec.ID == "" {
-		return nil, errors.New("no event id")
+	return appendEvent(nil, rec)
+}
+
+func appendEvent(buf []byte, rec service.OutboxRecord) ([]byte, error) {
+	if rec.ID == "" || strings.TrimSpace(rec.ID) != rec.ID || !utf8.ValidString(rec.ID) || strings.ContainsFunc(rec.ID, unicode.IsControl) {
+		return nil, errors.New("no event id, or one with spaces or control characters")
 	}
 	if rec.Type == "" {
 		return nil, errors.New("no event type")
 	}
+	if !utf8.ValidString(string(rec.Type)) || !utf8.ValidString(rec.DossierCode) || !utf8.Valid(rec.Data) {
+		return nil, errors.New("type, dossier code or data not in UTF-8")
+	}
 	data := bytes.TrimSpace(rec.Data)
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return nil, errors.New("data is not a JSON object")
 	}
 	var codes struct {
@@ -47,34 +64,92 @@ func Encode(rec service.OutboxRecord) ([]byte, error) {
 		ProcedureCode string `json:"procedure_code"`
 	}
 	if err := json.Unmarshal(data, &codes); err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, fmt.Errorf("data is not a JSON object: %w", err)
 	}
 	if codes.AgencyCode == "" {
 		return nil, errors.New("data has no agency_code")
 	}
+	src, err := url.Parse(SourcePrefix + codes.AgencyCode)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
 
-	ev := cloudevents.NewEvent()
-	ev.SetID(rec.ID)
-	ev.SetType(TypePrefix + string(rec.Type))
-	ev.SetSource(SourcePrefix + codes.AgencyCode)
-	if rec.DossierCode != "" {
-		ev.SetSubject(rec.DossierCode)
+	buf = append(buf, `{"specversion":"1.0","id":`...)
+	buf = appendString(buf, rec.ID)
+	buf = append(buf, `,"source":`...)
+	buf = appendString(buf, src.String())
+	buf = append(buf, `,"type":`...)
+	buf = appendString(buf, TypePrefix+string(rec.Type))
+	if subject := strings.TrimSpace(rec.DossierCode); subject != "" {
+		buf = append(buf, `,"subject":`...)
+		buf = appendString(buf, subject)
 	}
+	buf = append(buf, `,"datacontenttype":"application/json"`...)
 	if !rec.OccurredAt.IsZero() {
-		ev.SetTime(rec.OccurredAt)
+		buf = append(buf, `,"time":"`...)
+		buf = rec.OccurredAt.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, '"')
 	}
-	ev.SetExtension(ExtAgencyCode, codes.AgencyCode)
+	buf = append(buf, `,"`+ExtAgencyCode+`":`...)
+	buf = appendString(buf, codes.AgencyCode)
 	if codes.ProcedureCode != "" {
-		ev.SetExtension(ExtProcedureCode, codes.ProcedureCode)
+		buf = append(buf, `,"`+ExtProcedureCode+`":`...)
+		buf = appendString(buf, codes.ProcedureCode)
 	}
-	ev.SetExtension(ExtEventKind, string(rec.Type))
-	if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(data)); err != nil {
+	buf = append(buf, `,"`+ExtEventKind+`":`...)
+	buf = appendString(buf, string(rec.Type))
+	buf = append(buf, `,"data":`...)
+	out := bytes.NewBuffer(buf)
+	if err := json.Compact(out, data); err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	if err := ev.Validate(); err != nil {
-		return nil, err
+	buf = append(out.Bytes(), '}')
+	return buf, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string: quotes, backslashes and control
+// characters escaped, anything else as is (invalid UTF-8 as U+FFFD).
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return json.Marshal(ev)
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }
 
 // Decode parses a structured-mode JSON CloudEvent and validates it.

@@ -41,8 +41,12 @@ const (
 
 // RelayOptions tune the relay; zero values take the defaults.
 type RelayOptions struct {
-	// BatchSize is how many outbox rows one pass reads; default 256.
+	// BatchSize is how many new outbox rows one read takes; default 256.
 	BatchSize int
+	// MaxInFlight is how many events may wait for JetStream's
+	// acknowledgement at once (at most one per dossier); default twice
+	// BatchSize.
+	MaxInFlight int
 	// PollInterval is how often the outbox is read without a wake-up; default
 	// 1s. It is the safety net: Wake is the fast path.
 	PollInterval time.Duration
@@ -67,7 +71,7 @@ type Relay struct {
 	m      *Metrics
 	wake   chan struct{}
 
-	mu          sync.Mutex // one pass at a time
+	mu          sync.Mutex // one pump at a time
 	lastBacklog time.Time
 }
 
@@ -77,6 +81,9 @@ var _ service.Waker = (*Relay)(nil)
 func NewRelay(conn *Conn, reader service.OutboxReader, opts RelayOptions) *Relay {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.MaxInFlight < opts.BatchSize {
+		opts.MaxInFlight = 2 * opts.BatchSize
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
@@ -91,13 +98,14 @@ func NewRelay(conn *Conn, reader service.OutboxReader, opts RelayOptions) *Relay
 		opts.Logger = slog.Default()
 	}
 	// A publishing context of its own: acknowledgements time out after
-	// AckTimeout, and a whole batch fits in the pending window.
+	// AckTimeout, and the whole window fits in its pending limit.
 	js, err := jetstream.New(conn.NATS(),
 		jetstream.WithPublishAsyncTimeout(opts.AckTimeout),
-		jetstream.WithPublishAsyncMaxPending(max(2*opts.BatchSize, 256)))
+		jetstream.WithPublishAsyncMaxPending(opts.MaxInFlight))
 	if err != nil { // only on invalid options
 		js = conn.JetStream()
 	}
+	opts.Metrics.watch(conn)
 	return &Relay{
 		conn: conn, reader: reader, opts: opts, js: js,
 		log: opts.Logger, m: opts.Metrics, wake: make(chan struct{}, 1),
@@ -119,7 +127,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	failures := 0
 	for {
-		n, err := r.pass(ctx)
+		_, err := r.pump(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -136,9 +144,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.log.Info("event relay: publishing again", "after_failures", failures)
 			failures = 0
 		}
-		if n >= r.opts.BatchSize {
-			continue // more is waiting
-		}
+		// pump read until it found nothing more: wait for a wake-up.
 		select {
 		case <-ctx.Done():
 			return nil
@@ -153,7 +159,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Flush(ctx context.Context) error {
 	failures := 0
 	for {
-		n, err := r.pass(ctx)
+		n, err := r.pump(ctx)
 		if err == nil && n == 0 {
 			return nil
 		}
@@ -196,157 +202,330 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 var errNotConnected = errors.New("nats is not connected")
 
-type outgoing struct {
-	rec service.OutboxRecord
-	msg *nats.Msg
+// item is one outbox record on its way to the stream.
+type item struct {
+	rec  service.OutboxRecord
+	msg  *nats.Msg
+	sent time.Time
 }
 
-// pass publishes one batch of the outbox. It returns how many records it
-// read, and an error when some could not be published for now (they stay in
-// the outbox).
+// ack is what became of a published item.
+type ack struct {
+	it        *item
+	duplicate bool
+	err       error
+}
+
+// pump publishes the outbox until it has read everything pending, a publish
+// or a database call fails, or ctx ends; then it waits for the events in
+// flight and returns how many records it read, and an error when some could
+// not be published for now (they stay in the outbox).
 //
 // Order: the events of one dossier are published one after the other, each
 // only after JetStream acknowledged the one before, so they are stored in the
 // outbox's order even if the connection drops in between (messages buffered
-// while reconnecting could otherwise overtake one lost in flight). Events of
-// different dossiers go in parallel: wave k holds the k-th pending event of
-// every dossier in the batch. After a wave with a failure no further wave
-// goes, so nothing is published ahead of an event that was not.
-func (r *Relay) pass(ctx context.Context) (int, error) {
+// while reconnecting could otherwise overtake one lost in flight), and after
+// a failure none of that dossier's later events goes. Events of different
+// dossiers are pipelined: up to MaxInFlight unacknowledged at once, the next
+// records read and encoded while earlier ones wait for their
+// acknowledgement, acknowledged ones marked published in batches.
+func (r *Relay) pump(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	defer r.updateBacklog(ctx)
+	defer r.updateBacklog(ctx, false)
 
-	recs, err := r.reader.PendingEvents(ctx, r.opts.BatchSize)
+	p := &pipeline{
+		r:      r,
+		bg:     context.WithoutCancel(ctx),
+		known:  map[int64]bool{},
+		queues: map[string][]*item{},
+		busy:   map[string]bool{},
+		sent:   make(chan *sentItem, r.opts.MaxInFlight),
+		acks:   make(chan ack, r.opts.MaxInFlight),
+	}
+	go p.collect(ctx)
+	defer close(p.sent)
+	err := p.run(ctx)
+	return p.read, err
+}
+
+// pipeline is the state of one pump.
+type pipeline struct {
+	r  *Relay
+	bg context.Context // for marking what was published, even as ctx ends
+
+	known    map[int64]bool     // read, not yet marked published, parked or given up
+	queues   map[string][]*item // per dossier, read and not yet published
+	busy     map[string]bool    // dossiers with an event in flight
+	ready    []string           // dossiers whose next event may go, in the order they became ready
+	queued   int                // items in queues
+	inflight int                // published, not yet acknowledged
+	toMark   []*item            // acknowledged, not yet marked
+	sent     chan *sentItem     // to collect
+	acks     chan ack           // from collect
+	read     int                // records read
+	failed   int                // publishes that failed
+	failErr  error              // the first failure: no more reading or publishing
+	drained  bool               // the last read found nothing beyond what is known
+	lastRead time.Time
+}
+
+type sentItem struct {
+	it *item
+	f  jetstream.PubAckFuture
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	r := p.r
+	for {
+		stopping := p.failErr != nil || ctx.Err() != nil
+		// Read more when a batch fits in the window.
+		if !stopping && !p.drained && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
+			if err := p.fill(ctx); err != nil {
+				p.fail(err)
+				continue
+			}
+		}
+		if !stopping {
+			p.dispatch()
+		}
+		if p.inflight == 0 {
+			p.markAcked()
+			if p.failErr != nil {
+				if p.failed > 0 {
+					return fmt.Errorf("%d events not published: %w", p.failed, p.failErr)
+				}
+				return p.failErr
+			}
+			if ctx.Err() != nil || (p.drained && p.queued == 0) {
+				return nil
+			}
+			continue
+		}
+		// Wait for an acknowledgement, then take all that came.
+		p.handle(<-p.acks)
+		for more := true; more; {
+			select {
+			case a := <-p.acks:
+				p.handle(a)
+			default:
+				more = false
+			}
+		}
+		if len(p.toMark) >= r.opts.BatchSize {
+			p.markAcked()
+		}
+	}
+}
+
+func (p *pipeline) fail(err error) {
+	if p.failErr == nil {
+		p.failErr = err
+	}
+}
+
+// fill reads the outbox and queues what is new. The outbox returns the
+// oldest pending records first, those already known included, so it is asked
+// for as many more as there are known ones (it finds none of those once they
+// are marked, which markAcked does first).
+func (p *pipeline) fill(ctx context.Context) error {
+	r := p.r
+	if err := p.markAcked(); err != nil {
+		return err
+	}
+	limit := len(p.known) + r.opts.BatchSize
+	recs, err := r.reader.PendingEvents(ctx, limit)
 	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+		return fmt.Errorf("read outbox: %w", err)
 	}
-	if len(recs) == 0 {
-		return 0, nil
+	p.drained = len(recs) < limit
+	if len(recs) > len(p.known) && !r.conn.NATS().IsConnected() {
+		// Not even tried: the outbox keeps them for the next pump.
+		p.read += len(recs) - len(p.known)
+		return errNotConnected
 	}
-	if !r.conn.NATS().IsConnected() {
-		return len(recs), errNotConnected
+	if time.Since(p.lastRead) >= backlogEvery {
+		r.updateBacklog(ctx, false)
 	}
-
-	// Put aside what can never be published; queue the rest by dossier.
-	bg := context.WithoutCancel(ctx)
-	queues := map[string][]outgoing{}
-	var order []string
+	p.lastRead = time.Now()
 	for _, rec := range recs {
+		if p.known[rec.Seq] {
+			continue
+		}
+		p.read++
 		msg, reason, err := r.message(rec)
 		if err != nil {
-			if err := r.park(bg, rec, reason, err); err != nil {
-				return len(recs), err
+			if err := r.park(p.bg, rec, reason, err); err != nil {
+				return err
 			}
 			continue
 		}
-		if _, ok := queues[rec.DossierCode]; !ok {
-			order = append(order, rec.DossierCode)
+		p.known[rec.Seq] = true
+		q := p.queues[rec.DossierCode]
+		if len(q) == 0 && !p.busy[rec.DossierCode] {
+			p.ready = append(p.ready, rec.DossierCode)
 		}
-		queues[rec.DossierCode] = append(queues[rec.DossierCode], outgoing{rec, msg})
+		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: msg})
+		p.queued++
 	}
-
-	start := time.Now()
-	var (
-		acked   []service.OutboxRecord
-		failErr error
-		failed  int
-	)
-	for wave := 0; failErr == nil; wave++ {
-		var batch []outgoing
-		for _, code := range order {
-			if q := queues[code]; wave < len(q) {
-				batch = append(batch, q[wave])
-			}
-		}
-		if len(batch) == 0 {
-			break
-		}
-		ok, errs := r.publish(ctx, batch)
-		acked = append(acked, ok...)
-		for _, fe := range errs {
-			failed++
-			r.m.publishError()
-			if failErr == nil {
-				failErr = fmt.Errorf("publish %s (seq %d): %w", fe.rec.ID, fe.rec.Seq, fe.err)
-			}
-			if err := r.reader.MarkFailed(bg, fe.rec.Seq, fe.err.Error(), false); err != nil {
-				r.log.Warn("event relay: cannot count a failed attempt", "seq", fe.rec.Seq, "err", err)
-			}
-		}
-	}
-	if len(acked) > 0 {
-		r.m.publishTime(time.Since(start).Seconds())
-		seqs := make([]int64, len(acked))
-		for i, rec := range acked {
-			seqs[i] = rec.Seq
-		}
-		mctx, cancel := context.WithTimeout(bg, markTimeout)
-		err := r.reader.MarkPublished(mctx, seqs, time.Now().UTC())
-		cancel()
-		if err != nil {
-			// Published but not marked: the next pass publishes them again and
-			// JetStream drops them as duplicates.
-			return len(recs), fmt.Errorf("mark %d events published: %w", len(seqs), err)
-		}
-		for _, rec := range acked {
-			r.m.published(string(rec.Type))
-		}
-	}
-	if failErr != nil {
-		return len(recs), fmt.Errorf("%d of %d events not published: %w", failed, len(recs), failErr)
-	}
-	return len(recs), nil
+	return nil
 }
 
-type publishError struct {
-	rec service.OutboxRecord
-	err error
+// dispatch publishes the next event of every ready dossier, up to the window.
+func (p *pipeline) dispatch() {
+	r := p.r
+	for len(p.ready) > 0 && p.inflight < r.opts.MaxInFlight && p.failErr == nil {
+		code := p.ready[0]
+		p.ready = p.ready[1:]
+		q := p.queues[code]
+		if len(q) == 0 || p.busy[code] {
+			continue
+		}
+		it := q[0]
+		if len(q) == 1 {
+			delete(p.queues, code)
+		} else {
+			p.queues[code] = q[1:]
+		}
+		p.queued--
+		it.sent = time.Now()
+		f, err := r.js.PublishMsgAsync(it.msg)
+		if err != nil {
+			p.publishFailed(it, err)
+			continue
+		}
+		p.busy[code] = true
+		p.inflight++
+		p.sent <- &sentItem{it, f}
+	}
+	if len(p.ready) == 0 {
+		p.ready = nil // let the array go
+	}
 }
 
-// publish sends a wave asynchronously and waits for every acknowledgement.
-func (r *Relay) publish(ctx context.Context, batch []outgoing) (acked []service.OutboxRecord, failed []publishError) {
-	type sent struct {
-		rec service.OutboxRecord
-		f   jetstream.PubAckFuture
-	}
-	futures := make([]sent, 0, len(batch))
-	for i, o := range batch {
-		f, err := r.js.PublishMsgAsync(o.msg)
-		if err != nil {
-			// Nothing of the rest of this wave goes either.
-			for _, rest := range batch[i:] {
-				failed = append(failed, publishError{rest.rec, err})
+// handle takes one acknowledgement (or failure).
+func (p *pipeline) handle(a ack) {
+	r := p.r
+	p.inflight--
+	code := a.it.rec.DossierCode
+	delete(p.busy, code)
+	if a.err != nil {
+		if reason, permanent := refused(a.err); permanent {
+			delete(p.known, a.it.rec.Seq)
+			if err := r.park(p.bg, a.it.rec, reason, a.err); err != nil {
+				p.fail(err)
 			}
-			break
+		} else {
+			p.publishFailed(a.it, a.err)
+			return
 		}
-		futures = append(futures, sent{o.rec, f})
+	} else {
+		r.m.publishTime(time.Since(a.it.sent).Seconds())
+		if a.duplicate {
+			r.m.duplicate()
+		}
+		p.toMark = append(p.toMark, a.it)
 	}
-	// The publishing context times acknowledgements out after AckTimeout;
-	// this timer is only a safety net.
-	timer := time.NewTimer(r.opts.AckTimeout + time.Second)
+	if len(p.queues[code]) > 0 {
+		p.ready = append(p.ready, code)
+	}
+}
+
+// publishFailed gives up on an event for this pump, and on the rest of its
+// dossier's events behind it, and stops the pump.
+func (p *pipeline) publishFailed(it *item, err error) {
+	r := p.r
+	code := it.rec.DossierCode
+	delete(p.known, it.rec.Seq)
+	for _, rest := range p.queues[code] {
+		delete(p.known, rest.rec.Seq)
+		p.queued--
+	}
+	delete(p.queues, code)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Stopped, not failed: it is published again next time.
+		return
+	}
+	p.failed++
+	r.m.publishError()
+	p.fail(fmt.Errorf("publish %s (seq %d): %w", it.rec.ID, it.rec.Seq, err))
+	if err := r.reader.MarkFailed(p.bg, it.rec.Seq, err.Error(), false); err != nil {
+		r.log.Warn("event relay: cannot count a failed attempt", "seq", it.rec.Seq, "err", err)
+	}
+}
+
+// markAcked marks what JetStream acknowledged as published.
+func (p *pipeline) markAcked() error {
+	if len(p.toMark) == 0 {
+		return nil
+	}
+	r := p.r
+	seqs := make([]int64, len(p.toMark))
+	for i, it := range p.toMark {
+		seqs[i] = it.rec.Seq
+	}
+	ctx, cancel := context.WithTimeout(p.bg, markTimeout)
+	err := r.reader.MarkPublished(ctx, seqs, time.Now().UTC())
+	cancel()
+	if err != nil {
+		// Published but not marked: the next pump publishes them again and
+		// JetStream drops them as duplicates.
+		p.toMark = nil
+		err = fmt.Errorf("mark %d events published: %w", len(seqs), err)
+		p.fail(err)
+		return err
+	}
+	now := time.Now()
+	for _, it := range p.toMark {
+		delete(p.known, it.rec.Seq)
+		r.m.published(string(it.rec.Type), it.rec.OccurredAt, now)
+	}
+	p.toMark = p.toMark[:0]
+	return nil
+}
+
+// collect waits for the acknowledgements in the order the events were
+// published (JetStream answers them in about that order) and hands them to
+// the pump. The publishing context times acknowledgements out after
+// AckTimeout; collect's own timer is only a safety net.
+func (p *pipeline) collect(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	expired := false
-	for _, s := range futures {
-		if expired {
-			failed = append(failed, publishError{s.rec, jetstream.ErrAsyncPublishTimeout})
-			continue
-		}
+	for s := range p.sent {
+		a := ack{it: s.it}
+		timer.Reset(time.Until(s.it.sent.Add(p.r.opts.AckTimeout + time.Second)))
 		select {
-		case <-s.f.Ok():
-			acked = append(acked, s.rec)
+		case pa := <-s.f.Ok():
+			a.duplicate = pa.Duplicate
 		case err := <-s.f.Err():
-			failed = append(failed, publishError{s.rec, err})
+			a.err = err
 		case <-timer.C:
-			expired = true
-			failed = append(failed, publishError{s.rec, jetstream.ErrAsyncPublishTimeout})
+			a.err = jetstream.ErrAsyncPublishTimeout
 		case <-ctx.Done():
-			expired = true
-			failed = append(failed, publishError{s.rec, ctx.Err()})
+			// Taken if it is there, else given up on.
+			select {
+			case pa := <-s.f.Ok():
+				a.duplicate = pa.Duplicate
+			default:
+				a.err = ctx.Err()
+			}
 		}
+		p.acks <- a
 	}
-	return acked, failed
 }
+
+// refused reports whether JetStream refused a message for good (it is larger
+// than the stream takes), and the reason to park it with.
+func refused(err error) (string, bool) {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum || apiErr.ErrorCode == codeHeaderTooLarge) {
+		return ParkTooLarge, true
+	}
+	return "", false
+}
+
+// codeHeaderTooLarge is JetStream's "header size exceeds maximum allowed".
+const codeHeaderTooLarge jetstream.ErrorCode = 10097
 
 // message builds the NATS message of a record, or says why it can never be
 // published.
@@ -381,9 +560,10 @@ func (r *Relay) park(ctx context.Context, rec service.OutboxRecord, reason strin
 	return nil
 }
 
-// updateBacklog refreshes the backlog gauges, at most once a second.
-func (r *Relay) updateBacklog(ctx context.Context) {
-	if r.m == nil || ctx.Err() != nil || time.Since(r.lastBacklog) < backlogEvery {
+// updateBacklog refreshes the backlog gauges, at most once a second unless
+// forced (after a pump: the gauges then say whether it left anything).
+func (r *Relay) updateBacklog(ctx context.Context, force bool) {
+	if r.m == nil || ctx.Err() != nil || (!force && time.Since(r.lastBacklog) < backlogEvery) {
 		return
 	}
 	r.lastBacklog = time.Now()

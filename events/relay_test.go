@@ -2,9 +2,8 @@ package events_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,106 +15,6 @@ import (
 	"github.com/motcua/motcua/events/eventstest"
 	"github.com/motcua/motcua/service"
 )
-
-// fakeOutbox is an in-memory service.OutboxReader.
-type fakeOutbox struct {
-	mu        sync.Mutex
-	recs      []service.OutboxRecord // in seq order
-	published map[int64]time.Time
-	parked    map[int64]string
-	attempts  map[int64]int
-	failMarks int // MarkPublished fails this many more times
-	reads     int // PendingEvents calls
-}
-
-func newFakeOutbox(recs ...service.OutboxRecord) *fakeOutbox {
-	f := &fakeOutbox{published: map[int64]time.Time{}, parked: map[int64]string{}, attempts: map[int64]int{}}
-	f.add(recs...)
-	return f
-}
-
-func (f *fakeOutbox) add(recs ...service.OutboxRecord) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.recs = append(f.recs, recs...)
-}
-
-func (f *fakeOutbox) PendingEvents(_ context.Context, limit int) ([]service.OutboxRecord, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reads++
-	var out []service.OutboxRecord
-	for _, r := range f.recs {
-		if len(out) == limit {
-			break
-		}
-		if _, ok := f.published[r.Seq]; ok {
-			continue
-		}
-		if _, ok := f.parked[r.Seq]; ok {
-			continue
-		}
-		r.Attempts = f.attempts[r.Seq]
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func (f *fakeOutbox) MarkPublished(_ context.Context, seqs []int64, at time.Time) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failMarks > 0 {
-		f.failMarks--
-		return errors.New("database went away")
-	}
-	for _, s := range seqs {
-		f.published[s] = at
-	}
-	return nil
-}
-
-func (f *fakeOutbox) MarkFailed(_ context.Context, seq int64, reason string, park bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.attempts[seq]++
-	if park {
-		f.parked[seq] = reason
-	}
-	return nil
-}
-
-func (f *fakeOutbox) OutboxBacklog(context.Context) (int64, *time.Time, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var n int64
-	var oldest *time.Time
-	for _, r := range f.recs {
-		_, pub := f.published[r.Seq]
-		_, park := f.parked[r.Seq]
-		if !pub && !park {
-			n++
-			if oldest == nil {
-				t := r.OccurredAt
-				oldest = &t
-			}
-		}
-	}
-	return n, oldest, nil
-}
-
-func (f *fakeOutbox) counts() (published, parked, reads int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.published), len(f.parked), f.reads
-}
-
-// forget makes every event unpublished again, as if the relay had died
-// between publishing and marking.
-func (f *fakeOutbox) forget() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.published = map[int64]time.Time{}
-}
 
 var baseTime = time.Date(2026, 3, 2, 1, 30, 0, 0, time.UTC)
 
@@ -295,6 +194,78 @@ func TestRelayPublishesAllOnceInOrder(t *testing.T) {
 	relay.Wake()
 	waitFor(t, 20*time.Second, "500 events published again", func() bool { p, _, _ := ob.counts(); return p == 500 })
 	checkStream(t, conn, recs)
+	if got := metricValue(t, reg, "motcua_relay_duplicates_total", nil); got != 500 {
+		t.Errorf("duplicates_total %v, want 500", got)
+	}
+	if got := metricValue(t, reg, "motcua_events_delay_seconds", map[string]string{"class": "lifecycle"}); got != 1000 {
+		t.Errorf("delay observations %v, want 1000", got)
+	}
+	if got := metricValue(t, reg, "motcua_nats_connected", nil); got != 1 {
+		t.Errorf("nats_connected %v, want 1", got)
+	}
+}
+
+// Long runs of one dossier's events, more than the window holds: each
+// dossier's events are stored in order while dossiers go in parallel.
+func TestRelayKeepsLongDossierRunsInOrder(t *testing.T) {
+	conn := eventstest.Conn(t)
+	var recs []service.OutboxRecord
+	for seq := int64(1); seq <= 600; seq++ {
+		d := 0 // half the events are one dossier's, the rest spread over four
+		if seq%2 == 0 {
+			d = 1 + int(seq/2)%4
+		}
+		recs = append(recs, record(t, seq, fmt.Sprintf("H29-260302-%04d", d), kinds[int(seq)%len(kinds)], "H29", nil))
+	}
+	ob := newFakeOutbox(recs...)
+	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger(), BatchSize: 32, MaxInFlight: 64})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _ := ob.counts(); p != len(recs) {
+		t.Fatalf("%d published, want %d", p, len(recs))
+	}
+	checkStream(t, conn, recs)
+}
+
+// A message the stream refuses for good (larger than its maximum message
+// size) is parked, and the dossier's later events still go.
+func TestRelayParksWhatTheStreamRefuses(t *testing.T) {
+	conn := eventstest.Conn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := conn.JetStream().Stream(ctx, conn.StreamName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	cfg.MaxMsgSize = 2048
+	if _, err := conn.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	recs := records(t, 1, 30, 3)
+	big := record(t, 31, recs[0].DossierCode, domain.EventStepCompleted, "000.00.00.H29", func(e *domain.Event) {
+		e.Step = strings.Repeat("Thẩm định ", 300)
+	})
+	after := records(t, 32, 9, 3)
+	ob := newFakeOutbox(recs...)
+	ob.add(big)
+	ob.add(after...)
+	reg := prometheus.NewRegistry()
+	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger(), Metrics: events.NewMetrics(reg)})
+	if err := relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	published, parked, _ := ob.counts()
+	if published != 39 || parked != 1 {
+		t.Fatalf("published %d parked %d, want 39 and 1", published, parked)
+	}
+	if got := metricValue(t, reg, "motcua_events_parked_total", map[string]string{"reason": events.ParkTooLarge}); got != 1 {
+		t.Errorf("parked_total{reason=too_large} %v, want 1", got)
+	}
+	checkStream(t, conn, append(recs, after...))
 }
 
 func TestRelayMarkFailureRepublishes(t *testing.T) {

@@ -53,6 +53,29 @@ func Options(t testing.TB) events.Options {
 	return o
 }
 
+// ListeningOptions is Options for a test that needs a server other
+// connections can reach by URL (a second client, a subcommand): TEST_NATS_URL
+// as in Options, or else a server of the test's own listening on a random
+// 127.0.0.1 port (StartServer), with a unique stream and subject prefix all
+// the same.
+func ListeningOptions(t testing.TB) events.Options {
+	t.Helper()
+	if os.Getenv("TEST_NATS_URL") != "" {
+		return Options(t)
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("TEST_NATS_URL is not set and CI=true")
+	}
+	id := randomHex(t)
+	return events.Options{
+		URL:           StartServer(t, "").URL(),
+		Stream:        "T" + strings.ToUpper(id),
+		SubjectPrefix: "t" + id + ".",
+		MaxAge:        24 * time.Hour,
+		Logger:        Logger(),
+	}
+}
+
 // Conn connects with Options(t) and closes the connection when the test ends.
 func Conn(t testing.TB) *events.Conn {
 	t.Helper()

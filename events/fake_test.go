@@ -1,0 +1,127 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/motcua/motcua/service"
+)
+
+// fakeOutbox is an in-memory service.OutboxReader.
+type fakeOutbox struct {
+	mu        sync.Mutex
+	recs      []service.OutboxRecord // in seq order
+	next      int                    // recs before it are all published or parked
+	published map[int64]time.Time
+	parked    map[int64]string
+	attempts  map[int64]int
+	failMarks int // MarkPublished fails this many more times
+	reads     int // PendingEvents calls
+	// onMark, when set, is called before MarkPublished does anything; an
+	// error it returns is MarkPublished's.
+	onMark func(seqs []int64) error
+}
+
+func newFakeOutbox(recs ...service.OutboxRecord) *fakeOutbox {
+	f := &fakeOutbox{published: map[int64]time.Time{}, parked: map[int64]string{}, attempts: map[int64]int{}}
+	f.add(recs...)
+	return f
+}
+
+func (f *fakeOutbox) add(recs ...service.OutboxRecord) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recs = append(f.recs, recs...)
+}
+
+func (f *fakeOutbox) done(seq int64) bool {
+	_, pub := f.published[seq]
+	_, park := f.parked[seq]
+	return pub || park
+}
+
+func (f *fakeOutbox) PendingEvents(_ context.Context, limit int) ([]service.OutboxRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	for f.next < len(f.recs) && f.done(f.recs[f.next].Seq) {
+		f.next++
+	}
+	var out []service.OutboxRecord
+	for _, r := range f.recs[f.next:] {
+		if len(out) == limit {
+			break
+		}
+		if f.done(r.Seq) {
+			continue
+		}
+		r.Attempts = f.attempts[r.Seq]
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (f *fakeOutbox) MarkPublished(_ context.Context, seqs []int64, at time.Time) error {
+	f.mu.Lock()
+	hook := f.onMark
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(seqs); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failMarks > 0 {
+		f.failMarks--
+		return errors.New("database went away")
+	}
+	for _, s := range seqs {
+		f.published[s] = at
+	}
+	return nil
+}
+
+func (f *fakeOutbox) MarkFailed(_ context.Context, seq int64, reason string, park bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts[seq]++
+	if park {
+		f.parked[seq] = reason
+	}
+	return nil
+}
+
+func (f *fakeOutbox) OutboxBacklog(context.Context) (int64, *time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n int64
+	var oldest *time.Time
+	for _, r := range f.recs[f.next:] {
+		if !f.done(r.Seq) {
+			n++
+			if oldest == nil {
+				t := r.OccurredAt
+				oldest = &t
+			}
+		}
+	}
+	return n, oldest, nil
+}
+
+func (f *fakeOutbox) counts() (published, parked, reads int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.published), len(f.parked), f.reads
+}
+
+// forget makes every event unpublished again, as if the relay had died
+// between publishing and marking.
+func (f *fakeOutbox) forget() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published = map[int64]time.Time{}
+	f.next = 0
+}
