@@ -76,6 +76,9 @@ type Tx interface {
 	Reader
 	CalendarTx
 	WatchTx
+	// DossierForUpdate returns a dossier with its steps and pauses (not its
+	// history), locked until the transaction ends where the database can.
+	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.

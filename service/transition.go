@@ -27,7 +27,7 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 	var d *domain.Dossier
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		var err error
-		d, err = tx.Dossier(ctx, cmd.Code)
+		d, err = tx.DossierForUpdate(ctx, cmd.Code)
 		if err != nil {
 			return err
 		}

@@ -295,6 +295,25 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	return nil
 }
 
+// DossierForUpdate loads a dossier for a command: the row locked (FOR UPDATE
+// on PostgreSQL, so a racing command waits instead of working in vain), its
+// steps and pauses; the history is only appended to.
+func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error) {
+	db := q.ctx(ctx).Where("code = ?", code)
+	if q.dialect == Postgres {
+		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var r dossierRow
+	if err := db.Take(&r).Error; err != nil {
+		return nil, translate(err, "dossier "+code)
+	}
+	d := r.domain()
+	if err := q.loadChildren(ctx, d, false); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // LookupHead reads the columns every look-up checks, by the unique code
 // index; it scans the row directly, the hot path of the public page.
 func (q queries) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {
