@@ -41,15 +41,6 @@ func (c *viewCache) put(code string, version int, v PublicView) {
 	c.mu.Unlock()
 }
 
-// Forget drops a dossier's cached view, e.g. when its event arrives from
-// another instance; the version check already keeps views right, this only
-// frees memory sooner.
-func (s *Service) Forget(code string) {
-	s.views.mu.Lock()
-	delete(s.views.m, code)
-	s.views.mu.Unlock()
-}
-
 // agencyName returns an agency's name, cached for CalendarTTL; changes made
 // on this instance clear the cache at once.
 func (s *Service) agencyName(ctx context.Context, code string) (string, error) {
