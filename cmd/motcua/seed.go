@@ -3,25 +3,90 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
+	"github.com/motcua/motcua/store"
 )
 
 // seed loads data: "demo" is a handful of agencies, procedures and dossiers
-// so a newcomer sees something at once.
+// so a newcomer sees something at once; "--dossiers N" a national-scale
+// synthetic data set for benchmarks (store.Seed); "rollups" rebuilds the
+// report roll-ups from the dossiers' history (after an upgrade from a release
+// without them, or to repair them).
 func seed(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "demo" {
-		return errors.New("seed: usage: motcua seed demo")
+	const usage = "seed: usage: motcua seed demo | motcua seed --dossiers N [--months 12] [--now RFC3339] [--random-seed 1] | motcua seed rollups"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "demo", "rollups":
+		if len(args) > 1 {
+			return errors.New(usage)
+		}
+	default:
+		if !strings.HasPrefix(args[0], "-") {
+			return errors.New(usage)
+		}
+	}
+	var opts store.SeedOptions
+	if strings.HasPrefix(args[0], "-") {
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var now string
+		fs.IntVar(&opts.Dossiers, "dossiers", 0, "dossiers to generate")
+		fs.IntVar(&opts.Months, "months", 12, "months of receptions, ending now")
+		fs.StringVar(&now, "now", "", "end of the simulated time (RFC 3339), default the wall clock")
+		fs.Uint64Var(&opts.Seed, "random-seed", 1, "seed of the generator")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || opts.Dossiers <= 0 || opts.Months <= 0 || opts.Months > 60 {
+			return errors.New(usage)
+		}
+		if now != "" {
+			t, err := time.Parse(time.RFC3339, now)
+			if err != nil {
+				return fmt.Errorf("seed: --now: %w", err)
+			}
+			opts.Now = t
+		}
+		opts.Logger = log
 	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	switch {
+	case args[0] == "rollups":
+		start := time.Now()
+		if err := st.RebuildRollups(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "roll-ups rebuilt from the history in %s\n", time.Since(start).Round(time.Millisecond))
+		return nil
+	case opts.Dossiers > 0:
+		start := time.Now()
+		res, err := st.Seed(ctx, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seeded %d agencies, %d procedures, %d dossiers received %s to %s (%d steps, %d pauses, %d history lines, %d hand-offs)\n",
+			res.Agencies, res.Procedures, res.Dossiers, res.ReceivedFrom.In(domain.Vietnam()).Format("2006-01-02"),
+			res.ReceivedTo.In(domain.Vietnam()).Format("2006-01-02 15:04"), res.Steps, res.Pauses, res.History, res.Handoffs)
+		fmt.Fprintf(stdout, "open %d, late %d, extended %d, paused at least once %d, returned %d, rated %d; roll-ups: %d daily, %d monthly rows\n",
+			res.OpenDossiers, res.Late, res.Extended, res.Supplemented, res.Returned, res.Rated, res.DailyRollups, res.MonthlyRollups)
+		fmt.Fprintf(stdout, "took %s (generating %s, loading %s, indexes and roll-ups %s)\n", time.Since(start).Round(time.Millisecond),
+			res.Generate.Round(time.Millisecond), (res.Load - res.Generate).Round(time.Millisecond), res.Index.Round(time.Millisecond))
+		for _, s := range res.Samples {
+			fmt.Fprintf(stdout, "  %s  %s  %s\n", s.Code, s.PIN, s.Status)
+		}
+		return nil
+	}
 	// No relay runs here: the events wait in the outbox and the service
 	// publishes them when it next starts.
 	svc := service.New(st, service.SystemClock{}, nil, service.Options{Logger: log})

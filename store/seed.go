@@ -1,0 +1,722 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// Seed fills the database with a national-scale synthetic data set for
+// benchmarks and demos (`motcua seed --dossiers N`): 34 provinces, each with
+// its people's committee, public-service centre, twelve departments with an
+// office each and twenty-four communes; a few thousand procedures; and N
+// dossiers received over the last months, each carried through its life by
+// the domain's own state machine (domain.Receive, Dossier.Apply) with the
+// receiving unit's calendar, so deadlines, verdicts, pauses, extensions,
+// hand-offs and history are what the service itself would have written. The
+// roll-ups are counted from the same history lines with domain.StatStep,
+// so they equal a recount. No events are written (the outbox stays empty),
+// and the deadline watcher's next check is the first one after Now.
+//
+// PostgreSQL is filled with COPY on five connections at once, with the
+// secondary indexes and foreign keys of the dossier tables dropped during the
+// load and created again after it; SQLite with multi-row INSERTs in one
+// transaction per day.
+type SeedOptions struct {
+	Dossiers int
+	// Months of receptions, ending at Now (default 12).
+	Months int
+	// Now is the end of the simulated time (default: the wall clock); actions
+	// due after it have not happened yet, so recent dossiers are still open.
+	Now time.Time
+	// Seed makes the data reproducible.
+	Seed   uint64
+	Logger *slog.Logger
+}
+
+// SeedResult says what was written.
+type SeedResult struct {
+	Agencies, Procedures                          int
+	Dossiers, Steps, Pauses, History, Handoffs    int64
+	DailyRollups, MonthlyRollups, OpenDossiers    int
+	Generate, Load, Index                         time.Duration
+	Samples                                       []SeedSample
+	ReceivedFrom, ReceivedTo                      time.Time
+	Late, Extended, Supplemented, Rated, Returned int64
+}
+
+// SeedSample is a seeded dossier a person can look up.
+type SeedSample struct {
+	Code, PIN, Status string
+}
+
+// seedProvinces are the 34 provinces and cities since 1 July 2025.
+var seedProvinces = []string{"Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa",
+	"Nghệ An", "Hà Tĩnh", "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên",
+	"Hải Phòng", "Ninh Bình", "Quảng Trị", "Đà Nẵng", "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk",
+	"Hồ Chí Minh", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang"}
+
+var seedDepartments = []struct{ name, office string }{
+	{"Sở Tư pháp", "Phòng Hành chính tư pháp"}, {"Sở Xây dựng", "Phòng Quản lý xây dựng"},
+	{"Sở Tài chính", "Phòng Đăng ký kinh doanh"}, {"Sở Công Thương", "Phòng Quản lý thương mại"},
+	{"Sở Nông nghiệp và Môi trường", "Phòng Quản lý đất đai"}, {"Sở Y tế", "Phòng Nghiệp vụ y"},
+	{"Sở Giáo dục và Đào tạo", "Phòng Khảo thí"}, {"Sở Nội vụ", "Phòng Lao động, việc làm"},
+	{"Sở Khoa học và Công nghệ", "Phòng Bưu chính, viễn thông"}, {"Sở Văn hóa, Thể thao và Du lịch", "Phòng Quản lý du lịch"},
+	{"Sở Dân tộc và Tôn giáo", "Phòng Tôn giáo"}, {"Sở Ngoại vụ", "Phòng Lãnh sự"},
+}
+
+var seedProvinceProcedures = []string{"Cấp phiếu lý lịch tư pháp", "Cấp giấy phép xây dựng", "Đăng ký thành lập doanh nghiệp",
+	"Cấp giấy phép kinh doanh", "Cấp giấy chứng nhận quyền sử dụng đất", "Cấp chứng chỉ hành nghề", "Công nhận văn bằng",
+	"Cấp giấy phép lao động", "Cấp giấy phép hoạt động", "Thẩm định thiết kế", "Đăng ký hoạt động tín ngưỡng", "Hợp pháp hóa lãnh sự",
+	"Cấp giấy phép môi trường", "Đăng ký nhãn hiệu", "Cấp giấy chứng nhận đủ điều kiện"}
+
+var seedCommuneProcedures = []string{"Đăng ký khai sinh", "Đăng ký kết hôn", "Chứng thực bản sao từ bản chính",
+	"Đăng ký khai tử", "Xác nhận tình trạng hôn nhân", "Đăng ký thường trú", "Đăng ký hộ kinh doanh", "Cấp bản sao trích lục hộ tịch"}
+
+var seedFamily = []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
+var seedMiddle = []string{"Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Hoài", "Xuân"}
+var seedGiven = []string{"An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long", "Mai",
+	"Nam", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"}
+
+// seedProc is a procedure with what the generator needs of it.
+type seedProc struct {
+	p         domain.Procedure
+	idx       int
+	receiving int // index into seedGen.agencies
+	cal       *domain.Calendar
+}
+
+type seedGen struct {
+	o        SeedOptions
+	rng      *rand.Rand
+	agencies []domain.Agency
+	procs    []*seedProc
+	alias    *aliasTable
+	admin    domain.Actor
+	seqs     map[uint64]int64 // (receiving agency, day) -> last sequence
+	daily    map[uint64]*domain.StatCounts
+	monthly  map[uint64]*domain.StatCounts
+	res      *SeedResult
+}
+
+// catalogue builds the agencies and procedures.
+func (g *seedGen) catalogue(created time.Time) {
+	centreHours, _ := domain.ParseOfficeHours(map[string][]string{
+		"mon": {"07:30-11:30", "13:30-17:00"}, "tue": {"07:30-11:30", "13:30-17:00"}, "wed": {"07:30-11:30", "13:30-17:00"},
+		"thu": {"07:30-11:30", "13:30-17:00"}, "fri": {"07:30-11:30", "13:30-17:00"}, "sat": {"07:30-11:30"},
+	})
+	defCal := domain.NewCalendar(domain.DefaultOfficeHours(), nil)
+	centreCal := domain.NewCalendar(centreHours, nil)
+	add := func(a domain.Agency) int {
+		a.CreatedAt, a.UpdatedAt = created, created
+		g.agencies = append(g.agencies, a)
+		return len(g.agencies) - 1
+	}
+	var weights []float64
+	online := []domain.Online{domain.OnlineFull, domain.OnlineFull, domain.OnlinePartial, domain.OnlinePartial, domain.OnlineNone}
+	for pi, pname := range seedProvinces {
+		sfx := fmt.Sprintf("T%02d", pi+1)
+		provinceWeight := 0.4 + 2.6*g.rng.Float64()
+		if pi == 0 || pi == 26 { // the two largest cities
+			provinceWeight = 6
+		}
+		root := "000.00.00." + sfx
+		add(domain.Agency{Code: root, Name: "Ủy ban nhân dân " + pname})
+		centre := add(domain.Agency{Code: "000.00.10." + sfx, Name: "Trung tâm Phục vụ hành chính công " + pname, ParentCode: root, Hours: &centreHours})
+		for di, dep := range seedDepartments {
+			dcode := fmt.Sprintf("000.00.%02d.%s", 11+di, sfx)
+			add(domain.Agency{Code: dcode, Name: dep.name + " " + pname, ParentCode: root})
+			ocode := fmt.Sprintf("000.%02d.01.%s", 11+di, sfx)
+			add(domain.Agency{Code: ocode, Name: dep.office, ParentCode: dcode})
+			for k := range 8 {
+				days := []float64{3, 5, 7, 10, 15, 20}[g.rng.IntN(6)]
+				minutes := int64(days * domain.MinutesPerWorkingDay)
+				p := domain.Procedure{Code: fmt.Sprintf("1.%06d.%s", 1000+di*100+k, sfx), Version: 1,
+					Name: seedProvinceProcedures[(di+k)%len(seedProvinceProcedures)], AgencyCode: dcode,
+					Unit: domain.UnitWorkingDays, Amount: days, Minutes: minutes, SupplementClock: []domain.SupplementClock{domain.ClockRestart, domain.ClockPause}[k%2],
+					Online: online[(di+k)%len(online)], CreatedAt: created}
+				first := minutes * 2 / 3 / 60 * 60
+				p.Steps = []domain.StepDef{{Name: "Thẩm định hồ sơ", AgencyCode: ocode, Minutes: first}, {Name: "Phê duyệt", AgencyCode: dcode, Minutes: minutes - first}}
+				g.procs = append(g.procs, &seedProc{p: p, receiving: centre, cal: centreCal})
+				weights = append(weights, provinceWeight*0.4/math.Pow(float64(k+1), 0.9)/float64(len(seedDepartments)))
+			}
+		}
+		for ci := range 24 {
+			ccode := fmt.Sprintf("C%02d.00.00.%s", ci+1, sfx)
+			commune := add(domain.Agency{Code: ccode, Name: fmt.Sprintf("Ủy ban nhân dân xã %d, %s", ci+1, pname), ParentCode: root})
+			communeWeight := 0.3 + 1.7*g.rng.Float64()
+			for k := range 5 {
+				hours := []float64{4, 8, 16, 24, 40}[(ci+k)%5]
+				minutes := int64(hours * 60)
+				p := domain.Procedure{Code: fmt.Sprintf("2.%06d.C%02d%s", 1000+k, ci+1, sfx), Version: 1,
+					Name: seedCommuneProcedures[(ci+k)%len(seedCommuneProcedures)], AgencyCode: ccode,
+					Unit: domain.UnitWorkingHours, Amount: hours, Minutes: minutes, SupplementClock: domain.ClockPause,
+					Online: online[(ci+2*k)%len(online)], CreatedAt: created}
+				p.Normalize()
+				g.procs = append(g.procs, &seedProc{p: p, receiving: commune, cal: defCal})
+				weights = append(weights, provinceWeight*0.6*communeWeight/math.Pow(float64(k+1), 1.1)/24)
+			}
+		}
+	}
+	for i, p := range g.procs {
+		p.idx = i
+	}
+	g.alias = newAlias(weights)
+}
+
+// aliasTable draws an index by weight in constant time (Vose's method).
+type aliasTable struct {
+	prob  []float64
+	alias []int
+}
+
+func newAlias(w []float64) *aliasTable {
+	n := len(w)
+	var sum float64
+	for _, x := range w {
+		sum += x
+	}
+	t := &aliasTable{prob: make([]float64, n), alias: make([]int, n)}
+	scaled := make([]float64, n)
+	var small, large []int
+	for i, x := range w {
+		scaled[i] = x * float64(n) / sum
+		if scaled[i] < 1 {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		t.prob[s], t.alias[s] = scaled[s], l
+		scaled[l] += scaled[s] - 1
+		if scaled[l] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, l)
+		}
+	}
+	for _, i := range append(small, large...) {
+		t.prob[i] = 1
+	}
+	return t
+}
+
+func (t *aliasTable) draw(rng *rand.Rand) int {
+	i := rng.IntN(len(t.prob))
+	if rng.Float64() < t.prob[i] {
+		return i
+	}
+	return t.alias[i]
+}
+
+// seedBatch is what one simulated day writes.
+type seedBatch struct {
+	dossiers, steps, pauses, history, handoffs, open [][]any
+}
+
+// ids hands out row ids.
+type seedIDs struct{ dossier, pause, history, handoff int64 }
+
+// workingAfter returns the instant minutes of working time after t.
+func workingAfter(cal *domain.Calendar, t time.Time, minutes float64) time.Time {
+	return cal.Add(t, int64(math.Max(0, minutes)))
+}
+
+// simulate runs one dossier's life from its reception at t0 until its end
+// or Now, and appends its rows to b.
+func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Time, channel domain.Channel) {
+	rng, cal, now := g.rng, sp.cal, g.o.Now
+	p := sp.p
+	delivery := domain.DeliveryCounter
+	switch r := rng.Float64(); {
+	case r < 0.10:
+		delivery = domain.DeliveryPostal
+	case channel == domain.ChannelOnline && r < 0.45:
+		delivery = domain.DeliveryOnline
+	}
+	if channel == domain.ChannelPostal && rng.Float64() < 0.7 {
+		delivery = domain.DeliveryPostal
+	}
+	recv := g.agencies[sp.receiving].Code
+	local := t0.In(domain.Vietnam())
+	day := domain.DateOf(t0)
+	seqKey := uint64(sp.receiving)<<32 | uint64(day.DayNumber())
+	g.seqs[seqKey]++
+	code := domain.DossierCode(recv, local, g.seqs[seqKey])
+	pin := fmt.Sprintf("%08d", rng.IntN(100_000_000))
+	var salt [16]byte
+	for i := range salt {
+		salt[i] = byte(rng.UintN(256))
+	}
+	h := sha256.New()
+	h.Write(salt[:])
+	h.Write([]byte(pin))
+	pinHash := "s256$" + hex.EncodeToString(salt[:]) + "$" + hex.EncodeToString(h.Sum(nil))
+	name := seedFamily[rng.IntN(len(seedFamily))] + " " + seedMiddle[rng.IntN(len(seedMiddle))] + " " + seedGiven[rng.IntN(len(seedGiven))]
+	in := domain.IntakeInput{Procedure: p, AgencyCode: recv, Channel: channel, Delivery: delivery,
+		Applicant: domain.Applicant{Name: name, IDNumber: fmt.Sprintf("0%02d%09d", rng.IntN(96), rng.IntN(1_000_000_000)),
+			Phone: fmt.Sprintf("09%08d", rng.IntN(100_000_000))},
+		Documents: []string{"Tờ khai", "Bản sao giấy tờ tùy thân"}, ReceivedAt: t0}
+	d, ch := domain.Receive(in, code, pinHash, cal, g.admin, t0)
+	d.History = ch.History
+
+	t := t0
+	ok := true
+	act := func(at time.Time, in domain.TransitionInput) bool {
+		if !ok || at.After(now) {
+			ok = false
+			return false
+		}
+		if at.Before(t) {
+			at = t
+		}
+		if _, err := d.Apply(in, g.admin, at, cal); err != nil {
+			ok = false
+			return false
+		}
+		t = at
+		return true
+	}
+	reason := func(a domain.Action) domain.TransitionInput {
+		return domain.TransitionInput{Action: a, Reason: "Theo đề nghị"}
+	}
+	if channel == domain.ChannelOnline {
+		at := workingAfter(cal, t0, rng.Float64()*6*60)
+		switch r := rng.Float64(); {
+		case r < 0.006:
+			act(at, reason(domain.ActionRefuse))
+		case r < 0.009:
+			act(at, reason(domain.ActionWithdraw))
+		default:
+			act(at, domain.TransitionInput{Action: domain.ActionAccept})
+		}
+	}
+	if ok && d.Status == domain.StatusReceived {
+		switch r := rng.Float64(); {
+		case r < 0.003:
+			act(workingAfter(cal, t, 30), reason(domain.ActionRefuse))
+		case r < 0.006:
+			act(workingAfter(cal, t, 60), reason(domain.ActionWithdraw))
+		default:
+			act(workingAfter(cal, t, 5+rng.Float64()*85), domain.TransitionInput{Action: domain.ActionTransfer})
+		}
+	}
+	for ok && d.Status == domain.StatusProcessing {
+		s := d.Current()
+		// How long the unit works on the step, as a share of its allotment:
+		// most finish within it, some run over.
+		var f float64
+		switch r := rng.Float64(); {
+		case r < 0.70:
+			f = 0.1 + 0.8*rng.Float64()
+		case r < 0.955:
+			f = 0.9 + 0.1*rng.Float64()
+		default:
+			f = 1 + 1.5*rng.Float64()
+		}
+		work := f * float64(s.Clock.Budget)
+		done := 0.0
+		if s.Seq == 1 && rng.Float64() < 0.07 {
+			x := work * 0.3
+			if !act(workingAfter(cal, t, x), domain.TransitionInput{Action: domain.ActionRequestSupplement,
+				Reason: "Hồ sơ chưa đầy đủ", Items: []string{"Bản sao có chứng thực"}}) {
+				break
+			}
+			done = x
+			wait := (0.5 + 14*rng.Float64()*rng.Float64()) * domain.MinutesPerWorkingDay
+			if rng.Float64() < 0.08 {
+				wait = 16 * domain.MinutesPerWorkingDay
+			}
+			if wait >= 15*domain.MinutesPerWorkingDay {
+				act(workingAfter(cal, t, 15*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionStop, Reason: domain.ReasonUnsupplemented})
+				break
+			}
+			if !act(workingAfter(cal, t, wait), domain.TransitionInput{Action: domain.ActionReceiveSupplement}) {
+				break
+			}
+			if d.SupplementClock == domain.ClockRestart {
+				done = 0
+			}
+		}
+		if s.Seq == len(d.Steps) && rng.Float64() < 0.05 {
+			x := (work - done) * 0.5
+			if !act(workingAfter(cal, t, x), domain.TransitionInput{Action: domain.ActionRequestPayment, Amount: 50_000, Reason: "Phí, lệ phí"}) {
+				break
+			}
+			done += x
+			if !act(workingAfter(cal, t, (0.1+2*rng.Float64())*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionReceivePayment}) {
+				break
+			}
+		}
+		switch r := rng.Float64(); {
+		case r < 0.008:
+			act(workingAfter(cal, t, (work-done)/2), reason(domain.ActionWithdraw))
+		case r < 0.012:
+			act(workingAfter(cal, t, (work-done)/2), reason(domain.ActionStop))
+		}
+		if !ok || d.Status != domain.StatusProcessing {
+			break
+		}
+		finish := workingAfter(cal, t, work-done)
+		if due := d.Clock.DueAt; due != nil && finish.After(*due) && d.Extension == nil && rng.Float64() < 0.4 {
+			at := workingAfter(cal, t, math.Max(0, float64(cal.Between(t, *due))-rng.Float64()*2*domain.MinutesPerWorkingDay))
+			nd := workingAfter(cal, *due, (2+8*rng.Float64())*domain.MinutesPerWorkingDay)
+			if nd.Before(finish) && rng.Float64() < 0.7 {
+				nd = workingAfter(cal, finish, domain.MinutesPerWorkingDay)
+			}
+			nd = nd.Truncate(time.Minute)
+			act(at, domain.TransitionInput{Action: domain.ActionExtend, Reason: "Cần xác minh thêm", NewDueAt: &nd})
+			if !ok {
+				break
+			}
+		}
+		in := domain.TransitionInput{Action: domain.ActionCompleteStep}
+		if s.Seq == len(d.Steps) {
+			in.Result = domain.ResultApproved
+			if rng.Float64() < 0.08 {
+				in.Result = domain.ResultDenied
+			}
+		}
+		act(finish, in)
+	}
+	if ok && d.Status == domain.StatusProcessed {
+		method := d.Delivery
+		if act(workingAfter(cal, t, (0.1+3*rng.Float64())*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionReturnResult, Method: method}) {
+			g.res.Returned++
+			if rng.Float64() < 0.25 {
+				at := workingAfter(cal, t, rng.Float64()*5*domain.MinutesPerWorkingDay)
+				if !at.After(now) {
+					d.Rating = []int{5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 2, 1}[rng.IntN(15)]
+					d.RatedAt = &at
+					d.Version++
+					d.UpdatedAt = at
+					d.History = append(d.History, domain.HistoryEntry{At: at, Actor: "citizen", Action: domain.HistoryRate,
+						From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(d.Rating)})
+					g.res.Rated++
+				}
+			}
+		}
+	}
+	// The watcher's next look: the first check after Now (earlier ones count
+	// as done).
+	d.NextCheckAt = nil
+	for _, c := range d.Checks(cal, domain.DefaultDueSoonLead) {
+		if c.At.After(now) && (d.NextCheckAt == nil || c.At.Before(*d.NextCheckAt)) {
+			at := c.At
+			d.NextCheckAt = &at
+		}
+	}
+	if d.Verdict == domain.VerdictLate {
+		g.res.Late++
+	}
+	if d.Extension != nil {
+		g.res.Extended++
+	}
+	if len(d.Pauses) > 0 {
+		g.res.Supplemented++
+	}
+	g.rows(b, ids, sp, d, pin)
+}
+
+// rows turns a simulated dossier into table rows and roll-up deltas.
+func (g *seedGen) rows(b *seedBatch, ids *seedIDs, sp *seedProc, d *domain.Dossier, pin string) {
+	ids.dossier++
+	d.ID = ids.dossier
+	if len(g.res.Samples) < 5 && d.ID%997 == 1 {
+		g.res.Samples = append(g.res.Samples, SeedSample{Code: d.Code, PIN: pin, Status: d.Status.String()})
+	}
+	r := toDossierRow(d)
+	b.dossiers = append(b.dossiers, []any{r.ID, r.Code, r.AgencyCode, r.LeadAgencyCode, r.ProcedureCode, r.ProcedureVersion,
+		r.SupplementClock, r.Channel, r.Delivery, r.Status, r.ApplicantName, r.ApplicantIDNumber, r.ApplicantPhone,
+		r.ApplicantEmail, r.ApplicantAddress, r.Documents, r.PINHash, 0, nil, r.ReceivedAt, r.CountingFrom, r.BudgetMinutes,
+		r.UsedMinutes, r.RunningSince, r.DueAt, r.OriginalDueAt, r.PromisedAt, r.ExtensionReason, r.ExtendedAt, r.ExtensionLate,
+		r.Result, r.Verdict, r.ProcessedAt, r.ReturnedAt, r.ReturnMethod, r.ClosedAt, r.CurrentStep, r.HolderCode,
+		r.NextDeadlineAt, r.Rating, r.RatingComment, r.RatedAt, r.Version, r.CreatedAt, r.UpdatedAt})
+	for _, s := range d.Steps {
+		sr := toStepRow(d.ID, s)
+		b.steps = append(b.steps, []any{sr.DossierID, sr.Seq, sr.Name, sr.AgencyCode, sr.AllottedMinutes, sr.UsedMinutes,
+			sr.RunningSince, sr.StartedAt, sr.DueAt, sr.FinishedAt, sr.Verdict})
+	}
+	for _, p := range d.Pauses {
+		ids.pause++
+		p.ID = ids.pause
+		pr := toPauseRow(d.ID, p)
+		b.pauses = append(b.pauses, []any{pr.ID, pr.DossierID, pr.Kind, pr.Clock, pr.Reason, pr.Items, pr.Amount, pr.StartedAt, pr.EndedAt})
+	}
+	for _, h := range d.Handoffs {
+		ids.handoff++
+		b.handoffs = append(b.handoffs, []any{ids.handoff, d.ID, h.StepSeq, h.FromUnit, h.ToUnit, ts(h.At), string(h.Verdict)})
+	}
+	facts := domain.StatFactsOf(d)
+	var st *domain.StatState
+	for _, h := range d.History {
+		ids.history++
+		b.history = append(b.history, []any{ids.history, d.ID, ts(h.At), h.Actor, h.Action, int(h.From), int(h.To), h.Note,
+			tsp(h.DueAt), tsp(h.PromisedAt), tsp(h.StepDueAt)})
+		var ds []domain.StatDelta
+		st, ds = domain.StatStep(facts, st, h)
+		for _, x := range ds {
+			g.bump(g.daily, uint64(x.Day.DayNumber())<<32|uint64(sp.idx), x)
+			g.bump(g.monthly, uint64(x.Day.MonthNumber())<<32|uint64(sp.idx), x)
+		}
+	}
+	if st != nil {
+		b.open = append(b.open, []any{d.ID, ts(st.Since), st.Paused, tsp(st.DueAt)})
+	}
+}
+
+func (g *seedGen) bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
+	c := m[k]
+	if c == nil {
+		c = &domain.StatCounts{}
+		m[k] = c
+	}
+	c[x.Counter] += x.N
+}
+
+// day simulates the receptions of one local date.
+func (g *seedGen) day(b *seedBatch, ids *seedIDs, date domain.Date, n int) {
+	start := date.Time()
+	for range n {
+		sp := g.procs[g.alias.draw(g.rng)]
+		channel := domain.ChannelCounter
+		switch r := g.rng.Float64(); {
+		case sp.p.Online.Offered() && r < 0.45:
+			channel = domain.ChannelOnline
+		case r < 0.53:
+			channel = domain.ChannelPostal
+		}
+		var t0 time.Time
+		if channel == domain.ChannelOnline {
+			t0 = start.Add(time.Duration(g.rng.Int64N(int64(24 * time.Hour))))
+		} else {
+			// At the counter or from the post office: within the receiving
+			// unit's hours of the day, or its next working morning.
+			open := sp.cal.CountingStart(start)
+			end := workingAfter(sp.cal, open, 7*60)
+			t0 = open.Add(time.Duration(g.rng.Int64N(int64(end.Sub(open)))))
+			t0 = sp.cal.CountingStart(t0)
+		}
+		t0 = t0.UTC().Truncate(time.Microsecond)
+		if t0.After(g.o.Now) {
+			continue
+		}
+		g.simulate(b, ids, sp, t0, channel)
+	}
+}
+
+var (
+	seedDossierCols = []string{"id", "code", "agency_code", "lead_agency_code", "procedure_code", "procedure_version",
+		"supplement_clock", "channel", "delivery", "status", "applicant_name", "applicant_id_number", "applicant_phone",
+		"applicant_email", "applicant_address", "documents", "pin_hash", "pin_failures", "pin_locked_until", "received_at",
+		"counting_from", "budget_minutes", "used_minutes", "running_since", "due_at", "original_due_at", "promised_at",
+		"extension_reason", "extended_at", "extension_late", "result", "verdict", "processed_at", "returned_at", "return_method",
+		"closed_at", "current_step", "holder_code", "next_deadline_at", "rating", "rating_comment", "rated_at", "version",
+		"created_at", "updated_at"}
+	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict"}
+	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at"}
+	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
+	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict"}
+	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
+)
+
+// seedTables are the tables a day's batch fills, in batch order.
+var seedTables = []struct {
+	name string
+	cols []string
+	rows func(b *seedBatch) [][]any
+}{
+	{"dossiers", seedDossierCols, func(b *seedBatch) [][]any { return b.dossiers }},
+	{"dossier_steps", seedStepCols, func(b *seedBatch) [][]any { return b.steps }},
+	{"dossier_pauses", seedPauseCols, func(b *seedBatch) [][]any { return b.pauses }},
+	{"dossier_history", seedHistoryCols, func(b *seedBatch) [][]any { return b.history }},
+	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) [][]any { return b.handoffs }},
+	{"rollup_open", seedOpenCols, func(b *seedBatch) [][]any { return b.open }},
+}
+
+// Seed writes the data set (see SeedOptions).
+func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
+	if o.Months <= 0 {
+		o.Months = 12
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	o.Now = o.Now.UTC().Truncate(time.Microsecond)
+	if o.Logger == nil {
+		o.Logger = s.log
+	}
+	res := SeedResult{}
+	g := &seedGen{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x6d6f74637561)), admin: domain.Actor{Sub: "seed", Roles: []domain.Role{domain.RoleAdmin}},
+		seqs: map[uint64]int64{}, daily: map[uint64]*domain.StatCounts{}, monthly: map[uint64]*domain.StatCounts{}, res: &res}
+	last := domain.DateOf(o.Now)
+	first := last.AddMonths(-o.Months).AddDays(1)
+	res.ReceivedFrom, res.ReceivedTo = first.Time(), o.Now
+	g.catalogue(first.AddDays(-30).Time().UTC())
+	res.Agencies, res.Procedures = len(g.agencies), len(g.procs)
+
+	var exists int64
+	if err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM agencies WHERE code = ?", g.agencies[0].Code).Scan(&exists).Error; err != nil {
+		return res, translate(err, "agencies")
+	}
+	if exists > 0 {
+		return res, fmt.Errorf("store: seed: agency %s exists: this database was seeded already", g.agencies[0].Code)
+	}
+	// Dossier codes of the seeded units cannot collide: no dossier has them yet.
+	err := s.InTxQueries(ctx, func(q queries) error {
+		for _, a := range g.agencies {
+			if err := q.SaveAgency(ctx, a); err != nil {
+				return err
+			}
+		}
+		for _, p := range g.procs {
+			if err := q.SaveProcedure(ctx, p.p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	var ids seedIDs
+	for _, t := range []struct {
+		table string
+		dst   *int64
+		col   string
+	}{{"dossiers", &ids.dossier, "id"}, {"dossier_pauses", &ids.pause, "id"}, {"dossier_history", &ids.history, "id"}, {"dossier_handoffs", &ids.handoff, "id"}} {
+		if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(" + t.col + "), 0) FROM " + t.table).Scan(t.dst).Error; err != nil {
+			return res, translate(err, t.table)
+		}
+	}
+
+	// Receptions per date: working days carry most, weekends and days off
+	// the online ones and Saturday mornings.
+	national := domain.NewCalendar(domain.DefaultOfficeHours(), nil)
+	var dates []domain.Date
+	var weights []float64
+	var total float64
+	for d := first; !last.Before(d); d = d.AddDays(1) {
+		w := 1.0
+		if !national.IsWorkingDay(d) {
+			w = 0.12
+		}
+		dates = append(dates, d)
+		weights = append(weights, w)
+		total += w
+	}
+	sink, err := s.newSeedSink(ctx)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	var gen time.Duration
+	planned, acc := 0, 0.0
+	for i, d := range dates {
+		acc += float64(o.Dossiers) * weights[i] / total
+		n := int(math.Round(acc)) - planned
+		planned += n
+		t := time.Now()
+		b := &seedBatch{}
+		g.day(b, &ids, d, n)
+		gen += time.Since(t)
+		res.Dossiers += int64(len(b.dossiers))
+		res.Steps += int64(len(b.steps))
+		res.Pauses += int64(len(b.pauses))
+		res.History += int64(len(b.history))
+		res.Handoffs += int64(len(b.handoffs))
+		res.OpenDossiers += len(b.open)
+		if err := sink.write(ctx, b); err != nil {
+			sink.abort()
+			return res, err
+		}
+		if i%30 == 29 {
+			o.Logger.Info("seed", "through", d.String(), "dossiers", res.Dossiers, "took", time.Since(start).Round(time.Second).String())
+		}
+	}
+	if err := sink.close(ctx); err != nil {
+		return res, err
+	}
+	res.Generate = gen
+	res.Load = time.Since(start)
+
+	// Roll-ups, sequences, then the indexes back and fresh statistics.
+	t := time.Now()
+	var daily, monthly, seqs [][]any
+	for k, c := range g.daily {
+		if *c != (domain.StatCounts{}) {
+			sp := g.procs[k&0xffffffff]
+			daily = append(daily, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+		}
+	}
+	for k, c := range g.monthly {
+		if *c != (domain.StatCounts{}) {
+			sp := g.procs[k&0xffffffff]
+			monthly = append(monthly, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+		}
+	}
+	for k, n := range g.seqs {
+		day := domain.DateOfNumber(int(k & 0xffffffff))
+		seqs = append(seqs, []any{g.agencies[k>>32].Code, day.Time().Format("060102"), n})
+	}
+	res.DailyRollups, res.MonthlyRollups = len(daily), len(monthly)
+	rollCols := append([]string{"day", "agency_code", "procedure_code"}, statColumns...)
+	monthCols := append([]string{"month", "agency_code", "procedure_code"}, statColumns...)
+	for _, x := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{{"rollup_daily", rollCols, daily}, {"rollup_monthly", monthCols, monthly}, {"dossier_sequences", []string{"agency_code", "day", "last_seq"}, seqs}} {
+		if err := s.bulkInsert(ctx, x.table, x.cols, x.rows); err != nil {
+			return res, err
+		}
+	}
+	if err := sink.finish(ctx); err != nil {
+		return res, err
+	}
+	res.Index = time.Since(t)
+	return res, nil
+}
+
+// rollupValues is a roll-up row's values: key, group, counters.
+func rollupValues(key int, agency, procedure string, c *domain.StatCounts) []any {
+	out := make([]any, 0, 3+len(c))
+	out = append(out, key, agency, procedure)
+	for _, v := range c {
+		out = append(out, v)
+	}
+	return out
+}
+
+// InTxQueries runs fn in one transaction with the store's statements (the
+// seed's catalogue).
+func (s *Store) InTxQueries(ctx context.Context, fn func(q queries) error) error {
+	return s.db.WithContext(ctx).Transaction(func(g *gormDB) error {
+		return fn(queries{db: g, dialect: s.dialect})
+	})
+}
+
+// bulkInsert writes rows into a table: COPY on PostgreSQL, multi-row INSERTs
+// on SQLite.
+func (s *Store) bulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		return s.copyRows(ctx, table, cols, slices.Values(rows))
+	}
+	return s.db.WithContext(ctx).Transaction(func(g *gormDB) error {
+		return insertRows(ctx, g, table, cols, rows)
+	})
+}

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+type gormDB = gorm.DB
+
+// seedSink takes the seed's batches, a day at a time.
+type seedSink interface {
+	write(ctx context.Context, b *seedBatch) error
+	// close ends the bulk load; finish puts the indexes back.
+	close(ctx context.Context) error
+	finish(ctx context.Context) error
+	abort()
+}
+
+func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
+	if s.dialect != Postgres {
+		return &liteSink{s: s}, nil
+	}
+	p := &pgSink{s: s}
+	// The tables load on separate connections, so the children may commit
+	// before their dossiers: the foreign keys go during the load, and the
+	// indexes with them.
+	if err := p.dropIndexes(ctx); err != nil {
+		return nil, err
+	}
+	for _, t := range seedTables {
+		ch := make(chan [][]any, 4)
+		p.chans = append(p.chans, ch)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			err := s.copyRows(ctx, t.name, t.cols, func(yield func([]any) bool) {
+				for batch := range ch {
+					for _, r := range batch {
+						if !yield(r) {
+							for range ch { // drain, so the writer never blocks
+							}
+							return
+						}
+					}
+				}
+			})
+			if err != nil {
+				p.mu.Lock()
+				p.errs = append(p.errs, fmt.Errorf("store: seed %s: %w", t.name, err))
+				p.mu.Unlock()
+			}
+		}()
+	}
+	return p, nil
+}
+
+// pgSink streams each table through its own COPY on its own connection.
+type pgSink struct {
+	s       *Store
+	chans   []chan [][]any
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	errs    []error
+	closed  bool
+	restore []string // statements that put dropped indexes and constraints back
+}
+
+func (p *pgSink) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.errs...)
+}
+
+func (p *pgSink) write(ctx context.Context, b *seedBatch) error {
+	if err := p.err(); err != nil {
+		return err
+	}
+	for i, t := range seedTables {
+		if rows := t.rows(b); len(rows) > 0 {
+			select {
+			case p.chans[i] <- rows:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pgSink) close(ctx context.Context) error {
+	if !p.closed {
+		p.closed = true
+		for _, ch := range p.chans {
+			close(ch)
+		}
+		p.wg.Wait()
+	}
+	return p.err()
+}
+
+func (p *pgSink) abort() {
+	_ = p.close(context.Background())
+	_ = p.finish(context.Background())
+}
+
+// dropIndexes drops the secondary indexes, unique constraints and foreign
+// keys of the dossier tables (a bulk load into bare tables and one index
+// build afterwards is several times faster), keeping their definitions.
+func (p *pgSink) dropIndexes(ctx context.Context) error {
+	db := p.s.db.WithContext(ctx)
+	tables := []string{"dossiers", "dossier_steps", "dossier_pauses", "dossier_history", "dossier_handoffs", "rollup_open"}
+	var cons []struct{ Table, Name, Def string }
+	err := db.Raw(`SELECT t.relname AS "table", c.conname AS name, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
+		JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname IN ? AND c.contype IN ('f', 'u')
+		AND t.relnamespace = current_schema()::regnamespace ORDER BY c.contype DESC`, tables).Scan(&cons).Error
+	if err != nil {
+		return translate(err, "constraints")
+	}
+	var idx []struct{ Name, Def string }
+	err = db.Raw(`SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		JOIN pg_class t ON t.oid = x.indrelid WHERE t.relname IN ? AND NOT x.indisprimary
+		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)
+		AND t.relnamespace = current_schema()::regnamespace`, tables).Scan(&idx).Error
+	if err != nil {
+		return translate(err, "indexes")
+	}
+	for _, c := range cons {
+		if err := db.Exec(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", c.Table, c.Name)).Error; err != nil {
+			return translate(err, "drop constraint")
+		}
+	}
+	for _, i := range idx {
+		if err := db.Exec("DROP INDEX " + i.Name).Error; err != nil {
+			return translate(err, "drop index")
+		}
+		p.restore = append(p.restore, i.Def)
+	}
+	// Put back in the reverse order of the drop.
+	for i := len(cons) - 1; i >= 0; i-- {
+		c := cons[i]
+		p.restore = append(p.restore, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", c.Table, c.Name, c.Def))
+	}
+	return nil
+}
+
+// finish recreates what dropIndexes dropped, two statements at a time,
+// moves the id sequences past the seeded ids and refreshes statistics.
+func (p *pgSink) finish(ctx context.Context) error {
+	db := p.s.db.WithContext(ctx)
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	run := func(stmts []string) {
+		defer wg.Done()
+		for _, st := range stmts {
+			if err := db.Exec("SET maintenance_work_mem = '256MB'").Error; err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			if err := db.Exec(st).Error; err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", st, err))
+				mu.Unlock()
+			}
+		}
+	}
+	var indexes, constraints []string
+	for _, st := range p.restore {
+		if strings.HasPrefix(st, "ALTER TABLE") {
+			constraints = append(constraints, st)
+		} else {
+			indexes = append(indexes, st)
+		}
+	}
+	half := len(indexes) / 2
+	wg.Add(2)
+	go run(indexes[:half])
+	go run(indexes[half:])
+	wg.Wait()
+	wg.Add(1)
+	run(constraints)
+	p.restore = nil
+	for _, t := range []string{"dossiers", "dossier_pauses", "dossier_history", "dossier_handoffs"} {
+		err := db.Exec(fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), GREATEST((SELECT MAX(id) FROM %[1]s), 1))", t)).Error
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := db.Exec("ANALYZE").Error; err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// copyRows streams rows into a table with COPY on one connection.
+func (s *Store) copyRows(ctx context.Context, table string, cols []string, rows iter.Seq[[]any]) error {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: COPY needs the pgx driver, got %T", dc)
+		}
+		next, stop := iter.Pull(rows)
+		defer stop()
+		src := &pullSource{next: next}
+		_, err := sc.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+		return err
+	})
+}
+
+// pullSource adapts a pulled iterator to pgx.CopyFromSource.
+type pullSource struct {
+	next func() ([]any, bool)
+	row  []any
+}
+
+func (p *pullSource) Next() bool {
+	r, ok := p.next()
+	p.row = r
+	return ok
+}
+func (p *pullSource) Values() ([]any, error) { return p.row, nil }
+func (p *pullSource) Err() error             { return nil }
+
+// liteSink writes each day's batch in one SQLite transaction.
+type liteSink struct{ s *Store }
+
+func (l *liteSink) write(ctx context.Context, b *seedBatch) error {
+	return l.s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		for _, t := range seedTables {
+			if err := insertRows(ctx, g, t.name, t.cols, t.rows(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (l *liteSink) close(context.Context) error  { return nil }
+func (l *liteSink) finish(context.Context) error { return nil }
+func (l *liteSink) abort()                       {}
+
+// insertRows writes rows with multi-row INSERTs under SQLite's limit on
+// statement parameters.
+func insertRows(ctx context.Context, g *gorm.DB, table string, cols []string, rows [][]any) error {
+	per := max(1, 30000/len(cols))
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, len(part)*len(cols))
+		for i, r := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(tuple)
+			args = append(args, r...)
+		}
+		if err := g.WithContext(ctx).Exec(sb.String(), args...).Error; err != nil {
+			return translate(err, table)
+		}
+	}
+	return nil
+}
