@@ -24,3 +24,11 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestMultipleFilters(t *testing.T) {
+	for v, want := range map[string]bool{"2.9.10": false, "2.10.0": true, "2.15.2": true, "3.0.0": true, "1.4.1": false, "": true, "v2.9": true} {
+		if got := multipleFilters(v); got != want {
+			t.Errorf("multipleFilters(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -1,0 +1,6 @@
+package events
+
+// CrashComplianceAt makes c stop as if killed when f returns true for a
+// stage ("before-save": counted, nothing written or acknowledged;
+// "before-ack": written, not acknowledged).
+func CrashComplianceAt(c *Compliance, f func(stage string) bool) { c.crashAt = f }
