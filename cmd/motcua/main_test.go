@@ -131,7 +131,7 @@ func TestWalkThrough(t *testing.T) {
 	if status, body := call(t, "GET", api+"/public/dossiers/"+d.Code+"?pin="+d.LookupPIN, "", nil); status != 200 || bytes.Contains(body, []byte("Nguyễn")) {
 		t.Fatalf("look-up: %d %s", status, body)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/openapi.json", "/metrics"} {
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.json", "/asyncapi.json", "/metrics"} {
 		if status, body := call(t, "GET", base+path, "", nil); status != 200 {
 			t.Fatalf("%s: %d %s", path, status, body)
 		}

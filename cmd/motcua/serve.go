@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		Service: svc, Verifier: v, Logger: log, Registry: reg,
 		Ready:           map[string]func(context.Context) error{"database": st.Ping, "nats": conn.Ping},
 		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
+		AsyncAPI: events.AsyncAPI,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
