@@ -197,6 +197,14 @@ func TestAsyncAPIDocument(t *testing.T) {
 	if !slices.Equal(enum, kinds) {
 		t.Errorf("event parameter enum %v,\nwant (domain/event.go) %v", enum, kinds)
 	}
+	if got := typeNames(events.Kinds); !slices.Equal(got, kinds) {
+		t.Errorf("events.Kinds %v,\nwant (domain/event.go) %v", got, kinds)
+	}
+	var late []string
+	for _, k := range events.LateKinds {
+		late = append(late, string(k))
+	}
+	slices.Sort(late)
 	if got := keys(chm["messages"]); !slices.Equal(got, kinds) {
 		t.Errorf("channel messages %v,\nwant (domain/event.go) %v", got, kinds)
 	}
@@ -233,13 +241,16 @@ func TestAsyncAPIDocument(t *testing.T) {
 		}
 	}
 	// The send operation carries every message; receive the late ones.
-	var late []string
+	var wantLate []string
 	for _, k := range allEventTypes(t) {
 		if k.Late() {
-			late = append(late, string(k))
+			wantLate = append(wantLate, string(k))
 		}
 	}
-	slices.Sort(late)
+	slices.Sort(wantLate)
+	if !slices.Equal(late, wantLate) {
+		t.Errorf("events.LateKinds %v, want (EventType.Late) %v", late, wantLate)
+	}
 	for op, want := range map[string][]string{"publishDossierEvents": kinds, "receiveLateEvents": late} {
 		ms, _ := a.at("#/operations/" + op + "/messages")
 		var got []string

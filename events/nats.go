@@ -45,6 +45,10 @@ type Options struct {
 	Replicas int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// BindStream uses the stream as it is, without creating or updating it,
+	// for programs that only read it (the events tail and compliance
+	// commands): Connect fails when it does not exist.
+	BindStream bool
 }
 
 // Conn is a connection to NATS with the dossier stream in place.
@@ -129,6 +133,13 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	if o.BindStream {
+		if _, err := c.js.Stream(ctx, o.Stream); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("events: stream %s: %w", o.Stream, err)
+		}
+		return c, nil
 	}
 	cfg := jetstream.StreamConfig{
 		Name:        o.Stream,

@@ -129,3 +129,37 @@ func TestValidSubject(t *testing.T) {
 		}
 	}
 }
+
+// BindStream finds the stream without creating or changing it.
+func TestConnectBindStream(t *testing.T) {
+	o := eventstest.ListeningOptions(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bind := o
+	bind.BindStream = true
+	if c, err := events.Connect(ctx, bind); err == nil {
+		c.Close()
+		t.Fatal("BindStream connected to a stream that does not exist")
+	}
+	c1 := eventstest.Connect(t, o)
+	s, err := c1.JetStream().Stream(ctx, c1.StreamName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.MaxAge = 5 * time.Hour
+	if _, err := c1.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	c2 := eventstest.Connect(t, bind)
+	if err := c2.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err = c2.JetStream().Stream(ctx, c2.StreamName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.MaxAge; got != 5*time.Hour {
+		t.Errorf("max age %s after a bound connection, want the 5h set before", got)
+	}
+}

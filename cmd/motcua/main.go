@@ -37,6 +37,14 @@ Usage:
   motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios healthz,lookup,intake,transition,mix]
                                           drive a running service and print rates, latencies, errors and memory
   motcua healthcheck                      exit 0 when the local server answers /healthz (for containers)
+  motcua events tail [--agency CODE] [--type KIND] [--all | --since 1h] [--json] [-n N]
+                                          print events as they arrive, one line each: time, kind, dossier,
+                                          agency, due time (--json: the CloudEvent as published)
+  motcua compliance [--durable NAME] [--every 1m] [--state-dir DIR]
+                                          count late-processing events per agency, procedure and kind with a
+                                          durable consumer; the table on SIGUSR1, every --every and at exit
+
+events tail and compliance need NATS_URL: without it NATS runs inside the serving process, out of reach.
 
 Configuration comes from the environment; see README.md.
 `
@@ -67,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench(ctx, cfg, args, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, cfg)
+	case "events":
+		return eventsCmd(ctx, cfg, log, args, stdout)
+	case "compliance":
+		return complianceCmd(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err
