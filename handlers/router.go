@@ -33,6 +33,17 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// AsyncAPI is the events document served at /asyncapi.json, if any.
 	AsyncAPI []byte
+	// PublicURL is the site's address as citizens reach it (the receipt's
+	// QR link, the OIDC redirect); empty = the address each request was
+	// sent to. An https URL makes the pages' cookies Secure.
+	PublicURL string
+	// SessionKey seals the pages' session cookies (32+ bytes; every instance
+	// needs the same); empty = a random key per process.
+	SessionKey []byte
+	// SessionTTL is how long a staff session lasts; 0 = DefaultSessionTTL.
+	SessionTTL time.Duration
+	// OIDC turns on signing in to the pages with an OpenID Connect provider.
+	OIDC OIDCConfig
 }
 
 // New builds the router main uses; tests build the same one.
@@ -92,6 +103,7 @@ func New(cfg Config) *echo.Echo {
 
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
+	registerPages(e, h, cfg, public)
 	return e
 }
 
