@@ -49,21 +49,18 @@ func appendEvent(buf []byte, rec service.OutboxRecord) ([]byte, error) {
 	if rec.ID == "" || strings.TrimSpace(rec.ID) != rec.ID || !utf8.ValidString(rec.ID) || strings.ContainsFunc(rec.ID, unicode.IsControl) {
 		return nil, errors.New("no event id, or one with spaces or control characters")
 	}
-	if rec.Type == "" {
-		return nil, errors.New("no event type")
+	if !kindName(string(rec.Type)) {
+		return nil, fmt.Errorf("event type %q is not a snake_case name", rec.Type)
 	}
-	if !utf8.ValidString(string(rec.Type)) || !utf8.ValidString(rec.DossierCode) || !utf8.Valid(rec.Data) {
-		return nil, errors.New("type, dossier code or data not in UTF-8")
+	if !utf8.ValidString(rec.DossierCode) || !utf8.Valid(rec.Data) {
+		return nil, errors.New("dossier code or data not in UTF-8")
 	}
 	data := bytes.TrimSpace(rec.Data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, errors.New("data is not a JSON object")
 	}
-	var codes struct {
-		AgencyCode    string `json:"agency_code"`
-		ProcedureCode string `json:"procedure_code"`
-	}
-	if err := json.Unmarshal(data, &codes); err != nil {
+	codes, err := dataCodes(data)
+	if err != nil {
 		return nil, fmt.Errorf("data is not a JSON object: %w", err)
 	}
 	if codes.AgencyCode == "" {
@@ -105,6 +102,114 @@ func appendEvent(buf []byte, rec service.OutboxRecord) ([]byte, error) {
 	}
 	buf = append(out.Bytes(), '}')
 	return buf, nil
+}
+
+// kindName reports whether s is a snake_case name: lower-case ASCII letters,
+// digits and underscores, not empty.
+func kindName(s string) bool {
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// codes are the members of an event's data the envelope repeats.
+type codes struct {
+	AgencyCode    string `json:"agency_code"`
+	ProcedureCode string `json:"procedure_code"`
+}
+
+// dataCodes reads agency_code and procedure_code from a JSON object as
+// json.Unmarshal into codes would, without its reflection in the common
+// case: top-level keys written plainly, the two codes plain strings.
+// Anything else (escapes in a key or a code, a key differing only in case,
+// a code that is not a string) goes to json.Unmarshal.
+func dataCodes(data []byte) (codes, error) {
+	var c codes
+	if !json.Valid(data) {
+		return c, json.Unmarshal(data, &c) // for its error
+	}
+	i := skipSpace(data, 1) // past '{'
+	for i < len(data) && data[i] == '"' {
+		end := bytes.IndexByte(data[i+1:], '"')
+		key := data[i+1 : i+1+end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return c, json.Unmarshal(data, &c)
+		}
+		i = skipSpace(data, i+2+end)
+		i = skipSpace(data, i+1) // past ':'
+		var dst *string
+		switch string(key) {
+		case "agency_code":
+			dst = &c.AgencyCode
+		case "procedure_code":
+			dst = &c.ProcedureCode
+		default:
+			if bytes.EqualFold(key, []byte("agency_code")) || bytes.EqualFold(key, []byte("procedure_code")) {
+				return c, json.Unmarshal(data, &c)
+			}
+		}
+		start := i
+		i = skipValue(data, i)
+		if dst != nil {
+			v := data[start:i]
+			if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+				return c, json.Unmarshal(data, &c)
+			}
+			*dst = string(v[1 : len(v)-1])
+		}
+		i = skipSpace(data, i)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return c, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the (valid) JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		case ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 const hexDigits = "0123456789abcdef"

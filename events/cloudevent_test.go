@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,8 @@ func sdkEncode(rec service.OutboxRecord) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
+var snakeCase = regexp.MustCompile(`^[a-z0-9_]+$`)
+
 // sameAsSDK checks that Encode and the SDK agree on rec: both refuse it, or
 // both encode it and the SDK reads the two as the same event.
 func sameAsSDK(t *testing.T, rec service.OutboxRecord) {
@@ -190,7 +193,7 @@ func sameAsSDK(t *testing.T, rec service.OutboxRecord) {
 	}
 	if gerr != nil {
 		// Encode refuses what is not UTF-8, where the SDK writes it as is.
-		if strings.ContainsFunc(rec.ID, unicode.IsControl) || !utf8.ValidString(rec.ID) || !utf8.ValidString(string(rec.Type)) ||
+		if strings.ContainsFunc(rec.ID, unicode.IsControl) || !utf8.ValidString(rec.ID) || !snakeCase.MatchString(string(rec.Type)) ||
 			!utf8.ValidString(rec.DossierCode) || !utf8.Valid(rec.Data) {
 			return
 		}
@@ -239,6 +242,23 @@ func TestEncodeMatchesSDK(t *testing.T) {
 	odd := record(t, 2, " D\u00a0 ", domain.EventReceived, "H\u2028\x01\"29", nil)
 	odd.OccurredAt = time.Date(2026, 1, 1, 0, 0, 0, 123, time.FixedZone("ICT", 7*3600))
 	sameAsSDK(t, odd)
+	for i, data := range []string{
+		`{"x":{"agency_code":"IN"},"agency_code":"OUT","y":["agency_code",{"procedure_code":"no"}],"procedure_code":"1.1"}`,
+		`{"agency_code":"FIRST","agency_code":"LAST"}`,
+		`{"agency\u005fcode":"ESCAPED KEY"}`,
+		`{"Agency_Code":"FOLDED","procedure_CODE":"P"}`,
+		`{"agency_code":"H29","procedure_code":null}`,
+		`{"agency_code":"H29","agency_code":null}`,
+		`{"agency_code":"H\u00e0 N\u1ed9i \"q\""}`,
+		`{"agency_code":29}`,
+		`{"agency_code":"H29","n":-1.5e3,"t":true,"f":false,"z":null,"s":"a\"}b","o":{},"a":[]}`,
+		`{ "agency_code" : "H29" , "procedure_code" : "P" }`,
+		`{}`,
+	} {
+		rec := record(t, int64(10+i), "D", domain.EventReceived, "H29", nil)
+		rec.Data = []byte(data)
+		sameAsSDK(t, rec)
+	}
 	spaced := record(t, 3, "D", domain.EventReceived, "H29", nil)
 	spaced.Data = []byte("  {\n  \"agency_code\": \"H29\",\n  \"procedure_code\": \"\", \"x\": [1, 2.50, {\"y\": null}]\n}\n")
 	sameAsSDK(t, spaced)

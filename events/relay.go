@@ -538,9 +538,8 @@ func (r *Relay) message(rec service.OutboxRecord) (*nats.Msg, string, error) {
 	if err != nil {
 		return nil, ParkEncode, fmt.Errorf("cannot encode: %w", err)
 	}
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	msg.Header.Set(headerMsgID, rec.ID)
-	msg.Header.Set(headerContent, ContentType)
+	// Header keys as nats.Header.Set would write them (already canonical).
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{headerMsgID: {rec.ID}, headerContent: {ContentType}}}
 	size := len(subject) + len(data) + len(rec.ID) + len(ContentType) + 64
 	if limit := r.conn.NATS().MaxPayload(); limit > 0 && int64(size) > limit {
 		return nil, ParkTooLarge, fmt.Errorf("message of about %d bytes exceeds the server's maximum payload %d", size, limit)
