@@ -31,6 +31,11 @@ type Config struct {
 	WatchInterval   time.Duration
 	DueSoonHours    float64
 	OutboxRetention time.Duration
+	PublicURL       string
+	SessionKey      string
+	OIDCIssuer      string
+	OIDCClientID    string
+	OIDCSecret      string
 }
 
 var (
@@ -173,6 +178,49 @@ var settings = []setting{
 			return fmt.Errorf("must be a duration of at least 1h")
 		}
 		c.OutboxRetention = d
+		return nil
+	}},
+	{name: "PUBLIC_URL", help: "the site's address as citizens reach it (receipt QR links, OIDC redirect); unset = each request's host", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("must be an http(s) URL such as https://motcua.example.gov.vn")
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{name: "SESSION_KEY", help: "key sealing the pages' session cookies (32+ bytes, the same on every instance); unset = derived from the token key", secret: true, parse: func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return fmt.Errorf("must be at least 32 bytes")
+		}
+		c.SessionKey = v
+		return nil
+	}},
+	{name: "OIDC_ISSUER", help: "OpenID Connect issuer URL; set = staff sign in to the pages through it (authorization code + PKCE)", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("must be an http(s) URL")
+		}
+		c.OIDCIssuer = v
+		return nil
+	}},
+	{name: "OIDC_CLIENT_ID", help: "client id registered with the OIDC provider", parse: func(c *Config, v string) error {
+		if c.OIDCIssuer != "" && v == "" {
+			return fmt.Errorf("must be set when OIDC_ISSUER is")
+		}
+		c.OIDCClientID = v
+		return nil
+	}},
+	{name: "OIDC_CLIENT_SECRET", help: "client secret registered with the OIDC provider", secret: true, parse: func(c *Config, v string) error {
+		if c.OIDCIssuer != "" && v == "" {
+			return fmt.Errorf("must be set when OIDC_ISSUER is")
+		}
+		c.OIDCSecret = v
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

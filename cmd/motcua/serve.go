@@ -51,6 +51,16 @@ func signingKey(cfg Config) ([]byte, error) {
 	return auth.LoadOrCreateKey(cfg.DataDir)
 }
 
+// pageSessionKey is SESSION_KEY, or else the token signing key (the pages
+// derive their own keys from it with HKDF, so it never seals a cookie as
+// it is).
+func pageSessionKey(cfg Config) ([]byte, error) {
+	if cfg.SessionKey != "" {
+		return []byte(cfg.SessionKey), nil
+	}
+	return signingKey(cfg)
+}
+
 func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
 	if cfg.JWKSURL != "" {
 		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{})
@@ -92,11 +102,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
 		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
 
+	sessionKey, err := pageSessionKey(cfg)
+	if err != nil {
+		return fmt.Errorf("SESSION_KEY: %w", err)
+	}
 	router := handlers.New(handlers.Config{
 		Service: svc, Verifier: v, Logger: log, Registry: reg,
 		Ready:           map[string]func(context.Context) error{"database": st.Ping, "nats": conn.Ping},
 		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
-		AsyncAPI: events.AsyncAPI,
+		AsyncAPI:  events.AsyncAPI,
+		PublicURL: cfg.PublicURL, SessionKey: sessionKey,
+		OIDC: handlers.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCSecret},
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
