@@ -139,6 +139,16 @@ func (d Date) DayNumber() int { return d.Year*10000 + int(d.Month)*100 + d.Day }
 // roll-ups.
 func (d Date) MonthNumber() int { return d.Year*100 + int(d.Month) }
 
+// StatMonthNumber is the statistical month the date falls in, as the
+// integer YYYYMM of the month it ends in: from the 15th on, the next month
+// (15/02-14/03 is 202603), the key of statistical-month roll-ups.
+func (d Date) StatMonthNumber() int {
+	if d.Day >= 15 {
+		return d.AddMonths(1).MonthNumber()
+	}
+	return d.MonthNumber()
+}
+
 // DateOfNumber is the inverse of DayNumber.
 func DateOfNumber(n int) Date { return Date{n / 10000, time.Month(n / 100 % 100), n % 100} }
 

@@ -78,6 +78,14 @@ func TestDateNumbers(t *testing.T) {
 	if d.DayNumber() != 20260309 || d.MonthNumber() != 202603 || DateOfNumber(20260309) != d {
 		t.Fatal(d.DayNumber(), d.MonthNumber())
 	}
+	for _, c := range []struct {
+		d    Date
+		want int
+	}{{Date{2026, 3, 14}, 202603}, {Date{2026, 3, 15}, 202604}, {Date{2026, 12, 15}, 202701}, {Date{2026, 1, 1}, 202601}, {Date{2026, 1, 31}, 202602}} {
+		if got := c.d.StatMonthNumber(); got != c.want {
+			t.Errorf("stat month of %v: %d, want %d", c.d, got, c.want)
+		}
+	}
 	if got := (Date{2026, 3, 31}).AddMonths(-1); got != (Date{2026, 2, 28}) {
 		t.Errorf("31/3 - 1 month: %v", got)
 	}

@@ -22,64 +22,95 @@ type piece struct {
 	s, e       int
 }
 
-// rangePieces covers the dates [from, to] with whole months from the
-// monthly table and the days at the edges from the daily one.
-func rangePieces(from, to domain.Date) []piece {
-	var out []piece
-	days := func(a, b domain.Date) {
-		if !b.Before(a) {
-			out = append(out, piece{table: "rollup_daily", key: "day", lo: a.DayNumber(), hi: b.DayNumber()})
-		}
-	}
+// grain is a roll-up table of whole units: calendar or statistical months.
+type grain struct {
+	table string
+	unit  func(d domain.Date) int // the YYYYMM unit a date falls in
+	first func(u int) domain.Date
+	last  func(u int) domain.Date
+}
+
+var (
+	calendarMonths = grain{"rollup_monthly", domain.Date.MonthNumber,
+		func(u int) domain.Date { return domain.Date{Year: u / 100, Month: time.Month(u % 100), Day: 1} },
+		func(u int) domain.Date {
+			return domain.Date{Year: u / 100, Month: time.Month(u % 100), Day: 1}.LastOfMonth()
+		}}
+	statMonths = grain{"rollup_stat_monthly", domain.Date.StatMonthNumber,
+		func(u int) domain.Date {
+			return domain.Date{Year: u / 100, Month: time.Month(u % 100), Day: 15}.AddMonths(-1)
+		},
+		func(u int) domain.Date { return domain.Date{Year: u / 100, Month: time.Month(u % 100), Day: 14} }}
+	grains = []grain{calendarMonths, statMonths}
+)
+
+// beginning is the first date of the grain's first unit, before any data.
+func (g grain) beginning() domain.Date {
+	return g.first(g.unit(domain.Date{Year: 1, Month: 1, Day: 1}))
+}
+
+// cover returns pieces that read the dates [from, to] as whole units of
+// the grain, and the days at the edges from the daily table, with how many
+// days that is.
+func (g grain) cover(from, to domain.Date, s, e int) ([]piece, int) {
 	if to.Before(from) {
-		return nil
+		return nil, 0
 	}
-	if from.MonthNumber() == to.MonthNumber() {
-		if from.Day == 1 && to == to.LastOfMonth() {
-			return []piece{{table: "rollup_monthly", key: "month", lo: from.MonthNumber(), hi: from.MonthNumber()}}
+	var out []piece
+	days := 0
+	addDays := func(a, b domain.Date) {
+		out = append(out, piece{table: "rollup_daily", key: "day", lo: a.DayNumber(), hi: b.DayNumber(), s: s, e: e})
+		days += int(b.Time().Sub(a.Time()).Hours()/24+0.5) + 1
+	}
+	uf, ut := g.unit(from), g.unit(to)
+	lo, hi := uf, ut
+	if from != g.first(uf) {
+		if uf == ut {
+			addDays(from, to)
+			return out, days
 		}
-		days(from, to)
-		return out
+		addDays(from, g.last(uf))
+		lo = g.unit(g.last(uf).AddDays(1))
 	}
-	m1, m2 := from.MonthNumber(), to.MonthNumber()
-	if from.Day != 1 {
-		days(from, from.LastOfMonth())
-		m1 = from.LastOfMonth().AddDays(1).MonthNumber()
+	if to != g.last(ut) {
+		addDays(g.first(ut), to)
+		hi = g.unit(g.first(ut).AddDays(-1))
 	}
-	if to != to.LastOfMonth() {
-		days(to.FirstOfMonth(), to)
-		m2 = to.FirstOfMonth().AddDays(-1).MonthNumber()
+	if lo <= hi {
+		out = append(out, piece{table: g.table, key: "month", lo: lo, hi: hi, s: s, e: e})
 	}
-	if m1 <= m2 {
-		out = append(out, piece{table: "rollup_monthly", key: "month", lo: m1, hi: m2})
-	}
-	return out
+	return out, days
 }
 
-// prefixPieces covers every date up to a (flag s) and up to b (flag e), b
-// not before a: months before a's month, then days.
-func prefixPieces(a, b domain.Date) []piece {
-	ma, mb := a.MonthNumber(), b.MonthNumber()
-	out := []piece{{table: "rollup_monthly", key: "month", lo: 0, hi: prevMonth(ma), s: 1, e: 1}}
-	if ma == mb {
-		out = append(out, piece{table: "rollup_daily", key: "day", lo: a.FirstOfMonth().DayNumber(), hi: a.DayNumber(), s: 1, e: 1})
-		if b != a {
-			out = append(out, piece{table: "rollup_daily", key: "day", lo: a.AddDays(1).DayNumber(), hi: b.DayNumber(), e: 1})
+// flowPieces reads the dates [from, to] in the grain that needs the fewest
+// days: calendar months for calendar periods, statistical months for the
+// statistical ones.
+func flowPieces(from, to domain.Date) []piece {
+	var best []piece
+	bestDays := -1
+	for _, g := range grains {
+		ps, days := g.cover(from, to, 0, 0)
+		if bestDays < 0 || days < bestDays {
+			best, bestDays = ps, days
 		}
-		return out
 	}
-	out = append(out,
-		piece{table: "rollup_daily", key: "day", lo: a.FirstOfMonth().DayNumber(), hi: a.DayNumber(), s: 1},
-		piece{table: "rollup_monthly", key: "month", lo: ma, hi: prevMonth(mb), e: 1},
-		piece{table: "rollup_daily", key: "day", lo: b.FirstOfMonth().DayNumber(), hi: b.DayNumber(), e: 1})
-	return out
+	return best
 }
 
-func prevMonth(m int) int {
-	if m%100 == 1 {
-		return (m/100-1)*100 + 12
+// statePieces reads every date up to a (flag s, the state at the period's
+// start) and up to b (flag e, at its end), b after a, sharing what both
+// read, in the grain that needs the fewest days.
+func statePieces(a, b domain.Date) []piece {
+	var best []piece
+	bestDays := -1
+	for _, g := range grains {
+		ps, d1 := g.cover(g.beginning(), a, 1, 1)
+		more, d2 := g.cover(a.AddDays(1), b, 0, 1)
+		if bestDays < 0 || d1+d2 < bestDays {
+			best, bestDays = append(ps, more...), d1+d2
+		}
 	}
-	return m - 1
+	return best
 }
 
 var flowCounters = []domain.StatCounter{
@@ -123,7 +154,7 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 		fmt.Fprintf(&sb, ", SUM(%s)", c.Name())
 	}
 	sb.WriteString(" FROM (")
-	for i, p := range rangePieces(q.From, q.To) {
+	for i, p := range flowPieces(q.From, q.To) {
 		if i > 0 {
 			sb.WriteString(" UNION ALL ")
 		}
@@ -153,7 +184,7 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 		fmt.Fprintf(&sb, ", SUM(s * %[1]s), SUM(e * %[1]s)", c.Name())
 	}
 	sb.WriteString(" FROM (")
-	for i, p := range prefixPieces(q.From.AddDays(-1), q.StateDay) {
+	for i, p := range statePieces(q.From.AddDays(-1), q.StateDay) {
 		if i > 0 {
 			sb.WriteString(" UNION ALL ")
 		}

@@ -31,8 +31,8 @@ func (r rollupOpenRow) state() *domain.StatState {
 	return &domain.StatState{Since: r.Since, Paused: r.Paused, DueAt: r.DueAt}
 }
 
-// RollupKey is one roll-up row: a date (YYYYMMDD) or month (YYYYMM), a lead
-// agency and a procedure.
+// RollupKey is one roll-up row: a date (YYYYMMDD) or month (YYYYMM,
+// calendar or statistical), a lead agency and a procedure.
 type RollupKey struct {
 	Period        int
 	AgencyCode    string
@@ -41,33 +41,46 @@ type RollupKey struct {
 
 // Rollups is the content of the roll-up tables.
 type Rollups struct {
-	Daily   map[RollupKey]domain.StatCounts
-	Monthly map[RollupKey]domain.StatCounts
-	Open    map[int64]domain.StatState
+	Daily       map[RollupKey]domain.StatCounts
+	Monthly     map[RollupKey]domain.StatCounts
+	StatMonthly map[RollupKey]domain.StatCounts
+	Open        map[int64]domain.StatState
 }
 
 func newRollups() Rollups {
-	return Rollups{Daily: map[RollupKey]domain.StatCounts{}, Monthly: map[RollupKey]domain.StatCounts{}, Open: map[int64]domain.StatState{}}
+	return Rollups{Daily: map[RollupKey]domain.StatCounts{}, Monthly: map[RollupKey]domain.StatCounts{},
+		StatMonthly: map[RollupKey]domain.StatCounts{}, Open: map[int64]domain.StatState{}}
 }
 
-// add puts deltas of one group into the daily and monthly sums.
+// rollupTables are the three roll-up tables, the key column and the key of
+// a date in each.
+var rollupTables = []struct {
+	table, key string
+	of         func(d domain.Date) int
+	in         func(r Rollups) map[RollupKey]domain.StatCounts
+}{
+	{"rollup_daily", "day", domain.Date.DayNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Daily }},
+	{"rollup_monthly", "month", domain.Date.MonthNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Monthly }},
+	{"rollup_stat_monthly", "month", domain.Date.StatMonthNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.StatMonthly }},
+}
+
+// add puts deltas of one group into the sums of each table.
 func (r Rollups) add(agency, procedure string, ds []domain.StatDelta) {
 	for _, d := range ds {
-		k := RollupKey{d.Day.DayNumber(), agency, procedure}
-		c := r.Daily[k]
-		c[d.Counter] += d.N
-		r.Daily[k] = c
-		k.Period = d.Day.MonthNumber()
-		c = r.Monthly[k]
-		c[d.Counter] += d.N
-		r.Monthly[k] = c
+		for _, t := range rollupTables {
+			m := t.in(r)
+			k := RollupKey{t.of(d.Day), agency, procedure}
+			c := m[k]
+			c[d.Counter] += d.N
+			m[k] = c
+		}
 	}
 }
 
 // prune drops the rows whose counters are all zero (deltas that cancelled),
 // so two Rollups compare equal whatever order they were built in.
 func (r Rollups) prune() {
-	for _, m := range []map[RollupKey]domain.StatCounts{r.Daily, r.Monthly} {
+	for _, m := range []map[RollupKey]domain.StatCounts{r.Daily, r.Monthly, r.StatMonthly} {
 		for k, c := range m {
 			if c == (domain.StatCounts{}) {
 				delete(m, k)
@@ -133,13 +146,15 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 	if len(deltas) == 0 {
 		return nil
 	}
-	r := Rollups{Daily: map[RollupKey]domain.StatCounts{}, Monthly: map[RollupKey]domain.StatCounts{}}
+	r := newRollups()
 	r.add(d.LeadAgencyCode, d.ProcedureCode, deltas)
 	r.prune()
-	if err := q.upsertRollups(ctx, "rollup_daily", "day", r.Daily); err != nil {
-		return err
+	for _, t := range rollupTables {
+		if err := q.upsertRollups(ctx, t.table, t.key, t.in(r)); err != nil {
+			return err
+		}
 	}
-	return q.upsertRollups(ctx, "rollup_monthly", "month", r.Monthly)
+	return nil
 }
 
 // upsertRollups adds rows to a roll-up table in one statement, in key order
@@ -214,10 +229,8 @@ type rollupRow struct {
 // tests and the recount command; at national scale this is large).
 func (s *Store) Rollups(ctx context.Context) (Rollups, error) {
 	out := newRollups()
-	for _, t := range []struct {
-		table, key string
-		into       map[RollupKey]domain.StatCounts
-	}{{"rollup_daily", "day", out.Daily}, {"rollup_monthly", "month", out.Monthly}} {
+	for _, t := range rollupTables {
+		into := t.in(out)
 		rows, err := s.db.WithContext(ctx).Raw("SELECT " + t.key + ", agency_code, procedure_code, " + strings.Join(statColumns, ", ") +
 			" FROM " + t.table).Rows()
 		if err != nil {
@@ -233,7 +246,7 @@ func (s *Store) Rollups(ctx context.Context) (Rollups, error) {
 				rows.Close()
 				return out, translate(err, t.table)
 			}
-			t.into[RollupKey{r.Period, r.AgencyCode, r.ProcedureCode}] = r.Counts
+			into[RollupKey{r.Period, r.AgencyCode, r.ProcedureCode}] = r.Counts
 		}
 		if err := rows.Close(); err != nil {
 			return out, translate(err, t.table)
@@ -360,7 +373,7 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 	}
 	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		q := queries{db: g, dialect: s.dialect}
-		for _, t := range []string{"rollup_daily", "rollup_monthly", "rollup_open"} {
+		for _, t := range []string{"rollup_daily", "rollup_monthly", "rollup_stat_monthly", "rollup_open"} {
 			if err := g.Exec("DELETE FROM " + t).Error; err != nil {
 				return translate(err, t)
 			}
@@ -374,12 +387,9 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 
 // insertRollups writes whole roll-ups into empty tables, in batches.
 func (q queries) insertRollups(ctx context.Context, r Rollups) error {
-	for _, t := range []struct {
-		table, key string
-		rows       map[RollupKey]domain.StatCounts
-	}{{"rollup_daily", "day", r.Daily}, {"rollup_monthly", "month", r.Monthly}} {
+	for _, t := range rollupTables {
 		batch := map[RollupKey]domain.StatCounts{}
-		for k, c := range t.rows {
+		for k, c := range t.in(r) {
 			batch[k] = c
 			if len(batch) == 500 {
 				if err := q.upsertRollups(ctx, t.table, t.key, batch); err != nil {

@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -95,21 +98,35 @@ type seedProc struct {
 	cal       *domain.Calendar
 }
 
+// seedGen is the generator's shared, read-only part once the catalogue is
+// built; each worker simulates whole days with its own random source.
 type seedGen struct {
 	o        SeedOptions
-	rng      *rand.Rand
 	agencies []domain.Agency
 	procs    []*seedProc
 	alias    *aliasTable
 	admin    domain.Actor
-	seqs     map[uint64]int64 // (receiving agency, day) -> last sequence
-	daily    map[uint64]*domain.StatCounts
-	monthly  map[uint64]*domain.StatCounts
-	res      *SeedResult
+}
+
+// seedWorker simulates days; its roll-ups are merged at the end.
+type seedWorker struct {
+	g   *seedGen
+	rng *rand.Rand
+	// sums holds, per roll-up table (rollupTables' order), the counters by
+	// (key << 32 | procedure index).
+	sums [3]map[uint64]*domain.StatCounts
+}
+
+func (g *seedGen) worker() *seedWorker {
+	w := &seedWorker{g: g}
+	for i := range w.sums {
+		w.sums[i] = map[uint64]*domain.StatCounts{}
+	}
+	return w
 }
 
 // catalogue builds the agencies and procedures.
-func (g *seedGen) catalogue(created time.Time) {
+func (g *seedGen) catalogue(rng *rand.Rand, created time.Time) {
 	centreHours, _ := domain.ParseOfficeHours(map[string][]string{
 		"mon": {"07:30-11:30", "13:30-17:00"}, "tue": {"07:30-11:30", "13:30-17:00"}, "wed": {"07:30-11:30", "13:30-17:00"},
 		"thu": {"07:30-11:30", "13:30-17:00"}, "fri": {"07:30-11:30", "13:30-17:00"}, "sat": {"07:30-11:30"},
@@ -125,7 +142,7 @@ func (g *seedGen) catalogue(created time.Time) {
 	online := []domain.Online{domain.OnlineFull, domain.OnlineFull, domain.OnlinePartial, domain.OnlinePartial, domain.OnlineNone}
 	for pi, pname := range seedProvinces {
 		sfx := fmt.Sprintf("T%02d", pi+1)
-		provinceWeight := 0.4 + 2.6*g.rng.Float64()
+		provinceWeight := 0.4 + 2.6*rng.Float64()
 		if pi == 0 || pi == 26 { // the two largest cities
 			provinceWeight = 6
 		}
@@ -138,7 +155,7 @@ func (g *seedGen) catalogue(created time.Time) {
 			ocode := fmt.Sprintf("000.%02d.01.%s", 11+di, sfx)
 			add(domain.Agency{Code: ocode, Name: dep.office, ParentCode: dcode})
 			for k := range 8 {
-				days := []float64{3, 5, 7, 10, 15, 20}[g.rng.IntN(6)]
+				days := []float64{3, 5, 7, 10, 15, 20}[rng.IntN(6)]
 				minutes := int64(days * domain.MinutesPerWorkingDay)
 				p := domain.Procedure{Code: fmt.Sprintf("1.%06d.%s", 1000+di*100+k, sfx), Version: 1,
 					Name: seedProvinceProcedures[(di+k)%len(seedProvinceProcedures)], AgencyCode: dcode,
@@ -153,7 +170,7 @@ func (g *seedGen) catalogue(created time.Time) {
 		for ci := range 24 {
 			ccode := fmt.Sprintf("C%02d.00.00.%s", ci+1, sfx)
 			commune := add(domain.Agency{Code: ccode, Name: fmt.Sprintf("Ủy ban nhân dân xã %d, %s", ci+1, pname), ParentCode: root})
-			communeWeight := 0.3 + 1.7*g.rng.Float64()
+			communeWeight := 0.3 + 1.7*rng.Float64()
 			for k := range 5 {
 				hours := []float64{4, 8, 16, 24, 40}[(ci+k)%5]
 				minutes := int64(hours * 60)
@@ -220,12 +237,52 @@ func (t *aliasTable) draw(rng *rand.Rand) int {
 	return t.alias[i]
 }
 
-// seedBatch is what one simulated day writes.
+// seedBatch is what one simulated day writes, with ids counted from 1
+// within the batch (the writer moves them past what is already written).
 type seedBatch struct {
-	dossiers, steps, pauses, history, handoffs, open [][]any
+	day      domain.Date
+	dossiers []dossierRow
+	steps    []stepRow
+	pauses   []pauseRow
+	history  []historyRow
+	handoffs []handoffRow
+	open     []rollupOpenRow
+	seqs     map[int]int64 // receiving agency -> last sequence of the day
+	samples  []SeedSample
+
+	Late, Extended, Supplemented, Rated, Returned int64
 }
 
-// ids hands out row ids.
+// offset moves the batch's ids past those already written.
+func (b *seedBatch) offset(ids *seedIDs) {
+	for i := range b.dossiers {
+		b.dossiers[i].ID += ids.dossier
+	}
+	for i := range b.steps {
+		b.steps[i].DossierID += ids.dossier
+	}
+	for i := range b.pauses {
+		b.pauses[i].ID += ids.pause
+		b.pauses[i].DossierID += ids.dossier
+	}
+	for i := range b.history {
+		b.history[i].ID += ids.history
+		b.history[i].DossierID += ids.dossier
+	}
+	for i := range b.handoffs {
+		b.handoffs[i].ID += ids.handoff
+		b.handoffs[i].DossierID += ids.dossier
+	}
+	for i := range b.open {
+		b.open[i].DossierID += ids.dossier
+	}
+	ids.dossier += int64(len(b.dossiers))
+	ids.pause += int64(len(b.pauses))
+	ids.history += int64(len(b.history))
+	ids.handoff += int64(len(b.handoffs))
+}
+
+// seedIDs are the last ids written.
 type seedIDs struct{ dossier, pause, history, handoff int64 }
 
 // workingAfter returns the instant minutes of working time after t.
@@ -235,8 +292,9 @@ func workingAfter(cal *domain.Calendar, t time.Time, minutes float64) time.Time 
 
 // simulate runs one dossier's life from its reception at t0 until its end
 // or Now, and appends its rows to b.
-func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Time, channel domain.Channel) {
-	rng, cal, now := g.rng, sp.cal, g.o.Now
+func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel domain.Channel) {
+	g := w.g
+	rng, cal, now := w.rng, sp.cal, g.o.Now
 	p := sp.p
 	delivery := domain.DeliveryCounter
 	switch r := rng.Float64(); {
@@ -250,10 +308,11 @@ func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Tim
 	}
 	recv := g.agencies[sp.receiving].Code
 	local := t0.In(domain.Vietnam())
-	day := domain.DateOf(t0)
-	seqKey := uint64(sp.receiving)<<32 | uint64(day.DayNumber())
-	g.seqs[seqKey]++
-	code := domain.DossierCode(recv, local, g.seqs[seqKey])
+	if b.seqs == nil {
+		b.seqs = map[int]int64{}
+	}
+	b.seqs[sp.receiving]++
+	code := domain.DossierCode(recv, local, b.seqs[sp.receiving])
 	pin := fmt.Sprintf("%08d", rng.IntN(100_000_000))
 	var salt [16]byte
 	for i := range salt {
@@ -318,10 +377,10 @@ func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Tim
 		// most finish within it, some run over.
 		var f float64
 		switch r := rng.Float64(); {
-		case r < 0.70:
-			f = 0.1 + 0.8*rng.Float64()
-		case r < 0.955:
-			f = 0.9 + 0.1*rng.Float64()
+		case r < 0.78:
+			f = 0.1 + 0.7*rng.Float64()
+		case r < 0.96:
+			f = 0.8 + 0.15*rng.Float64()
 		default:
 			f = 1 + 1.5*rng.Float64()
 		}
@@ -393,7 +452,7 @@ func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Tim
 	if ok && d.Status == domain.StatusProcessed {
 		method := d.Delivery
 		if act(workingAfter(cal, t, (0.1+3*rng.Float64())*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionReturnResult, Method: method}) {
-			g.res.Returned++
+			b.Returned++
 			if rng.Float64() < 0.25 {
 				at := workingAfter(cal, t, rng.Float64()*5*domain.MinutesPerWorkingDay)
 				if !at.After(now) {
@@ -403,7 +462,7 @@ func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Tim
 					d.UpdatedAt = at
 					d.History = append(d.History, domain.HistoryEntry{At: at, Actor: "citizen", Action: domain.HistoryRate,
 						From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(d.Rating)})
-					g.res.Rated++
+					b.Rated++
 				}
 			}
 		}
@@ -418,65 +477,55 @@ func (g *seedGen) simulate(b *seedBatch, ids *seedIDs, sp *seedProc, t0 time.Tim
 		}
 	}
 	if d.Verdict == domain.VerdictLate {
-		g.res.Late++
+		b.Late++
 	}
 	if d.Extension != nil {
-		g.res.Extended++
+		b.Extended++
 	}
 	if len(d.Pauses) > 0 {
-		g.res.Supplemented++
+		b.Supplemented++
 	}
-	g.rows(b, ids, sp, d, pin)
+	w.rows(b, sp, d, pin)
 }
 
 // rows turns a simulated dossier into table rows and roll-up deltas.
-func (g *seedGen) rows(b *seedBatch, ids *seedIDs, sp *seedProc, d *domain.Dossier, pin string) {
-	ids.dossier++
-	d.ID = ids.dossier
-	if len(g.res.Samples) < 5 && d.ID%997 == 1 {
-		g.res.Samples = append(g.res.Samples, SeedSample{Code: d.Code, PIN: pin, Status: d.Status.String()})
+func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin string) {
+	d.ID = int64(len(b.dossiers) + 1)
+	if len(b.samples) == 0 && b.day.Day == 1 {
+		b.samples = append(b.samples, SeedSample{Code: d.Code, PIN: pin, Status: d.Status.String()})
 	}
-	r := toDossierRow(d)
-	b.dossiers = append(b.dossiers, []any{r.ID, r.Code, r.AgencyCode, r.LeadAgencyCode, r.ProcedureCode, r.ProcedureVersion,
-		r.SupplementClock, r.Channel, r.Delivery, r.Status, r.ApplicantName, r.ApplicantIDNumber, r.ApplicantPhone,
-		r.ApplicantEmail, r.ApplicantAddress, r.Documents, r.PINHash, 0, nil, r.ReceivedAt, r.CountingFrom, r.BudgetMinutes,
-		r.UsedMinutes, r.RunningSince, r.DueAt, r.OriginalDueAt, r.PromisedAt, r.ExtensionReason, r.ExtendedAt, r.ExtensionLate,
-		r.Result, r.Verdict, r.ProcessedAt, r.ReturnedAt, r.ReturnMethod, r.ClosedAt, r.CurrentStep, r.HolderCode,
-		r.NextDeadlineAt, r.Rating, r.RatingComment, r.RatedAt, r.Version, r.CreatedAt, r.UpdatedAt})
+	b.dossiers = append(b.dossiers, toDossierRow(d))
 	for _, s := range d.Steps {
-		sr := toStepRow(d.ID, s)
-		b.steps = append(b.steps, []any{sr.DossierID, sr.Seq, sr.Name, sr.AgencyCode, sr.AllottedMinutes, sr.UsedMinutes,
-			sr.RunningSince, sr.StartedAt, sr.DueAt, sr.FinishedAt, sr.Verdict})
+		b.steps = append(b.steps, toStepRow(d.ID, s))
 	}
 	for _, p := range d.Pauses {
-		ids.pause++
-		p.ID = ids.pause
-		pr := toPauseRow(d.ID, p)
-		b.pauses = append(b.pauses, []any{pr.ID, pr.DossierID, pr.Kind, pr.Clock, pr.Reason, pr.Items, pr.Amount, pr.StartedAt, pr.EndedAt})
+		p.ID = int64(len(b.pauses) + 1)
+		b.pauses = append(b.pauses, toPauseRow(d.ID, p))
 	}
 	for _, h := range d.Handoffs {
-		ids.handoff++
-		b.handoffs = append(b.handoffs, []any{ids.handoff, d.ID, h.StepSeq, h.FromUnit, h.ToUnit, ts(h.At), string(h.Verdict)})
+		b.handoffs = append(b.handoffs, handoffRow{ID: int64(len(b.handoffs) + 1), DossierID: d.ID, StepSeq: h.StepSeq,
+			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict)})
 	}
 	facts := domain.StatFactsOf(d)
 	var st *domain.StatState
 	for _, h := range d.History {
-		ids.history++
-		b.history = append(b.history, []any{ids.history, d.ID, ts(h.At), h.Actor, h.Action, int(h.From), int(h.To), h.Note,
-			tsp(h.DueAt), tsp(h.PromisedAt), tsp(h.StepDueAt)})
+		b.history = append(b.history, historyRow{ID: int64(len(b.history) + 1), DossierID: d.ID, At: ts(h.At), Actor: h.Actor,
+			Action: h.Action, FromStatus: int(h.From), ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt),
+			PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 		var ds []domain.StatDelta
 		st, ds = domain.StatStep(facts, st, h)
 		for _, x := range ds {
-			g.bump(g.daily, uint64(x.Day.DayNumber())<<32|uint64(sp.idx), x)
-			g.bump(g.monthly, uint64(x.Day.MonthNumber())<<32|uint64(sp.idx), x)
+			for i, t := range rollupTables {
+				bump(w.sums[i], uint64(t.of(x.Day))<<32|uint64(sp.idx), x)
+			}
 		}
 	}
 	if st != nil {
-		b.open = append(b.open, []any{d.ID, ts(st.Since), st.Paused, tsp(st.DueAt)})
+		b.open = append(b.open, rollupOpenRow{DossierID: d.ID, Since: ts(st.Since), Paused: st.Paused, DueAt: tsp(st.DueAt)})
 	}
 }
 
-func (g *seedGen) bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
+func bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
 	c := m[k]
 	if c == nil {
 		c = &domain.StatCounts{}
@@ -485,35 +534,52 @@ func (g *seedGen) bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatD
 	c[x.Counter] += x.N
 }
 
-// day simulates the receptions of one local date.
-func (g *seedGen) day(b *seedBatch, ids *seedIDs, date domain.Date, n int) {
+// day simulates the n receptions of one local date, with a random source of
+// its own (so the data do not depend on how days are spread over workers).
+func (w *seedWorker) day(date domain.Date, n int) *seedBatch {
+	g := w.g
+	w.rng = rand.New(rand.NewPCG(g.o.Seed, uint64(date.DayNumber())))
+	b := &seedBatch{day: date}
 	start := date.Time()
 	for range n {
-		sp := g.procs[g.alias.draw(g.rng)]
+		sp := g.procs[g.alias.draw(w.rng)]
 		channel := domain.ChannelCounter
-		switch r := g.rng.Float64(); {
+		switch r := w.rng.Float64(); {
 		case sp.p.Online.Offered() && r < 0.45:
 			channel = domain.ChannelOnline
 		case r < 0.53:
 			channel = domain.ChannelPostal
 		}
+		// On a day the unit is closed only online dossiers come in: the
+		// dossier code carries the day of reception.
+		for tries := 0; channel != domain.ChannelOnline && !sp.cal.IsWorkingDay(date) && tries < 20; tries++ {
+			if sp = g.procs[g.alias.draw(w.rng)]; sp.p.Online.Offered() {
+				channel = domain.ChannelOnline
+			}
+		}
+		if channel != domain.ChannelOnline && !sp.cal.IsWorkingDay(date) {
+			continue
+		}
 		var t0 time.Time
 		if channel == domain.ChannelOnline {
-			t0 = start.Add(time.Duration(g.rng.Int64N(int64(24 * time.Hour))))
+			t0 = start.Add(time.Duration(w.rng.Int64N(int64(24 * time.Hour))))
 		} else {
 			// At the counter or from the post office: within the receiving
 			// unit's hours of the day, or its next working morning.
 			open := sp.cal.CountingStart(start)
 			end := workingAfter(sp.cal, open, 7*60)
-			t0 = open.Add(time.Duration(g.rng.Int64N(int64(end.Sub(open)))))
-			t0 = sp.cal.CountingStart(t0)
+			t0 = sp.cal.CountingStart(open.Add(time.Duration(w.rng.Int64N(int64(end.Sub(open))))))
+			if domain.DateOf(t0) != date { // a short day (Saturday morning)
+				t0 = open
+			}
 		}
 		t0 = t0.UTC().Truncate(time.Microsecond)
 		if t0.After(g.o.Now) {
 			continue
 		}
-		g.simulate(b, ids, sp, t0, channel)
+		w.simulate(b, sp, t0, channel)
 	}
+	return b
 }
 
 var (
@@ -531,18 +597,48 @@ var (
 	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
 )
 
-// seedTables are the tables a day's batch fills, in batch order.
-var seedTables = []struct {
+// seedTable is a table a day's batch fills: its columns, and each row's
+// values as pointers into the batch (no copy, no boxing).
+type seedTable struct {
 	name string
 	cols []string
-	rows func(b *seedBatch) [][]any
-}{
-	{"dossiers", seedDossierCols, func(b *seedBatch) [][]any { return b.dossiers }},
-	{"dossier_steps", seedStepCols, func(b *seedBatch) [][]any { return b.steps }},
-	{"dossier_pauses", seedPauseCols, func(b *seedBatch) [][]any { return b.pauses }},
-	{"dossier_history", seedHistoryCols, func(b *seedBatch) [][]any { return b.history }},
-	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) [][]any { return b.handoffs }},
-	{"rollup_open", seedOpenCols, func(b *seedBatch) [][]any { return b.open }},
+	n    func(b *seedBatch) int
+	row  func(b *seedBatch, i int, buf []any) []any
+}
+
+var seedTables = []seedTable{
+	{"dossiers", seedDossierCols, func(b *seedBatch) int { return len(b.dossiers) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.dossiers[i]
+		return append(buf[:0], &r.ID, &r.Code, &r.AgencyCode, &r.LeadAgencyCode, &r.ProcedureCode, &r.ProcedureVersion,
+			&r.SupplementClock, &r.Channel, &r.Delivery, &r.Status, &r.ApplicantName, &r.ApplicantIDNumber, &r.ApplicantPhone,
+			&r.ApplicantEmail, &r.ApplicantAddress, &r.Documents, &r.PINHash, &r.PINFailures, r.PINLockedUntil, &r.ReceivedAt,
+			r.CountingFrom, &r.BudgetMinutes, &r.UsedMinutes, r.RunningSince, r.DueAt, r.OriginalDueAt, r.PromisedAt,
+			r.ExtensionReason, r.ExtendedAt, r.ExtensionLate, r.Result, &r.Verdict, r.ProcessedAt, r.ReturnedAt, r.ReturnMethod,
+			r.ClosedAt, &r.CurrentStep, &r.HolderCode, r.NextDeadlineAt, r.Rating, r.RatingComment, r.RatedAt, &r.Version,
+			&r.CreatedAt, &r.UpdatedAt)
+	}},
+	{"dossier_steps", seedStepCols, func(b *seedBatch) int { return len(b.steps) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.steps[i]
+		return append(buf[:0], &r.DossierID, &r.Seq, &r.Name, &r.AgencyCode, &r.AllottedMinutes, &r.UsedMinutes, r.RunningSince,
+			r.StartedAt, r.DueAt, r.FinishedAt, &r.Verdict)
+	}},
+	{"dossier_pauses", seedPauseCols, func(b *seedBatch) int { return len(b.pauses) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.pauses[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.Kind, &r.Clock, &r.Reason, &r.Items, &r.Amount, &r.StartedAt, r.EndedAt)
+	}},
+	{"dossier_history", seedHistoryCols, func(b *seedBatch) int { return len(b.history) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.history[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.At, &r.Actor, &r.Action, &r.FromStatus, &r.ToStatus, &r.Note, r.DueAt,
+			r.PromisedAt, r.StepDueAt)
+	}},
+	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) int { return len(b.handoffs) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.handoffs[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict)
+	}},
+	{"rollup_open", seedOpenCols, func(b *seedBatch) int { return len(b.open) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.open[i]
+		return append(buf[:0], &r.DossierID, &r.Since, &r.Paused, r.DueAt)
+	}},
 }
 
 // Seed writes the data set (see SeedOptions).
@@ -558,12 +654,11 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 		o.Logger = s.log
 	}
 	res := SeedResult{}
-	g := &seedGen{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x6d6f74637561)), admin: domain.Actor{Sub: "seed", Roles: []domain.Role{domain.RoleAdmin}},
-		seqs: map[uint64]int64{}, daily: map[uint64]*domain.StatCounts{}, monthly: map[uint64]*domain.StatCounts{}, res: &res}
+	g := &seedGen{o: o, admin: domain.Actor{Sub: "seed", Roles: []domain.Role{domain.RoleAdmin}}}
 	last := domain.DateOf(o.Now)
 	first := last.AddMonths(-o.Months).AddDays(1)
 	res.ReceivedFrom, res.ReceivedTo = first.Time(), o.Now
-	g.catalogue(first.AddDays(-30).Time().UTC())
+	g.catalogue(rand.New(rand.NewPCG(o.Seed, 0x6d6f74637561)), first.AddDays(-30).Time().UTC())
 	res.Agencies, res.Procedures = len(g.agencies), len(g.procs)
 
 	var exists int64
@@ -574,7 +669,8 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 		return res, fmt.Errorf("store: seed: agency %s exists: this database was seeded already", g.agencies[0].Code)
 	}
 	// Dossier codes of the seeded units cannot collide: no dossier has them yet.
-	err := s.InTxQueries(ctx, func(q queries) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		q := queries{db: tx, dialect: s.dialect}
 		for _, a := range g.agencies {
 			if err := q.SaveAgency(ctx, a); err != nil {
 				return err
@@ -594,9 +690,8 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	for _, t := range []struct {
 		table string
 		dst   *int64
-		col   string
-	}{{"dossiers", &ids.dossier, "id"}, {"dossier_pauses", &ids.pause, "id"}, {"dossier_history", &ids.history, "id"}, {"dossier_handoffs", &ids.handoff, "id"}} {
-		if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(" + t.col + "), 0) FROM " + t.table).Scan(t.dst).Error; err != nil {
+	}{{"dossiers", &ids.dossier}, {"dossier_pauses", &ids.pause}, {"dossier_history", &ids.history}, {"dossier_handoffs", &ids.handoff}} {
+		if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM " + t.table).Scan(t.dst).Error; err != nil {
 			return res, translate(err, t.table)
 		}
 	}
@@ -605,83 +700,157 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	// the online ones and Saturday mornings.
 	national := domain.NewCalendar(domain.DefaultOfficeHours(), nil)
 	var dates []domain.Date
-	var weights []float64
+	var counts []int
 	var total float64
 	for d := first; !last.Before(d); d = d.AddDays(1) {
+		dates = append(dates, d)
+		if national.IsWorkingDay(d) {
+			total++
+		} else {
+			total += 0.12
+		}
+	}
+	planned, acc := 0, 0.0
+	for _, d := range dates {
 		w := 1.0
 		if !national.IsWorkingDay(d) {
 			w = 0.12
 		}
-		dates = append(dates, d)
-		weights = append(weights, w)
-		total += w
+		acc += float64(o.Dossiers) * w / total
+		n := int(math.Round(acc)) - planned
+		planned += n
+		counts = append(counts, n)
 	}
+
 	sink, err := s.newSeedSink(ctx)
 	if err != nil {
 		return res, err
 	}
 	start := time.Now()
-	var gen time.Duration
-	planned, acc := 0, 0.0
-	for i, d := range dates {
-		acc += float64(o.Dossiers) * weights[i] / total
-		n := int(math.Round(acc)) - planned
-		planned += n
-		t := time.Now()
-		b := &seedBatch{}
-		g.day(b, &ids, d, n)
-		gen += time.Since(t)
+	// Workers simulate days ahead of the writer, at most window days ahead;
+	// the writer takes them in date order, so ids follow reception time.
+	const window = 8
+	workers := min(max(1, runtime.GOMAXPROCS(0)), 4)
+	results := make([]chan *seedBatch, len(dates))
+	for i := range results {
+		results[i] = make(chan *seedBatch, 1)
+	}
+	slots := make(chan struct{}, window)
+	for range window {
+		slots <- struct{}{}
+	}
+	var next atomic.Int64
+	var genNanos atomic.Int64
+	stop := make(chan struct{})
+	ws := make([]*seedWorker, workers)
+	var wg sync.WaitGroup
+	for k := range ws {
+		ws[k] = g.worker()
+		wg.Add(1)
+		go func(w *seedWorker) {
+			defer wg.Done()
+			for {
+				select {
+				case <-slots:
+				case <-stop:
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= len(dates) {
+					return
+				}
+				t := time.Now()
+				b := w.day(dates[i], counts[i])
+				genNanos.Add(int64(time.Since(t)))
+				results[i] <- b
+			}
+		}(ws[k])
+	}
+	fail := func(err error) (SeedResult, error) {
+		close(stop)
+		sink.abort()
+		wg.Wait()
+		return res, err
+	}
+	seqs := [][]any{}
+	for i := range dates {
+		var b *seedBatch
+		select {
+		case b = <-results[i]:
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
+		b.offset(&ids)
 		res.Dossiers += int64(len(b.dossiers))
 		res.Steps += int64(len(b.steps))
 		res.Pauses += int64(len(b.pauses))
 		res.History += int64(len(b.history))
 		res.Handoffs += int64(len(b.handoffs))
 		res.OpenDossiers += len(b.open)
-		if err := sink.write(ctx, b); err != nil {
-			sink.abort()
-			return res, err
+		res.Late += b.Late
+		res.Extended += b.Extended
+		res.Supplemented += b.Supplemented
+		res.Rated += b.Rated
+		res.Returned += b.Returned
+		if len(res.Samples) < 5 {
+			res.Samples = append(res.Samples, b.samples...)
 		}
+		for a, n := range b.seqs {
+			seqs = append(seqs, []any{g.agencies[a].Code, b.day.Time().Format("060102"), n})
+		}
+		if err := sink.write(ctx, b); err != nil {
+			return fail(err)
+		}
+		slots <- struct{}{}
 		if i%30 == 29 {
-			o.Logger.Info("seed", "through", d.String(), "dossiers", res.Dossiers, "took", time.Since(start).Round(time.Second).String())
+			o.Logger.Info("seed", "through", dates[i].String(), "dossiers", res.Dossiers, "took", time.Since(start).Round(time.Second).String())
 		}
 	}
+	close(stop)
+	wg.Wait()
 	if err := sink.close(ctx); err != nil {
 		return res, err
 	}
-	res.Generate = gen
+	res.Generate = time.Duration(genNanos.Load())
 	res.Load = time.Since(start)
 
 	// Roll-ups, sequences, then the indexes back and fresh statistics.
 	t := time.Now()
-	var daily, monthly, seqs [][]any
-	for k, c := range g.daily {
-		if *c != (domain.StatCounts{}) {
-			sp := g.procs[k&0xffffffff]
-			daily = append(daily, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+	sums := ws[0].sums
+	for _, w := range ws[1:] {
+		for i := range sums {
+			for k, c := range w.sums[i] {
+				if have := sums[i][k]; have != nil {
+					have.Add(*c)
+				} else {
+					sums[i][k] = c
+				}
+			}
 		}
 	}
-	for k, c := range g.monthly {
-		if *c != (domain.StatCounts{}) {
-			sp := g.procs[k&0xffffffff]
-			monthly = append(monthly, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+	for i, t := range rollupTables {
+		rows := make([][]any, 0, len(sums[i]))
+		for k, c := range sums[i] {
+			if *c != (domain.StatCounts{}) {
+				sp := g.procs[k&0xffffffff]
+				rows = append(rows, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+			}
 		}
-	}
-	for k, n := range g.seqs {
-		day := domain.DateOfNumber(int(k & 0xffffffff))
-		seqs = append(seqs, []any{g.agencies[k>>32].Code, day.Time().Format("060102"), n})
-	}
-	res.DailyRollups, res.MonthlyRollups = len(daily), len(monthly)
-	rollCols := append([]string{"day", "agency_code", "procedure_code"}, statColumns...)
-	monthCols := append([]string{"month", "agency_code", "procedure_code"}, statColumns...)
-	for _, x := range []struct {
-		table string
-		cols  []string
-		rows  [][]any
-	}{{"rollup_daily", rollCols, daily}, {"rollup_monthly", monthCols, monthly}, {"dossier_sequences", []string{"agency_code", "day", "last_seq"}, seqs}} {
-		if err := s.bulkInsert(ctx, x.table, x.cols, x.rows); err != nil {
+		switch i {
+		case 0:
+			res.DailyRollups = len(rows)
+		case 1:
+			res.MonthlyRollups = len(rows)
+		}
+		if err := s.bulkInsert(ctx, t.table, append([]string{t.key, "agency_code", "procedure_code"}, statColumns...), rows); err != nil {
 			return res, err
 		}
+		clear(sums[i])
 	}
+	if err := s.bulkInsert(ctx, "dossier_sequences", []string{"agency_code", "day", "last_seq"}, seqs); err != nil {
+		return res, err
+	}
+	o.Logger.Info("seed: roll-ups written", "took", time.Since(t).Round(time.Millisecond).String())
 	if err := sink.finish(ctx); err != nil {
 		return res, err
 	}
@@ -697,14 +866,6 @@ func rollupValues(key int, agency, procedure string, c *domain.StatCounts) []any
 		out = append(out, v)
 	}
 	return out
-}
-
-// InTxQueries runs fn in one transaction with the store's statements (the
-// seed's catalogue).
-func (s *Store) InTxQueries(ctx context.Context, fn func(q queries) error) error {
-	return s.db.WithContext(ctx).Transaction(func(g *gormDB) error {
-		return fn(queries{db: g, dialect: s.dialect})
-	})
 }
 
 // bulkInsert writes rows into a table: COPY on PostgreSQL, multi-row INSERTs

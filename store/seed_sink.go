@@ -7,6 +7,7 @@ import (
 	"iter"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -36,15 +37,16 @@ func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
 		return nil, err
 	}
 	for _, t := range seedTables {
-		ch := make(chan [][]any, 4)
+		ch := make(chan *seedBatch, 4)
 		p.chans = append(p.chans, ch)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			err := s.copyRows(ctx, t.name, t.cols, func(yield func([]any) bool) {
-				for batch := range ch {
-					for _, r := range batch {
-						if !yield(r) {
+				buf := make([]any, 0, len(t.cols))
+				for b := range ch {
+					for i := range t.n(b) {
+						if !yield(t.row(b, i, buf)) {
 							for range ch { // drain, so the writer never blocks
 							}
 							return
@@ -65,7 +67,7 @@ func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
 // pgSink streams each table through its own COPY on its own connection.
 type pgSink struct {
 	s       *Store
-	chans   []chan [][]any
+	chans   []chan *seedBatch
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	errs    []error
@@ -83,13 +85,11 @@ func (p *pgSink) write(ctx context.Context, b *seedBatch) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	for i, t := range seedTables {
-		if rows := t.rows(b); len(rows) > 0 {
-			select {
-			case p.chans[i] <- rows:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	for i := range seedTables {
+		select {
+		case p.chans[i] <- b:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return nil
@@ -166,11 +166,13 @@ func (p *pgSink) finish(ctx context.Context) error {
 				errs = append(errs, err)
 				mu.Unlock()
 			}
+			t := time.Now()
 			if err := db.Exec(st).Error; err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("%s: %w", st, err))
 				mu.Unlock()
 			}
+			p.s.log.Debug("seed: restored", "statement", st, "took", time.Since(t).Round(time.Millisecond).String())
 		}
 	}
 	var indexes, constraints []string
@@ -195,9 +197,11 @@ func (p *pgSink) finish(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	t := time.Now()
 	if err := db.Exec("ANALYZE").Error; err != nil {
 		errs = append(errs, err)
 	}
+	p.s.log.Debug("seed: analyzed", "took", time.Since(t).Round(time.Millisecond).String())
 	return errors.Join(errs...)
 }
 
@@ -241,7 +245,11 @@ type liteSink struct{ s *Store }
 func (l *liteSink) write(ctx context.Context, b *seedBatch) error {
 	return l.s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		for _, t := range seedTables {
-			if err := insertRows(ctx, g, t.name, t.cols, t.rows(b)); err != nil {
+			rows := make([][]any, t.n(b))
+			for i := range rows {
+				rows[i] = t.row(b, i, nil)
+			}
+			if err := insertRows(ctx, g, t.name, t.cols, rows); err != nil {
 				return err
 			}
 		}
