@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -313,7 +314,7 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 	}
 	b.seqs[sp.receiving]++
 	code := domain.DossierCode(recv, local, b.seqs[sp.receiving])
-	pin := fmt.Sprintf("%08d", rng.IntN(100_000_000))
+	pin := pad(rng.IntN(100_000_000), 8)
 	var salt [16]byte
 	for i := range salt {
 		salt[i] = byte(rng.UintN(256))
@@ -324,8 +325,8 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 	pinHash := "s256$" + hex.EncodeToString(salt[:]) + "$" + hex.EncodeToString(h.Sum(nil))
 	name := seedFamily[rng.IntN(len(seedFamily))] + " " + seedMiddle[rng.IntN(len(seedMiddle))] + " " + seedGiven[rng.IntN(len(seedGiven))]
 	in := domain.IntakeInput{Procedure: p, AgencyCode: recv, Channel: channel, Delivery: delivery,
-		Applicant: domain.Applicant{Name: name, IDNumber: fmt.Sprintf("0%02d%09d", rng.IntN(96), rng.IntN(1_000_000_000)),
-			Phone: fmt.Sprintf("09%08d", rng.IntN(100_000_000))},
+		Applicant: domain.Applicant{Name: name, IDNumber: "0" + pad(rng.IntN(96), 2) + pad(rng.IntN(1_000_000_000), 9),
+			Phone: "09" + pad(rng.IntN(100_000_000), 8)},
 		Documents: []string{"Tờ khai", "Bản sao giấy tờ tùy thân"}, ReceivedAt: t0}
 	d, ch := domain.Receive(in, code, pinHash, cal, g.admin, t0)
 	d.History = ch.History
@@ -525,6 +526,15 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 	}
 }
 
+// pad writes n with at least width digits.
+func pad(n, width int) string {
+	s := strconv.Itoa(n)
+	for len(s) < width {
+		s = "0" + s
+	}
+	return s
+}
+
 func bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
 	c := m[k]
 	if c == nil {
@@ -539,7 +549,8 @@ func bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
 func (w *seedWorker) day(date domain.Date, n int) *seedBatch {
 	g := w.g
 	w.rng = rand.New(rand.NewPCG(g.o.Seed, uint64(date.DayNumber())))
-	b := &seedBatch{day: date}
+	b := &seedBatch{day: date, dossiers: make([]dossierRow, 0, n), steps: make([]stepRow, 0, n*3/2+8),
+		history: make([]historyRow, 0, n*11/2+8), handoffs: make([]handoffRow, 0, n*5/2+8), pauses: make([]pauseRow, 0, n/8+8)}
 	start := date.Time()
 	for range n {
 		sp := g.procs[g.alias.draw(w.rng)]
@@ -828,6 +839,7 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 			}
 		}
 	}
+	var jobs []seedJob
 	for i, t := range rollupTables {
 		rows := make([][]any, 0, len(sums[i]))
 		for k, c := range sums[i] {
@@ -842,16 +854,15 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 		case 1:
 			res.MonthlyRollups = len(rows)
 		}
-		if err := s.bulkInsert(ctx, t.table, append([]string{t.key, "agency_code", "procedure_code"}, statColumns...), rows); err != nil {
-			return res, err
-		}
-		clear(sums[i])
+		cols := append([]string{t.key, "agency_code", "procedure_code"}, statColumns...)
+		jobs = append(jobs, seedJob{name: "copy " + t.table, run: func(ctx context.Context, _ *sql.Conn) error {
+			return s.bulkInsert(ctx, t.table, cols, rows)
+		}})
 	}
-	if err := s.bulkInsert(ctx, "dossier_sequences", []string{"agency_code", "day", "last_seq"}, seqs); err != nil {
-		return res, err
-	}
-	o.Logger.Info("seed: roll-ups written", "took", time.Since(t).Round(time.Millisecond).String())
-	if err := sink.finish(ctx); err != nil {
+	jobs = append(jobs, seedJob{name: "copy dossier_sequences", run: func(ctx context.Context, _ *sql.Conn) error {
+		return s.bulkInsert(ctx, "dossier_sequences", []string{"agency_code", "day", "last_seq"}, seqs)
+	}})
+	if err := sink.finish(ctx, jobs); err != nil {
 		return res, err
 	}
 	res.Index = time.Since(t)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
@@ -21,7 +22,7 @@ type seedSink interface {
 	write(ctx context.Context, b *seedBatch) error
 	// close ends the bulk load; finish puts the indexes back.
 	close(ctx context.Context) error
-	finish(ctx context.Context) error
+	finish(ctx context.Context, extra []seedJob) error
 	abort()
 }
 
@@ -108,7 +109,7 @@ func (p *pgSink) close(ctx context.Context) error {
 
 func (p *pgSink) abort() {
 	_ = p.close(context.Background())
-	_ = p.finish(context.Background())
+	_ = p.finish(context.Background(), nil)
 }
 
 // dropIndexes drops the secondary indexes, unique constraints and foreign
@@ -151,58 +152,94 @@ func (p *pgSink) dropIndexes(ctx context.Context) error {
 	return nil
 }
 
-// finish recreates what dropIndexes dropped, two statements at a time,
-// moves the id sequences past the seeded ids and refreshes statistics.
-func (p *pgSink) finish(ctx context.Context) error {
-	db := p.s.db.WithContext(ctx)
-	var errs []error
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	run := func(stmts []string) {
-		defer wg.Done()
-		for _, st := range stmts {
-			if err := db.Exec("SET maintenance_work_mem = '256MB'").Error; err != nil {
+// seedJob is one piece of the work after the load.
+type seedJob struct {
+	name string
+	run  func(ctx context.Context, conn *sql.Conn) error
+}
+
+// runJobs runs jobs on n connections of their own, in order of start.
+func (s *Store) runJobs(ctx context.Context, n int, jobs []seedJob) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next int
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := s.sqlDB.Conn(ctx)
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
+				return
 			}
-			t := time.Now()
-			if err := db.Exec(st).Error; err != nil {
+			defer conn.Close()
+			if s.dialect == Postgres {
+				_, _ = conn.ExecContext(ctx, "SET maintenance_work_mem = '256MB'")
+			}
+			for {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", st, err))
+				if next >= len(jobs) {
+					mu.Unlock()
+					return
+				}
+				j := jobs[next]
+				next++
 				mu.Unlock()
+				t := time.Now()
+				if err := j.run(ctx, conn); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", j.name, err))
+					mu.Unlock()
+				}
+				s.log.Debug("seed: done", "job", j.name, "took", time.Since(t).Round(time.Millisecond).String())
 			}
-			p.s.log.Debug("seed: restored", "statement", st, "took", time.Since(t).Round(time.Millisecond).String())
-		}
+		}()
 	}
-	var indexes, constraints []string
-	for _, st := range p.restore {
-		if strings.HasPrefix(st, "ALTER TABLE") {
-			constraints = append(constraints, st)
-		} else {
-			indexes = append(indexes, st)
-		}
-	}
-	half := len(indexes) / 2
-	wg.Add(2)
-	go run(indexes[:half])
-	go run(indexes[half:])
 	wg.Wait()
-	wg.Add(1)
-	run(constraints)
-	p.restore = nil
-	for _, t := range []string{"dossiers", "dossier_pauses", "dossier_history", "dossier_handoffs"} {
-		err := db.Exec(fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), GREATEST((SELECT MAX(id) FROM %[1]s), 1))", t)).Error
-		if err != nil {
-			errs = append(errs, err)
+	return errors.Join(errs...)
+}
+
+func execJob(name, stmt string) seedJob {
+	return seedJob{name: name, run: func(ctx context.Context, conn *sql.Conn) error {
+		_, err := conn.ExecContext(ctx, stmt)
+		return err
+	}}
+}
+
+// finish runs the extra jobs (the roll-ups) alongside recreating what
+// dropIndexes dropped, two at a time, then moves the id sequences past the
+// seeded ids and refreshes the statistics.
+func (p *pgSink) finish(ctx context.Context, extra []seedJob) error {
+	jobs := append([]seedJob{}, extra...)
+	var constraints []seedJob
+	for _, st := range p.restore {
+		name := st
+		if i := strings.Index(st, " ON "); i > 0 {
+			name = st[:i]
+		}
+		if strings.HasPrefix(st, "ALTER TABLE") {
+			constraints = append(constraints, execJob(name, st))
+		} else {
+			jobs = append(jobs, execJob(name, st))
 		}
 	}
-	t := time.Now()
-	if err := db.Exec("ANALYZE").Error; err != nil {
-		errs = append(errs, err)
+	p.restore = nil
+	err := p.s.runJobs(ctx, 2, append(jobs, constraints...))
+	var after []seedJob
+	for _, t := range []string{"dossiers", "dossier_pauses", "dossier_history", "dossier_handoffs"} {
+		after = append(after, execJob("sequence of "+t,
+			fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), GREATEST((SELECT MAX(id) FROM %[1]s), 1))", t)))
 	}
-	p.s.log.Debug("seed: analyzed", "took", time.Since(t).Round(time.Millisecond).String())
-	return errors.Join(errs...)
+	for _, t := range []string{"dossiers", "dossier_history", "dossier_handoffs", "dossier_steps", "dossier_pauses", "rollup_daily",
+		"rollup_monthly", "rollup_stat_monthly", "rollup_open", "dossier_sequences", "agencies", "procedures", "procedure_versions"} {
+		after = append(after, execJob("analyze "+t, "ANALYZE "+t))
+	}
+	return errors.Join(err, p.s.runJobs(ctx, 2, after))
 }
 
 // copyRows streams rows into a table with COPY on one connection.
@@ -257,9 +294,11 @@ func (l *liteSink) write(ctx context.Context, b *seedBatch) error {
 	})
 }
 
-func (l *liteSink) close(context.Context) error  { return nil }
-func (l *liteSink) finish(context.Context) error { return nil }
-func (l *liteSink) abort()                       {}
+func (l *liteSink) close(context.Context) error { return nil }
+func (l *liteSink) finish(ctx context.Context, extra []seedJob) error {
+	return l.s.runJobs(ctx, 1, extra)
+}
+func (l *liteSink) abort() {}
 
 // insertRows writes rows with multi-row INSERTs under SQLite's limit on
 // statement parameters.
