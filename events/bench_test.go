@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -12,9 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/events/eventstest"
 	"github.com/motcua/motcua/service"
+	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/store/storetest"
 )
 
 // Relay throughput against raw JetStream asynchronous publishing of the same
@@ -93,7 +97,8 @@ func rawPublish(tb testing.TB, conn *events.Conn, recs []service.OutboxRecord) t
 // relayPublish publishes recs through a relay from an in-memory outbox.
 func relayPublish(tb testing.TB, conn *events.Conn, recs []service.OutboxRecord) time.Duration {
 	ob := newFakeOutbox(recs...)
-	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger()})
+	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger(),
+		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 2*events.DefaultBatchSize)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -120,6 +125,41 @@ func purge(tb testing.TB, conn *events.Conn) {
 	}
 }
 
+// storeEvents writes n events over the given number of dossiers to a real
+// outbox (transactions of 1,000), for the relay to read.
+func storeEvents(tb testing.TB, st *store.Store, n, dossiers int) {
+	ctx := context.Background()
+	for i := 0; i < n; i += 1000 {
+		var evs []domain.Event
+		for j := i; j < min(i+1000, n); j++ {
+			agency := fmt.Sprintf("000.00.%02d.H29", j%dossiers%4)
+			evs = append(evs, domain.Event{Type: kinds[j%len(kinds)], DossierCode: fmt.Sprintf("%s-260302-%04d", agency, j%dossiers),
+				ProcedureCode: "1.001234", AgencyCode: agency, Status: domain.StatusProcessing, OccurredAt: baseTime})
+		}
+		if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, evs) }); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// storeRelayPublish publishes n events written to st's outbox through a
+// relay reading it; it returns the time taken.
+func storeRelayPublish(tb testing.TB, conn *events.Conn, st *store.Store, n int) time.Duration {
+	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: eventstest.Logger(),
+		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 2*events.DefaultBatchSize)})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := relay.Flush(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if left, _, err := st.OutboxBacklog(ctx); err != nil || left != 0 {
+		tb.Fatalf("%d left in the outbox (%v)", left, err)
+	}
+	return elapsed
+}
+
 func BenchmarkRelayThroughput(b *testing.B) {
 	conn := eventstest.Connect(b, eventstest.ListeningOptions(b))
 	dossiers := envInt(b, "BENCH_DOSSIERS", 1000)
@@ -134,6 +174,23 @@ func BenchmarkRelayThroughput(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ResetTimer()
 			elapsed := c.run(b, conn, recs)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+		})
+	}
+	// The same through a real outbox: what the database adds.
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run("relay-"+dialect, func(b *testing.B) {
+			st := storetest.SQLite(b)
+			if dialect == "postgres" {
+				if st = storetest.Postgres(b); st == nil {
+					b.Skip("TEST_DATABASE_URL is not set")
+				}
+			}
+			storeEvents(b, st, b.N, dossiers)
+			purge(b, conn)
+			b.ResetTimer()
+			elapsed := storeRelayPublish(b, conn, st, b.N)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 		})

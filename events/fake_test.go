@@ -1,8 +1,10 @@
 package events_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,14 +13,16 @@ import (
 
 // fakeOutbox is an in-memory service.OutboxReader.
 type fakeOutbox struct {
-	mu        sync.Mutex
-	recs      []service.OutboxRecord // in seq order
-	next      int                    // recs before it are all published or parked
-	published map[int64]time.Time
-	parked    map[int64]string
-	attempts  map[int64]int
-	failMarks int // MarkPublished fails this many more times
-	reads     int // PendingEvents calls
+	mu         sync.Mutex
+	recs       []service.OutboxRecord // in seq order
+	next       int                    // recs before it are all published or parked
+	published  map[int64]time.Time
+	parked     map[int64]string
+	attempts   map[int64]int
+	failMarks  int // MarkPublished fails this many more times
+	reads      int // PendingEvents and PendingEventsAfter calls
+	afterReads int // PendingEventsAfter calls
+	rowsRead   int // records returned by both
 	// onMark, when set, is called before MarkPublished does anything; an
 	// error it returns is MarkPublished's.
 	onMark func(seqs []int64) error
@@ -60,6 +64,7 @@ func (f *fakeOutbox) PendingEvents(_ context.Context, limit int) ([]service.Outb
 		r.Attempts = f.attempts[r.Seq]
 		out = append(out, r)
 	}
+	f.rowsRead += len(out)
 	return out, nil
 }
 
@@ -125,3 +130,28 @@ func (f *fakeOutbox) forget() {
 	f.published = map[int64]time.Time{}
 	f.next = 0
 }
+
+// PendingEventsAfter makes the fake an events.CursorReader.
+func (f *fakeOutbox) PendingEventsAfter(_ context.Context, after int64, limit int) ([]service.OutboxRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	f.afterReads++
+	i, _ := slices.BinarySearchFunc(f.recs, after+1, func(r service.OutboxRecord, seq int64) int { return cmp.Compare(r.Seq, seq) })
+	var out []service.OutboxRecord
+	for _, r := range f.recs[i:] {
+		if len(out) == limit {
+			break
+		}
+		if f.done(r.Seq) {
+			continue
+		}
+		r.Attempts = f.attempts[r.Seq]
+		out = append(out, r)
+	}
+	f.rowsRead += len(out)
+	return out, nil
+}
+
+// plainOutbox hides PendingEventsAfter: a reader without a cursor.
+type plainOutbox struct{ service.OutboxReader }

@@ -216,6 +216,18 @@ type ack struct {
 	err       error
 }
 
+// CursorReader is an outbox reader that can also read the pending events
+// after a sequence number (in seq order, as PendingEvents). The relay then
+// reads each row once while earlier ones are in flight: the first read of a
+// pump starts from the oldest pending event (so one committed late with a
+// lower seq, or one that failed, is not skipped), the next ones after the
+// highest seq read. With a plain OutboxReader the relay reads the rows it
+// holds again with each read (up to MaxInFlight of them).
+type CursorReader interface {
+	service.OutboxReader
+	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)
+}
+
 // pump publishes the outbox until it has read everything pending, a publish
 // or a database call fails, or ctx ends; then it waits for the events in
 // flight and returns how many records it read, and an error when some could
@@ -267,6 +279,7 @@ type pipeline struct {
 	failed   int                // publishes that failed
 	failErr  error              // the first failure: no more reading or publishing
 	drained  bool               // the last read found nothing beyond what is known
+	cursor   int64              // the highest seq read
 	lastRead time.Time
 }
 
@@ -333,15 +346,32 @@ func (p *pipeline) fill(ctx context.Context) error {
 	if err := p.markAcked(); err != nil {
 		return err
 	}
-	limit := len(p.known) + r.opts.BatchSize
-	recs, err := r.reader.PendingEvents(ctx, limit)
+	var (
+		recs  []service.OutboxRecord
+		limit int
+		err   error
+	)
+	if cr, ok := r.reader.(CursorReader); ok && p.cursor > 0 {
+		limit = r.opts.BatchSize
+		recs, err = cr.PendingEventsAfter(ctx, p.cursor, limit)
+	} else {
+		limit = len(p.known) + r.opts.BatchSize
+		recs, err = r.reader.PendingEvents(ctx, limit)
+	}
 	if err != nil {
 		return fmt.Errorf("read outbox: %w", err)
 	}
 	p.drained = len(recs) < limit
-	if len(recs) > len(p.known) && !r.conn.NATS().IsConnected() {
+	fresh := 0
+	for _, rec := range recs {
+		p.cursor = max(p.cursor, rec.Seq)
+		if !p.known[rec.Seq] {
+			fresh++
+		}
+	}
+	if fresh > 0 && !r.conn.NATS().IsConnected() {
 		// Not even tried: the outbox keeps them for the next pump.
-		p.read += len(recs) - len(p.known)
+		p.read += fresh
 		return errNotConnected
 	}
 	if time.Since(p.lastRead) >= backlogEvery {

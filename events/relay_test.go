@@ -206,28 +206,47 @@ func TestRelayPublishesAllOnceInOrder(t *testing.T) {
 }
 
 // Long runs of one dossier's events, more than the window holds: each
-// dossier's events are stored in order while dossiers go in parallel.
+// dossier's events are stored in order while dossiers go in parallel; with
+// an outbox that reads after a seq (CursorReader) and without.
 func TestRelayKeepsLongDossierRunsInOrder(t *testing.T) {
-	conn := eventstest.Conn(t)
-	var recs []service.OutboxRecord
-	for seq := int64(1); seq <= 600; seq++ {
-		d := 0 // half the events are one dossier's, the rest spread over four
-		if seq%2 == 0 {
-			d = 1 + int(seq/2)%4
-		}
-		recs = append(recs, record(t, seq, fmt.Sprintf("H29-260302-%04d", d), kinds[int(seq)%len(kinds)], "H29", nil))
+	for _, cursor := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cursor=%v", cursor), func(t *testing.T) {
+			conn := eventstest.Conn(t)
+			var recs []service.OutboxRecord
+			for seq := int64(1); seq <= 600; seq++ {
+				d := 0 // half the events are one dossier's, the rest spread over four
+				if seq%2 == 0 {
+					d = 1 + int(seq/2)%4
+				}
+				recs = append(recs, record(t, seq, fmt.Sprintf("H29-260302-%04d", d), kinds[int(seq)%len(kinds)], "H29", nil))
+			}
+			ob := newFakeOutbox(recs...)
+			var reader service.OutboxReader = ob
+			if !cursor {
+				reader = plainOutbox{ob}
+			}
+			relay := events.NewRelay(conn, reader, events.RelayOptions{Logger: eventstest.Logger(), BatchSize: 32, MaxInFlight: 64})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := relay.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if p, _, _ := ob.counts(); p != len(recs) {
+				t.Fatalf("%d published, want %d", p, len(recs))
+			}
+			ob.mu.Lock()
+			rows, after := ob.rowsRead, ob.afterReads
+			ob.mu.Unlock()
+			t.Logf("%d rows read for %d events, %d reads after a seq", rows, len(recs), after)
+			if cursor && (after == 0 || rows > 2*len(recs)) {
+				t.Errorf("with a cursor: %d rows read, %d reads after a seq", rows, after)
+			}
+			if !cursor && after != 0 {
+				t.Errorf("%d reads after a seq from a plain reader", after)
+			}
+			checkStream(t, conn, recs)
+		})
 	}
-	ob := newFakeOutbox(recs...)
-	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger(), BatchSize: 32, MaxInFlight: 64})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := relay.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if p, _, _ := ob.counts(); p != len(recs) {
-		t.Fatalf("%d published, want %d", p, len(recs))
-	}
-	checkStream(t, conn, recs)
 }
 
 // A message the stream refuses for good (larger than its maximum message
