@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
 )
@@ -123,10 +125,52 @@ var flowCounters = []domain.StatCounter{
 var stateCounters = []domain.StatCounter{domain.StatOpen, domain.StatPaused, domain.StatOverdue}
 
 // ComplianceCounts sums the roll-ups per lead agency and procedure: the
-// flows over the period's dates and the state counters up to the day before
-// it and up to the state day. It reads whole months where it can, so a
-// quarter costs three monthly rows per group plus the edge days.
+// flows over the period's dates, then the state counters up to the day
+// before it (s) and up to the state day (e) in a second pass that shares
+// the rows both read. Two passes, not one: PostgreSQL's cost is one
+// aggregate step per row and summed column, so the many flow columns are
+// summed over the period's rows only, and the three state columns over the
+// months before. A calendar quarter reads whole calendar months, a
+// statistical quarter whole statistical months; days only at the edges of a
+// from/to period.
 func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]service.GroupCounts, error) {
+	if q.AgencyCodes != nil && len(q.AgencyCodes) == 0 {
+		return nil, nil
+	}
+	filter := ""
+	var filterArgs []any
+	if q.AgencyCodes != nil {
+		filter = " AND agency_code IN ?"
+		filterArgs = []any{q.AgencyCodes}
+	}
+	query := func(pieces []piece, sums []string, cols []domain.StatCounter) (string, []any) {
+		var sb strings.Builder
+		var args []any
+		sb.WriteString("SELECT agency_code, procedure_code, " + strings.Join(sums, ", ") + " FROM (")
+		for i, p := range pieces {
+			if i > 0 {
+				sb.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&sb, "SELECT agency_code, procedure_code, %d AS s, %d AS e", p.s, p.e)
+			for _, c := range cols {
+				sb.WriteString(", " + c.Name())
+			}
+			fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
+			args = append(append(args, p.lo, p.hi), filterArgs...)
+		}
+		sb.WriteString(") u GROUP BY agency_code, procedure_code")
+		return sb.String(), args
+	}
+	var flowSums, stateSums []string
+	for _, c := range flowCounters {
+		flowSums = append(flowSums, "SUM("+c.Name()+")")
+	}
+	for _, c := range stateCounters {
+		stateSums = append(stateSums, "SUM(s * "+c.Name()+")", "SUM(e * "+c.Name()+")")
+	}
+	flowQ, flowArgs := query(flowPieces(q.From, q.To), flowSums, flowCounters)
+	stateQ, stateArgs := query(statePieces(q.From.AddDays(-1), q.StateDay), stateSums, stateCounters)
+
 	groups := map[[2]string]*service.GroupCounts{}
 	get := func(a, p string) *service.GroupCounts {
 		g := groups[[2]string{a, p}]
@@ -136,74 +180,38 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 		}
 		return g
 	}
-	filter := ""
-	var filterArgs []any
-	if q.AgencyCodes != nil {
-		if len(q.AgencyCodes) == 0 {
-			return nil, nil
-		}
-		filter = " AND agency_code IN ?"
-		filterArgs = []any{q.AgencyCodes}
-	}
-
-	// Flows over [From, To].
-	var sb strings.Builder
-	var args []any
-	sb.WriteString("SELECT agency_code, procedure_code")
-	for _, c := range flowCounters {
-		fmt.Fprintf(&sb, ", SUM(%s)", c.Name())
-	}
-	sb.WriteString(" FROM (")
-	for i, p := range flowPieces(q.From, q.To) {
-		if i > 0 {
-			sb.WriteString(" UNION ALL ")
-		}
-		sb.WriteString("SELECT agency_code, procedure_code")
-		for _, c := range flowCounters {
-			sb.WriteString(", " + c.Name())
-		}
-		fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
-		args = append(append(args, p.lo, p.hi), filterArgs...)
-	}
-	sb.WriteString(") u GROUP BY agency_code, procedure_code")
-	err := s.scanGroups(ctx, sb.String(), args, len(flowCounters), func(a, p string, v []int64) {
-		g := get(a, p)
-		for i, c := range flowCounters {
-			g.Flows[c] = v[i]
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	// States at the end of From-1 (s) and of StateDay (e).
-	sb.Reset()
-	args = args[:0]
-	sb.WriteString("SELECT agency_code, procedure_code")
-	for _, c := range stateCounters {
-		fmt.Fprintf(&sb, ", SUM(s * %[1]s), SUM(e * %[1]s)", c.Name())
-	}
-	sb.WriteString(" FROM (")
-	for i, p := range statePieces(q.From.AddDays(-1), q.StateDay) {
-		if i > 0 {
-			sb.WriteString(" UNION ALL ")
-		}
-		fmt.Fprintf(&sb, "SELECT agency_code, procedure_code, %d AS s, %d AS e", p.s, p.e)
-		for _, c := range stateCounters {
-			sb.WriteString(", " + c.Name())
-		}
-		fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
-		args = append(append(args, p.lo, p.hi), filterArgs...)
-	}
-	sb.WriteString(") u GROUP BY agency_code, procedure_code")
-	err = s.scanGroups(ctx, sb.String(), args, 2*len(stateCounters), func(a, p string, v []int64) {
-		if slices.ContainsFunc(v, func(x int64) bool { return x != 0 }) {
+	read := func(db *gorm.DB) error {
+		err := scanGroups(ctx, db, flowQ, flowArgs, len(flowCounters), func(a, p string, v []int64) {
 			g := get(a, p)
-			for i, c := range stateCounters {
-				g.AtStart[c], g.AtEnd[c] = v[2*i], v[2*i+1]
+			for i, c := range flowCounters {
+				g.Flows[c] = v[i]
 			}
+		})
+		if err != nil {
+			return err
 		}
-	})
+		return scanGroups(ctx, db, stateQ, stateArgs, 2*len(stateCounters), func(a, p string, v []int64) {
+			if slices.ContainsFunc(v, func(x int64) bool { return x != 0 }) {
+				g := get(a, p)
+				for i, c := range stateCounters {
+					g.AtStart[c], g.AtEnd[c] = v[2*i], v[2*i+1]
+				}
+			}
+		})
+	}
+	var err error
+	if s.dialect == Postgres {
+		// Thousands of groups: enough memory for the hash aggregates to stay
+		// in memory, for these statements only.
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL work_mem = '64MB'").Error; err != nil {
+				return err
+			}
+			return read(tx)
+		})
+	} else {
+		err = read(s.db.WithContext(ctx))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +229,8 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 }
 
 // scanGroups runs a query whose rows are agency, procedure and n sums.
-func (s *Store) scanGroups(ctx context.Context, query string, args []any, n int, fn func(a, p string, v []int64)) error {
-	rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+func scanGroups(ctx context.Context, db *gorm.DB, query string, args []any, n int, fn func(a, p string, v []int64)) error {
+	rows, err := db.WithContext(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return translate(err, "roll-ups")
 	}
