@@ -16,6 +16,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
@@ -388,6 +389,24 @@ func TestBrowser(t *testing.T) {
 		citizen.shoot("tra-cuu-khong-thay")
 		citizen.open("/")
 		citizen.shoot("tra-cuu")
+	})
+
+	t.Run("the look-up works without JavaScript", func(t *testing.T) {
+		citizen := s.tab(chrome)
+		citizen.t = t
+		citizen.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}))
+		citizen.open("/")
+		citizen.do(chromedp.SetValue(chromedp.ID("ma"), returned.Code), chromedp.SetValue(chromedp.ID("pin"), returned.LookupPIN))
+		citizen.submit(`form[action="/tra-cuu"] button[type=submit]`, ".timeline")
+		if st := citizen.text(".status"); st != "Đã trả kết quả" {
+			t.Errorf("status %q", st)
+		}
+		if hidden := citizen.eval(`String(document.querySelector('[data-print]') === null)`); hidden != "true" {
+			t.Errorf("script-only controls on the page: %s", hidden)
+		}
 	})
 
 	t.Run("supervisor opens the dashboard and downloads the XLSX", func(t *testing.T) {

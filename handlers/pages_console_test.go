@@ -296,6 +296,8 @@ func TestConsoleActions(t *testing.T) {
 		clerk.get("/can-bo?received_from=2026-13-01").must(t, 422, "Bộ lọc chưa hợp lệ")
 		clerk.get("/can-bo?status=<b>x</b>").must(t, 422).lacks(t, "<b>x</b>")
 
+		clerk.get("/can-bo/ho-so/%3Cscript%3Ealert(1)%3C%2Fscript%3E").must(t, 404, "Không tìm thấy").lacks(t, "<script>alert")
+		clerk.get("/can-bo/ho-so/"+strings.Repeat("9", 5000)).must(t, 404).lacks(t, strings.Repeat("9", 100))
 		page := clerk.get("/can-bo/ho-so/"+d.Code).must(t, 200, "Chuyển xử lý", "Từ chối tiếp nhận", "Thẩm định")
 		// The officer of step 1 may read the dossier but has nothing to do before the transfer.
 		officer.get("/can-bo/ho-so/"+d.Code).must(t, 200, "Thẩm định").lacks(t, "<summary>")
