@@ -274,6 +274,11 @@ func (p *pages) intakePost(c echo.Context) error {
 		return err
 	}
 	view, err := p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, res.PIN)
+	if domain.CodeOf(err) == "validation_failed" && res.Replay {
+		// The form was sent again after a new PIN was issued: the PIN
+		// remembered with the intake is no longer the dossier's.
+		view, err = p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, "")
+	}
 	if err != nil {
 		return err
 	}

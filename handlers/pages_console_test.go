@@ -247,6 +247,8 @@ func TestConsoleIntakeAndReceipt(t *testing.T) {
 		if s.count("outbox") != outbox {
 			t.Error("a PIN reissue wrote an event")
 		}
+		// The intake form sent once more now prints no PIN: the one kept with the intake is void.
+		b.post("/can-bo/tiep-nhan", intakeForm(token, key)).must(t, 200, code, "không được in lại").lacks(t, pin, newPIN)
 		if logs := s.logs.String(); strings.Contains(logs, pin) || strings.Contains(logs, newPIN) {
 			t.Errorf("a PIN reached the log:\n%s", logs)
 		}
