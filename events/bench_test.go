@@ -41,7 +41,7 @@ func envInt(tb testing.TB, name string, def int) int {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
+	if err != nil || n < 0 {
 		tb.Fatalf("%s=%q", name, v)
 	}
 	return n
@@ -98,7 +98,7 @@ func rawPublish(tb testing.TB, conn *events.Conn, recs []service.OutboxRecord) t
 func relayPublish(tb testing.TB, conn *events.Conn, recs []service.OutboxRecord) time.Duration {
 	ob := newFakeOutbox(recs...)
 	relay := events.NewRelay(conn, ob, events.RelayOptions{Logger: eventstest.Logger(),
-		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 2*events.DefaultBatchSize)})
+		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 0)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -146,7 +146,7 @@ func storeEvents(tb testing.TB, st *store.Store, n, dossiers int) {
 // relay reading it; it returns the time taken.
 func storeRelayPublish(tb testing.TB, conn *events.Conn, st *store.Store, n int) time.Duration {
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: eventstest.Logger(),
-		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 2*events.DefaultBatchSize)})
+		BatchSize: envInt(tb, "RELAY_BATCH", events.DefaultBatchSize), MaxInFlight: envInt(tb, "RELAY_WINDOW", 0)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()

@@ -71,6 +71,9 @@ func appendEvent(buf []byte, rec service.OutboxRecord) ([]byte, error) {
 		return nil, fmt.Errorf("source: %w", err)
 	}
 
+	if buf == nil {
+		buf = make([]byte, 0, len(data)+len(rec.ID)+len(rec.DossierCode)+2*len(codes.AgencyCode)+len(codes.ProcedureCode)+256)
+	}
 	buf = append(buf, `{"specversion":"1.0","id":`...)
 	buf = appendString(buf, rec.ID)
 	buf = append(buf, `,"source":`...)
@@ -96,12 +99,33 @@ func appendEvent(buf []byte, rec service.OutboxRecord) ([]byte, error) {
 	buf = append(buf, `,"`+ExtEventKind+`":`...)
 	buf = appendString(buf, string(rec.Type))
 	buf = append(buf, `,"data":`...)
-	out := bytes.NewBuffer(buf)
-	if err := json.Compact(out, data); err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+	buf = appendCompact(buf, data)
+	return append(buf, '}'), nil
+}
+
+// appendCompact appends valid JSON without the white space between tokens
+// (as json.Compact, which scans with the full JSON state machine: data was
+// validated already).
+func appendCompact(buf, data []byte) []byte {
+	in := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case in:
+			if c == '\\' && i+1 < len(data) {
+				buf = append(buf, c, data[i+1])
+				i++
+				continue
+			}
+			in = c != '"'
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		case c == '"':
+			in = true
+		}
+		buf = append(buf, c)
 	}
-	buf = append(out.Bytes(), '}')
-	return buf, nil
+	return buf
 }
 
 // kindName reports whether s is a snake_case name: lower-case ASCII letters,

@@ -45,7 +45,7 @@ type RelayOptions struct {
 	BatchSize int
 	// MaxInFlight is how many events may wait for JetStream's
 	// acknowledgement at once (at most one per dossier); default twice
-	// BatchSize.
+	// BatchSize, eight times with a CursorReader.
 	MaxInFlight int
 	// PollInterval is how often the outbox is read without a wake-up; default
 	// 1s. It is the safety net: Wake is the fast path.
@@ -83,7 +83,13 @@ func NewRelay(conn *Conn, reader service.OutboxReader, opts RelayOptions) *Relay
 		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.MaxInFlight < opts.BatchSize {
+		// Reading again what it holds, the relay would read up to
+		// MaxInFlight rows for BatchSize new ones: a small window for a
+		// plain reader, a large one for a CursorReader.
 		opts.MaxInFlight = 2 * opts.BatchSize
+		if _, ok := reader.(CursorReader); ok {
+			opts.MaxInFlight = 8 * opts.BatchSize
+		}
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
