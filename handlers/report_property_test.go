@@ -391,3 +391,63 @@ func bruteFigures(data []*bruteDossier, from, to, stateDay domain.Date) map[stri
 	}
 	return out
 }
+
+// TestRollupsUnderConcurrency races transitions on dossiers of one group
+// against recorded days off that move all their deadlines in one
+// transaction; no deadlock, and the roll-ups still equal the recount.
+func TestRollupsUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		e.clock.Set(at(2026, 1, 5, 8, 0))
+		e.catalogue()
+		admin := domain.Actor{Sub: "admin", Roles: []domain.Role{domain.RoleAdmin}, Agency: root}
+		e.clock.Set(at(2026, 3, 16, 9, 0))
+		var codes []string
+		for range 24 {
+			res, err := e.svc.Intake(ctx, admin, service.IntakeCmd{ProcedureCode: procB, Channel: "counter", AgencyCode: center,
+				Applicant: domain.Applicant{Name: "A", IDNumber: "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			codes = append(codes, res.Dossier.Code)
+		}
+		e.clock.Set(at(2026, 3, 16, 10, 0))
+		done := make(chan error, len(codes)+4)
+		for _, code := range codes {
+			go func() {
+				for _, a := range []domain.Action{domain.ActionTransfer, domain.ActionCompleteStep} {
+					for {
+						d, err := e.svc.Dossier(ctx, admin, code)
+						if err != nil {
+							done <- err
+							return
+						}
+						_, err = e.svc.Transition(ctx, admin, service.TransitionCmd{Code: code, Version: d.Version, Input: domain.TransitionInput{Action: a}})
+						if domain.CodeOf(err) == "version_conflict" {
+							continue // a recorded day moved it first
+						}
+						if err != nil {
+							done <- fmt.Errorf("%s %s: %w", a, code, err)
+							return
+						}
+						break
+					}
+				}
+				done <- nil
+			}()
+		}
+		for i := range 4 {
+			go func() {
+				_, err := e.svc.PutDay(ctx, admin, service.DayCmd{Date: domain.Date{Year: 2026, Month: 3, Day: 17 + i}, Kind: domain.DayHoliday, Name: "Nghỉ"})
+				done <- err
+			}()
+		}
+		for range len(codes) + 4 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkRollups(t, st)
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -149,19 +150,63 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 	r := newRollups()
 	r.add(d.LeadAgencyCode, d.ProcedureCode, deltas)
 	r.prune()
+	if q.dialect != Postgres {
+		// SQLite runs one writer at a time: plain statements.
+		for _, t := range rollupTables {
+			if err := q.upsertRollups(ctx, t.table, t.key, t.in(r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// PostgreSQL: the group's rows are taken under a lock on the group held
+	// to commit, so transactions touching several groups' rows in any order
+	// (a recorded day off moves many dossiers at once) cannot deadlock with
+	// each other; then the three tables in one statement.
+	h := fnv.New64a()
+	h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
+	if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
+		return translate(err, "roll-up lock")
+	}
+	var with []string
+	var args []any
 	for _, t := range rollupTables {
-		if err := q.upsertRollups(ctx, t.table, t.key, t.in(r)); err != nil {
-			return err
+		if stmt, a := upsertStatement(t.table, t.key, t.in(r)); stmt != "" {
+			with = append(with, stmt)
+			args = append(args, a...)
 		}
 	}
-	return nil
+	if len(with) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	for i, stmt := range with[:len(with)-1] {
+		if i == 0 {
+			sb.WriteString("WITH ")
+		} else {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "u%d AS (%s)", i, stmt)
+	}
+	sb.WriteString(" " + with[len(with)-1])
+	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "roll-ups")
 }
 
-// upsertRollups adds rows to a roll-up table in one statement, in key order
-// so concurrent transactions lock rows in the same order (no deadlock).
+// upsertRollups adds rows to a roll-up table in one statement.
 func (q queries) upsertRollups(ctx context.Context, table, key string, rows map[RollupKey]domain.StatCounts) error {
-	if len(rows) == 0 {
+	stmt, args := upsertStatement(table, key, rows)
+	if stmt == "" {
 		return nil
+	}
+	return translate(q.ctx(ctx).Exec(stmt, args...).Error, table)
+}
+
+// upsertStatement builds the INSERT ... ON CONFLICT that adds rows to a
+// roll-up table, in key order (so concurrent statements lock rows in the
+// same order), naming only the counters that move; "" when nothing does.
+func upsertStatement(table, key string, rows map[RollupKey]domain.StatCounts) (string, []any) {
+	if len(rows) == 0 {
+		return "", nil
 	}
 	keys := make([]RollupKey, 0, len(rows))
 	var used [domain.NumStatCounters]bool
@@ -187,7 +232,7 @@ func (q queries) upsertRollups(ctx context.Context, table, key string, rows map[
 		}
 	}
 	if len(cols) == 0 {
-		return nil
+		return "", nil
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "INSERT INTO %s (%s, agency_code, procedure_code", table, key)
@@ -214,7 +259,7 @@ func (q queries) upsertRollups(ctx context.Context, table, key string, rows map[
 		}
 		fmt.Fprintf(&sb, "%[1]s = %[2]s.%[1]s + excluded.%[1]s", statColumns[i], table)
 	}
-	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, table)
+	return sb.String(), args
 }
 
 // rollupRow scans a roll-up row.
