@@ -101,15 +101,28 @@ func flowPieces(from, to domain.Date) []piece {
 
 // statePieces reads every date up to a (flag s, the state at the period's
 // start) and up to b (flag e, at its end), b after a, sharing what both
-// read, in the grain that needs the fewest days.
-func statePieces(a, b domain.Date) []piece {
+// read, in the grain that needs the fewest days. The sum up to a date is
+// either the months before it (prefix) or the AllTime row minus the months
+// after it (suffix): whichever reads fewer months, given the months the
+// roll-ups span (minMonth..maxMonth, future-dated deadlines included), so a
+// recent period reads its own months and the few after, not the whole past.
+func statePieces(a, b domain.Date, minMonth, maxMonth int) []piece {
+	idx := func(m int) int { return (m/100)*12 + m%100 }
 	var best []piece
 	bestDays := -1
 	for _, g := range grains {
 		ps, d1 := g.cover(g.beginning(), a, 1, 1)
 		more, d2 := g.cover(a.AddDays(1), b, 0, 1)
+		ps = append(ps, more...)
+		if idx(maxMonth)-idx(g.unit(a)) < idx(g.unit(b))-idx(minMonth) {
+			ps = []piece{{table: "rollup_monthly", key: "month", lo: AllTime, hi: AllTime, s: 1, e: 1}}
+			between, d3 := g.cover(a.AddDays(1), b, -1, 0)
+			after, d4 := g.cover(b.AddDays(1), g.last(999912), -1, -1)
+			ps = append(append(ps, between...), after...)
+			d1, d2 = d3, d4
+		}
 		if bestDays < 0 || d1+d2 < bestDays {
-			best, bestDays = append(ps, more...), d1+d2
+			best, bestDays = ps, d1+d2
 		}
 	}
 	return best
@@ -168,8 +181,16 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 	for _, c := range stateCounters {
 		stateSums = append(stateSums, "SUM(s * "+c.Name()+")", "SUM(e * "+c.Name()+")")
 	}
+	var span struct{ Lo, Hi *int }
+	if err := s.db.WithContext(ctx).Raw("SELECT MIN(month) AS lo, MAX(month) AS hi FROM rollup_monthly WHERE month < ?", AllTime).
+		Scan(&span).Error; err != nil {
+		return nil, translate(err, "roll-ups")
+	}
+	if span.Lo == nil || span.Hi == nil {
+		return nil, nil // no roll-ups at all
+	}
 	flowQ, flowArgs := query(flowPieces(q.From, q.To), flowSums, flowCounters)
-	stateQ, stateArgs := query(statePieces(q.From.AddDays(-1), q.StateDay), stateSums, stateCounters)
+	stateQ, stateArgs := query(statePieces(q.From.AddDays(-1), q.StateDay, *span.Lo, *span.Hi), stateSums, stateCounters)
 
 	groups := map[[2]string]*service.GroupCounts{}
 	get := func(a, p string) *service.GroupCounts {

@@ -53,27 +53,38 @@ func newRollups() Rollups {
 		StatMonthly: map[RollupKey]domain.StatCounts{}, Open: map[int64]domain.StatState{}}
 }
 
+// AllTime is the month key of the row of rollup_monthly that sums every
+// date, past and future, of its group: the state at the end of a recent
+// date is that sum minus the few months after it, cheaper than the many
+// months before (docs/reports.md). No month range of a report reaches it.
+const AllTime = 999999
+
 // rollupTables are the three roll-up tables, the key column and the key of
-// a date in each.
+// a date in each; the monthly table also adds every delta to its AllTime row.
 var rollupTables = []struct {
 	table, key string
 	of         func(d domain.Date) int
+	allTime    bool
 	in         func(r Rollups) map[RollupKey]domain.StatCounts
 }{
-	{"rollup_daily", "day", domain.Date.DayNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Daily }},
-	{"rollup_monthly", "month", domain.Date.MonthNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Monthly }},
-	{"rollup_stat_monthly", "month", domain.Date.StatMonthNumber, func(r Rollups) map[RollupKey]domain.StatCounts { return r.StatMonthly }},
+	{"rollup_daily", "day", domain.Date.DayNumber, false, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Daily }},
+	{"rollup_monthly", "month", domain.Date.MonthNumber, true, func(r Rollups) map[RollupKey]domain.StatCounts { return r.Monthly }},
+	{"rollup_stat_monthly", "month", domain.Date.StatMonthNumber, false, func(r Rollups) map[RollupKey]domain.StatCounts { return r.StatMonthly }},
 }
 
 // add puts deltas of one group into the sums of each table.
 func (r Rollups) add(agency, procedure string, ds []domain.StatDelta) {
+	bump := func(m map[RollupKey]domain.StatCounts, k RollupKey, d domain.StatDelta) {
+		c := m[k]
+		c[d.Counter] += d.N
+		m[k] = c
+	}
 	for _, d := range ds {
 		for _, t := range rollupTables {
-			m := t.in(r)
-			k := RollupKey{t.of(d.Day), agency, procedure}
-			c := m[k]
-			c[d.Counter] += d.N
-			m[k] = c
+			bump(t.in(r), RollupKey{t.of(d.Day), agency, procedure}, d)
+			if t.allTime {
+				bump(t.in(r), RollupKey{AllTime, agency, procedure}, d)
+			}
 		}
 	}
 }

@@ -518,6 +518,9 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 		for _, x := range ds {
 			for i, t := range rollupTables {
 				bump(w.sums[i], uint64(t.of(x.Day))<<32|uint64(sp.idx), x)
+				if t.allTime {
+					bump(w.sums[i], uint64(AllTime)<<32|uint64(sp.idx), x)
+				}
 			}
 		}
 	}
