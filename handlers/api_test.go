@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -140,6 +141,18 @@ func TestPINLockOut(t *testing.T) {
 		}
 		e.clock.Set(e.clock.Now().Add(16 * time.Minute))
 		e.must(e.do(http.MethodGet, path+d.LookupPIN, "", nil), http.StatusOK)
+
+		// Locked again, the citizen who lost the receipt gets a new PIN: it works at once.
+		for i := 0; i < 5; i++ {
+			e.must(e.do(http.MethodGet, path+"99999999", "", nil), http.StatusNotFound)
+		}
+		clerk := domain.Actor{Sub: "clerk", Roles: []domain.Role{domain.RoleClerk}, Agency: center}
+		re, err := e.svc.ReissuePIN(context.Background(), clerk, d.Code, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.must(e.do(http.MethodGet, path+re.PIN, "", nil), http.StatusOK)
+		e.must(e.do(http.MethodGet, path+d.LookupPIN, "", nil), http.StatusNotFound)
 	})
 }
 

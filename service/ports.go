@@ -79,6 +79,8 @@ type Tx interface {
 	// DossierForUpdate returns a dossier with its steps and pauses (not its
 	// history), locked until the transaction ends where the database can.
 	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
+	// ClearPINLock forgets a dossier's wrong PINs and lock (a new PIN was issued).
+	ClearPINLock(ctx context.Context, dossierID int64) error
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.

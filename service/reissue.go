@@ -122,7 +122,11 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 			h.StepDueAt = copyTimePtr(st.Clock.DueAt)
 		}
 		d.History = append(d.History, h)
-		return tx.UpdateDossier(ctx, d, version, domain.Change{History: []domain.HistoryEntry{h}})
+		if err := tx.UpdateDossier(ctx, d, version, domain.Change{History: []domain.HistoryEntry{h}}); err != nil {
+			return err
+		}
+		// The citizen with the new PIN must not stay locked out by the old one's failures.
+		return tx.ClearPINLock(ctx, d.ID)
 	})
 	if err != nil {
 		return ReceiptView{}, err

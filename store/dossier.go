@@ -357,6 +357,12 @@ func (q queries) PINFailure(ctx context.Context, id int64, max int, lockUntil ti
 	return translate(err, "pin failure")
 }
 
+// ClearPINLock resets the wrong-PIN count and the lock.
+func (q queries) ClearPINLock(ctx context.Context, dossierID int64) error {
+	err := q.ctx(ctx).Exec("UPDATE dossiers SET pin_failures = 0, pin_locked_until = NULL WHERE id = ?", dossierID).Error
+	return translate(err, "pin lock")
+}
+
 // ReserveSequence reserves n numbers of the agency's daily sequence in its
 // own short transaction, so the counter row is locked for one statement,
 // not for a whole intake.
