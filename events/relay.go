@@ -258,11 +258,9 @@ func (r *Relay) pump(ctx context.Context) (int, error) {
 		known:  map[int64]bool{},
 		queues: map[string][]*item{},
 		busy:   map[string]bool{},
-		sent:   make(chan *sentItem, r.opts.MaxInFlight),
-		acks:   make(chan ack, r.opts.MaxInFlight),
+		timer:  time.NewTimer(time.Hour),
 	}
-	go p.collect(ctx)
-	defer close(p.sent)
+	defer p.timer.Stop()
 	err := p.run(ctx)
 	return p.read, err
 }
@@ -279,8 +277,8 @@ type pipeline struct {
 	queued   int                // items in queues
 	inflight int                // published, not yet acknowledged
 	toMark   []*item            // acknowledged, not yet marked
-	sent     chan *sentItem     // to collect
-	acks     chan ack           // from collect
+	sent     []sentItem         // in flight, in the order published
+	timer    *time.Timer        // for the oldest in flight
 	read     int                // records read
 	failed   int                // publishes that failed
 	failErr  error              // the first failure: no more reading or publishing
@@ -321,15 +319,16 @@ func (p *pipeline) run(ctx context.Context) error {
 			}
 			continue
 		}
-		// Wait for an acknowledgement, then take all that came.
-		p.handle(<-p.acks)
-		for more := true; more; {
-			select {
-			case a := <-p.acks:
-				p.handle(a)
-			default:
-				more = false
+		// Wait for the oldest acknowledgement (JetStream answers about in
+		// the order it was asked), then take all that came after it.
+		a, _ := p.next(ctx, true)
+		p.handle(a)
+		for p.inflight > 0 {
+			a, ok := p.next(ctx, false)
+			if !ok {
+				break
 			}
+			p.handle(a)
 		}
 		if len(p.toMark) >= r.opts.BatchSize {
 			p.markAcked()
@@ -432,7 +431,7 @@ func (p *pipeline) dispatch() {
 		}
 		p.busy[code] = true
 		p.inflight++
-		p.sent <- &sentItem{it, f}
+		p.sent = append(p.sent, sentItem{it, f})
 	}
 	if len(p.ready) == 0 {
 		p.ready = nil // let the array go
@@ -520,25 +519,24 @@ func (p *pipeline) markAcked() error {
 	return nil
 }
 
-// collect waits for the acknowledgements in the order the events were
-// published (JetStream answers them in about that order) and hands them to
-// the pump. The publishing context times acknowledgements out after
-// AckTimeout; collect's own timer is only a safety net.
-func (p *pipeline) collect(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for s := range p.sent {
-		a := ack{it: s.it}
-		timer.Reset(time.Until(s.it.sent.Add(p.r.opts.AckTimeout + time.Second)))
+// next takes the oldest acknowledgement (or failure) in flight, waiting
+// for it when wait is true; without waiting it reports false when it has not
+// come yet. The publishing context times acknowledgements out after
+// AckTimeout; next's own timer is only a safety net. Once ctx ends, what has
+// not come is given up on (and published again next time).
+func (p *pipeline) next(ctx context.Context, wait bool) (ack, bool) {
+	s := p.sent[0]
+	a := ack{it: s.it}
+	if wait {
+		p.timer.Reset(time.Until(s.it.sent.Add(p.r.opts.AckTimeout + time.Second)))
 		select {
 		case pa := <-s.f.Ok():
 			a.duplicate = pa.Duplicate
 		case err := <-s.f.Err():
 			a.err = err
-		case <-timer.C:
+		case <-p.timer.C:
 			a.err = jetstream.ErrAsyncPublishTimeout
 		case <-ctx.Done():
-			// Taken if it is there, else given up on.
 			select {
 			case pa := <-s.f.Ok():
 				a.duplicate = pa.Duplicate
@@ -546,8 +544,25 @@ func (p *pipeline) collect(ctx context.Context) {
 				a.err = ctx.Err()
 			}
 		}
-		p.acks <- a
+	} else {
+		select {
+		case pa := <-s.f.Ok():
+			a.duplicate = pa.Duplicate
+		case err := <-s.f.Err():
+			a.err = err
+		default:
+			if ctx.Err() == nil {
+				return a, false
+			}
+			a.err = ctx.Err()
+		}
 	}
+	p.sent[0] = sentItem{}
+	p.sent = p.sent[1:]
+	if len(p.sent) == 0 {
+		p.sent = nil // let the array go
+	}
+	return a, true
 }
 
 // refused reports whether JetStream refused a message for good (it is larger
