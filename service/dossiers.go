@@ -137,6 +137,9 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 	if err != nil {
 		return IntakeResult{}, false, err
 	}
+	if pin != "" && !checkPIN(d.PINHash, pin) {
+		pin = "" // a new PIN was issued since: the one kept with the key is void
+	}
 	return IntakeResult{Dossier: d, PIN: pin, Replay: true}, true, nil
 }
 
