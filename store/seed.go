@@ -6,12 +6,14 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -844,13 +846,20 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	}
 	var jobs []seedJob
 	for i, t := range rollupTables {
-		rows := make([][]any, 0, len(sums[i]))
+		rows := make([]seedRollupRow, 0, len(sums[i]))
 		for k, c := range sums[i] {
 			if *c != (domain.StatCounts{}) {
 				sp := g.procs[k&0xffffffff]
-				rows = append(rows, rollupValues(int(k>>32), sp.p.AgencyCode, sp.p.Code, c))
+				rows = append(rows, seedRollupRow{key: int(k >> 32), agency: sp.p.AgencyCode, procedure: sp.p.Code, c: *c})
 			}
 		}
+		// In key order, so a day's or a month's rows lie together on disk.
+		slices.SortFunc(rows, func(a, b seedRollupRow) int {
+			if a.key != b.key {
+				return a.key - b.key
+			}
+			return strings.Compare(a.procedure, b.procedure)
+		})
 		switch i {
 		case 0:
 			res.DailyRollups = len(rows)
@@ -859,7 +868,19 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 		}
 		cols := append([]string{t.key, "agency_code", "procedure_code"}, statColumns...)
 		jobs = append(jobs, seedJob{name: "copy " + t.table, run: func(ctx context.Context, _ *sql.Conn) error {
-			return s.bulkInsert(ctx, t.table, cols, rows)
+			return s.bulkInsertSeq(ctx, t.table, cols, func(yield func([]any) bool) {
+				buf := make([]any, 0, len(cols))
+				for i := range rows {
+					r := &rows[i]
+					buf = append(buf[:0], &r.key, &r.agency, &r.procedure)
+					for j := range r.c {
+						buf = append(buf, &r.c[j])
+					}
+					if !yield(buf) {
+						return
+					}
+				}
+			})
 		}})
 	}
 	jobs = append(jobs, seedJob{name: "copy dossier_sequences", run: func(ctx context.Context, _ *sql.Conn) error {
@@ -872,14 +893,11 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	return res, nil
 }
 
-// rollupValues is a roll-up row's values: key, group, counters.
-func rollupValues(key int, agency, procedure string, c *domain.StatCounts) []any {
-	out := make([]any, 0, 3+len(c))
-	out = append(out, key, agency, procedure)
-	for _, v := range c {
-		out = append(out, v)
-	}
-	return out
+// seedRollupRow is one roll-up row to write.
+type seedRollupRow struct {
+	key               int
+	agency, procedure string
+	c                 domain.StatCounts
 }
 
 // bulkInsert writes rows into a table: COPY on PostgreSQL, multi-row INSERTs
@@ -894,4 +912,17 @@ func (s *Store) bulkInsert(ctx context.Context, table string, cols []string, row
 	return s.db.WithContext(ctx).Transaction(func(g *gormDB) error {
 		return insertRows(ctx, g, table, cols, rows)
 	})
+}
+
+// bulkInsertSeq writes the rows a sequence yields (each a slice the
+// sequence may reuse, of pointers into storage that stays put).
+func (s *Store) bulkInsertSeq(ctx context.Context, table string, cols []string, rows iter.Seq[[]any]) error {
+	if s.dialect == Postgres {
+		return s.copyRows(ctx, table, cols, rows)
+	}
+	var all [][]any
+	for r := range rows {
+		all = append(all, slices.Clone(r))
+	}
+	return s.bulkInsert(ctx, table, cols, all)
 }
