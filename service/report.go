@@ -17,9 +17,11 @@ import (
 // catalogue as it stood, and the open deadlines. Reads run outside any
 // command transaction.
 type ReportStore interface {
-	// ComplianceCounts sums the roll-ups per lead agency and procedure.
+	// ComplianceCounts sums the roll-ups per lead agency and procedure, in
+	// no particular order.
 	ComplianceCounts(ctx context.Context, q CountsQuery) ([]GroupCounts, error)
-	// ProceduresAt returns each procedure's version in force at an instant.
+	// ProceduresAt returns the procedures whose version in force at an
+	// instant is offered online, with that version's agency and level.
 	ProceduresAt(ctx context.Context, at time.Time) ([]ProcedureAt, error)
 	// Names returns current names by code, of "agency" or "procedure".
 	Names(ctx context.Context, kind string, codes []string) (map[string]string, error)

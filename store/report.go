@@ -175,11 +175,12 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 		return sb.String(), args
 	}
 	var flowSums, stateSums []string
+	// CAST: PostgreSQL sums bigints into numeric, slow to send and to scan.
 	for _, c := range flowCounters {
-		flowSums = append(flowSums, "SUM("+c.Name()+")")
+		flowSums = append(flowSums, "CAST(SUM("+c.Name()+") AS bigint)")
 	}
 	for _, c := range stateCounters {
-		stateSums = append(stateSums, "SUM(s * "+c.Name()+")", "SUM(e * "+c.Name()+")")
+		stateSums = append(stateSums, "CAST(SUM(s * "+c.Name()+") AS bigint)", "CAST(SUM(e * "+c.Name()+") AS bigint)")
 	}
 	var span struct{ Lo, Hi *int }
 	if err := s.db.WithContext(ctx).Raw("SELECT MIN(month) AS lo, MAX(month) AS hi FROM rollup_monthly WHERE month < ?", AllTime).
@@ -240,12 +241,6 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 	for _, g := range groups {
 		out = append(out, *g)
 	}
-	slices.SortFunc(out, func(a, b service.GroupCounts) int {
-		if c := strings.Compare(a.AgencyCode, b.AgencyCode); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ProcedureCode, b.ProcedureCode)
-	})
 	return out, nil
 }
 
@@ -278,8 +273,8 @@ func scanGroups(ctx context.Context, db *gorm.DB, query string, args []any, n in
 	return translate(rows.Err(), "roll-ups")
 }
 
-// ProceduresAt returns every procedure as its version in force at the
-// instant stood: its agency and how far it was offered online.
+// ProceduresAt returns the procedures offered online (full or partial) in
+// their version in force at the instant, with that version's agency.
 func (s *Store) ProceduresAt(ctx context.Context, at time.Time) ([]service.ProcedureAt, error) {
 	var rows []struct {
 		ProcedureCode string
@@ -288,7 +283,7 @@ func (s *Store) ProceduresAt(ctx context.Context, at time.Time) ([]service.Proce
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT v.procedure_code, v.agency_code, v.online FROM procedure_versions v
 		JOIN (SELECT procedure_code, MAX(version) AS version FROM procedure_versions WHERE created_at < ? GROUP BY procedure_code) m
-		ON m.procedure_code = v.procedure_code AND m.version = v.version ORDER BY v.procedure_code`, ts(at)).Scan(&rows).Error
+		ON m.procedure_code = v.procedure_code AND m.version = v.version WHERE v.online IN ('full', 'partial')`, ts(at)).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "procedures")
 	}
