@@ -156,22 +156,31 @@ func (b *bencher) do(ctx context.Context, method, path, token string, body any) 
 	return res.StatusCode, out, err
 }
 
-const benchProcedure = "9.000001"
+// benchProcedures is how many procedures the intakes spread over: the
+// reports' roll-ups serialise the commands of one procedure and lead agency,
+// and a one-stop unit takes in many procedures at once.
+const benchProcedures = 20
 
-var benchIntake = map[string]any{"procedure_code": benchProcedure, "channel": "counter", "delivery": "counter",
-	"applicant": map[string]any{"name": "Người thử tải", "id_number": "000000000000"}, "documents": []string{"Tờ khai"}}
+func benchProcedure(i int) string { return fmt.Sprintf("9.0000%02d", i) }
 
-// setup creates the tool's own unit and procedure (one step held by the same
-// unit, so its officer completes it) and takes dossiers in for the look-ups.
+func benchIntake(rng *rand.Rand) map[string]any {
+	return map[string]any{"procedure_code": benchProcedure(1 + rng.IntN(benchProcedures)), "channel": "counter", "delivery": "counter",
+		"applicant": map[string]any{"name": "Người thử tải", "id_number": "000000000000"}, "documents": []string{"Tờ khai"}}
+}
+
+// setup creates the tool's own unit and procedures (one step held by the
+// same unit) and takes dossiers in for the look-ups.
 func (b *bencher) setup(ctx context.Context) error {
-	for _, s := range []struct {
+	type put struct {
 		path string
 		body any
-	}{
-		{"/api/v1/agencies/" + b.o.agency, map[string]any{"name": "Đơn vị thử tải"}},
-		{"/api/v1/procedures/" + benchProcedure, map[string]any{"name": "Thủ tục thử tải", "agency_code": b.o.agency,
-			"duration": map[string]any{"working_days": 10}, "supplement_clock": "pause", "online": "none"}},
-	} {
+	}
+	puts := []put{{"/api/v1/agencies/" + b.o.agency, map[string]any{"name": "Đơn vị thử tải"}}}
+	for i := 1; i <= benchProcedures; i++ {
+		puts = append(puts, put{"/api/v1/procedures/" + benchProcedure(i), map[string]any{"name": "Thủ tục thử tải", "agency_code": b.o.agency,
+			"duration": map[string]any{"working_days": 10}, "supplement_clock": "pause", "online": "none"}})
+	}
+	for _, s := range puts {
 		status, body, err := b.do(ctx, http.MethodPut, s.path, b.admin, s.body)
 		if err != nil {
 			return err
@@ -185,14 +194,15 @@ func (b *bencher) setup(ctx context.Context) error {
 	var failed atomic.Int32
 	for w := 0; w < b.o.connections; w++ {
 		wg.Add(1)
-		go func() {
+		go func(seed uint64) {
 			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b9))
 			for range jobs {
-				if err := b.intake(ctx); err != nil {
+				if err := b.intake(ctx, rng); err != nil {
 					failed.Add(1)
 				}
 			}
-		}()
+		}(uint64(w + 1))
 	}
 	for i := 0; i < b.o.dossiers; i++ {
 		jobs <- struct{}{}
@@ -205,8 +215,8 @@ func (b *bencher) setup(ctx context.Context) error {
 	return nil
 }
 
-func (b *bencher) intake(ctx context.Context) error {
-	status, body, err := b.do(ctx, http.MethodPost, "/api/v1/dossiers", b.clerk, benchIntake)
+func (b *bencher) intake(ctx context.Context, rng *rand.Rand) error {
+	status, body, err := b.do(ctx, http.MethodPost, "/api/v1/dossiers", b.clerk, benchIntake(rng))
 	if err != nil {
 		return err
 	}
@@ -243,11 +253,11 @@ func (b *bencher) lookup(ctx context.Context, rng *rand.Rand) error {
 
 // transition moves a received dossier into processing (transfer), reading its
 // version first as a clerk's counter application does.
-func (b *bencher) transition(ctx context.Context) error {
+func (b *bencher) transition(ctx context.Context, rng *rand.Rand) error {
 	b.mu.Lock()
 	if len(b.open) == 0 {
 		b.mu.Unlock()
-		return b.intake(ctx) // keep the pool filled
+		return b.intake(ctx, rng) // keep the pool filled
 	}
 	code := b.open[len(b.open)-1]
 	b.open = b.open[:len(b.open)-1]
@@ -300,17 +310,17 @@ func (b *bencher) run(ctx context.Context, name string) (benchResult, error) {
 	case "lookup":
 		op = b.lookup
 	case "intake":
-		op = func(ctx context.Context, _ *rand.Rand) error { return b.intake(ctx) }
+		op = b.intake
 	case "transition":
-		op = func(ctx context.Context, _ *rand.Rand) error { return b.transition(ctx) }
+		op = b.transition
 	case "mix":
 		// The look-up page dominates: 80% look-ups, 10% intakes, 10% transitions.
 		op = func(ctx context.Context, rng *rand.Rand) error {
 			switch n := rng.IntN(10); {
 			case n == 0:
-				return b.intake(ctx)
+				return b.intake(ctx, rng)
 			case n == 1:
-				return b.transition(ctx)
+				return b.transition(ctx, rng)
 			default:
 				return b.lookup(ctx, rng)
 			}
