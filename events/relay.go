@@ -277,6 +277,8 @@ type pipeline struct {
 	queued   int                // items in queues
 	inflight int                // published, not yet acknowledged
 	toMark   []*item            // acknowledged, not yet marked
+	marking  chan markResult    // the mark in progress, or nil
+	markErr  error              // a mark failed: no more marks this pump
 	sent     []sentItem         // in flight, in the order published
 	timer    *time.Timer        // for the oldest in flight
 	read     int                // records read
@@ -306,8 +308,8 @@ func (p *pipeline) run(ctx context.Context) error {
 		if !stopping {
 			p.dispatch()
 		}
-		if p.inflight == 0 {
-			p.markAcked()
+		p.startMark(p.inflight == 0 || stopping)
+		if p.inflight == 0 && p.marking == nil {
 			if p.failErr != nil {
 				if p.failed > 0 {
 					return fmt.Errorf("%d events not published: %w", p.failed, p.failErr)
@@ -319,20 +321,29 @@ func (p *pipeline) run(ctx context.Context) error {
 			}
 			continue
 		}
-		// Wait for the oldest acknowledgement (JetStream answers about in
-		// the order it was asked), then take all that came after it.
-		a, _ := p.next(ctx, true)
+		p.wait(ctx)
+	}
+}
+
+// wait waits for the oldest acknowledgement (JetStream answers about in the
+// order it was asked) and takes all that came after it, or for the mark in
+// progress to finish.
+func (p *pipeline) wait(ctx context.Context) {
+	if p.inflight == 0 {
+		p.marked(<-p.marking)
+		return
+	}
+	a, ok := p.next(ctx, true)
+	if !ok {
+		return // the mark finished first
+	}
+	p.handle(a)
+	for p.inflight > 0 {
+		a, ok := p.next(ctx, false)
+		if !ok {
+			break
+		}
 		p.handle(a)
-		for p.inflight > 0 {
-			a, ok := p.next(ctx, false)
-			if !ok {
-				break
-			}
-			p.handle(a)
-		}
-		if len(p.toMark) >= r.opts.BatchSize {
-			p.markAcked()
-		}
 	}
 }
 
@@ -342,29 +353,36 @@ func (p *pipeline) fail(err error) {
 	}
 }
 
-// fill reads the outbox and queues what is new. The outbox returns the
-// oldest pending records first, those already known included, so it is asked
-// for as many more as there are known ones (it finds none of those once they
-// are marked, which markAcked does first).
+// fill reads the outbox and queues what is new. A plain outbox returns the
+// oldest pending records first, those already known (queued, in flight or
+// not yet marked) included, so it is asked for as many more as there are
+// known ones; a CursorReader is asked for what comes after the highest seq
+// read.
 func (p *pipeline) fill(ctx context.Context) error {
 	r := p.r
-	if err := p.markAcked(); err != nil {
-		return err
-	}
-	var (
-		recs  []service.OutboxRecord
-		limit int
-		err   error
-	)
 	if cr, ok := r.reader.(CursorReader); ok && p.cursor > 0 {
-		limit = r.opts.BatchSize
-		recs, err = cr.PendingEventsAfter(ctx, p.cursor, limit)
-	} else {
-		limit = len(p.known) + r.opts.BatchSize
-		recs, err = r.reader.PendingEvents(ctx, limit)
+		limit := r.opts.BatchSize
+		recs, err := cr.PendingEventsAfter(ctx, p.cursor, limit)
+		return p.take(ctx, readResult{recs, limit, err})
 	}
-	if err != nil {
-		return fmt.Errorf("read outbox: %w", err)
+	limit := len(p.known) + r.opts.BatchSize
+	recs, err := r.reader.PendingEvents(ctx, limit)
+	return p.take(ctx, readResult{recs, limit, err})
+}
+
+// readResult is what a read of the outbox gave.
+type readResult struct {
+	recs  []service.OutboxRecord
+	limit int
+	err   error
+}
+
+// take queues what a read found that is new.
+func (p *pipeline) take(ctx context.Context, res readResult) error {
+	r := p.r
+	recs, limit := res.recs, res.limit
+	if res.err != nil {
+		return fmt.Errorf("read outbox: %w", res.err)
 	}
 	p.drained = len(recs) < limit
 	fresh := 0
@@ -489,34 +507,54 @@ func (p *pipeline) publishFailed(it *item, err error) {
 	}
 }
 
-// markAcked marks what JetStream acknowledged as published.
-func (p *pipeline) markAcked() error {
-	if len(p.toMark) == 0 {
-		return nil
+// markResult is what became of a MarkPublished call.
+type markResult struct {
+	items []*item
+	err   error
+}
+
+// startMark marks what JetStream acknowledged as published, in the
+// background while the pump goes on, one call at a time: what is
+// acknowledged meanwhile goes with the next call, so calls grow as the
+// database slows. It waits for a batch unless now.
+func (p *pipeline) startMark(now bool) {
+	if p.marking != nil || len(p.toMark) == 0 || p.markErr != nil || (!now && len(p.toMark) < p.r.opts.BatchSize) {
+		return
 	}
+	items := p.toMark
+	p.toMark = nil
+	done := make(chan markResult, 1)
+	p.marking = done
 	r := p.r
-	seqs := make([]int64, len(p.toMark))
-	for i, it := range p.toMark {
-		seqs[i] = it.rec.Seq
-	}
-	ctx, cancel := context.WithTimeout(p.bg, markTimeout)
-	err := r.reader.MarkPublished(ctx, seqs, time.Now().UTC())
-	cancel()
-	if err != nil {
+	go func() {
+		seqs := make([]int64, len(items))
+		for i, it := range items {
+			seqs[i] = it.rec.Seq
+		}
+		ctx, cancel := context.WithTimeout(p.bg, markTimeout)
+		err := r.reader.MarkPublished(ctx, seqs, time.Now().UTC())
+		cancel()
+		done <- markResult{items, err}
+	}()
+}
+
+// marked takes the result of a mark.
+func (p *pipeline) marked(res markResult) {
+	p.marking = nil
+	r := p.r
+	if res.err != nil {
 		// Published but not marked: the next pump publishes them again and
 		// JetStream drops them as duplicates.
+		p.markErr = fmt.Errorf("mark %d events published: %w", len(res.items), res.err)
+		p.fail(p.markErr)
 		p.toMark = nil
-		err = fmt.Errorf("mark %d events published: %w", len(seqs), err)
-		p.fail(err)
-		return err
+		return
 	}
 	now := time.Now()
-	for _, it := range p.toMark {
+	for _, it := range res.items {
 		delete(p.known, it.rec.Seq)
 		r.m.published(string(it.rec.Type), it.rec.OccurredAt, now)
 	}
-	p.toMark = p.toMark[:0]
-	return nil
 }
 
 // next takes the oldest acknowledgement (or failure) in flight, waiting
@@ -530,6 +568,9 @@ func (p *pipeline) next(ctx context.Context, wait bool) (ack, bool) {
 	if wait {
 		p.timer.Reset(time.Until(s.it.sent.Add(p.r.opts.AckTimeout + time.Second)))
 		select {
+		case res := <-p.marking: // nil while no mark runs: never ready
+			p.marked(res)
+			return a, false
 		case pa := <-s.f.Ok():
 			a.duplicate = pa.Duplicate
 		case err := <-s.f.Err():
