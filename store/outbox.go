@@ -12,17 +12,33 @@ import (
 
 // PendingEvents returns unpublished, unparked events in the order written.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]service.OutboxRecord, error) {
-	var rows []outboxRow
-	err := s.ctx(ctx).Where("published_at IS NULL AND parked_at IS NULL").Order("seq").Limit(limit).Find(&rows).Error
+	return s.PendingEventsAfter(ctx, 0, limit)
+}
+
+// PendingEventsAfter returns unpublished, unparked events written after seq,
+// in order (events.CursorReader: the relay reads each row once while the
+// ones before it are still in flight). It scans rows directly: the relay's
+// hot path.
+func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) ([]service.OutboxRecord, error) {
+	rows, err := s.ctx(ctx).Raw(`SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
+		WHERE published_at IS NULL AND parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit).Rows()
 	if err != nil {
 		return nil, translate(err, "outbox")
 	}
-	out := make([]service.OutboxRecord, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, service.OutboxRecord{Seq: r.Seq, ID: r.ID, Subject: r.Subject, Type: domain.EventType(r.Type),
-			DossierCode: r.DossierCode, Data: []byte(r.Data), OccurredAt: r.OccurredAt, Attempts: r.Attempts})
+	defer rows.Close()
+	out := make([]service.OutboxRecord, 0, limit)
+	for rows.Next() {
+		var (
+			r         service.OutboxRecord
+			typ, data string
+		)
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Subject, &typ, &r.DossierCode, &data, &r.OccurredAt, &r.Attempts); err != nil {
+			return nil, translate(err, "outbox")
+		}
+		r.Type, r.Data = domain.EventType(typ), []byte(data)
+		out = append(out, r)
 	}
-	return out, nil
+	return out, translate(rows.Err(), "outbox")
 }
 
 // MarkPublished records JetStream's acknowledgement.
