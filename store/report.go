@@ -334,8 +334,10 @@ type overdueRow struct {
 // Overdue returns up to Limit open dossiers and running steps whose
 // deadline is before AsOf, ordered by (deadline, dossier before step, id,
 // step): the dossiers come from the partial index dossiers_open_due_idx,
-// the steps from dossier_steps_open_due_idx, and the two ordered streams are
-// merged.
+// the running steps from dossier_steps_running_due_idx (migration 00004:
+// dossier_steps_open_due_idx also holds the unfinished steps of closed and
+// paused dossiers), and the two ordered streams are merged. A page reads
+// about Limit entries of each index, however many dossiers there are.
 func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
 	var where strings.Builder
 	var args []any
@@ -352,50 +354,65 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 		args = append(args, f.HolderCode)
 	}
 	asOf := ts(f.AsOf)
-	db := s.db.WithContext(ctx)
-
-	// Dossiers whose legal deadline passed, by (due_at, id).
-	dq := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+	var ds, ss []overdueRow
+	read := func(db *gorm.DB) error {
+		// Dossiers whose legal deadline passed, by (due_at, id).
+		dq := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
 		d.status, d.due_at, d.promised_at, d.extension_late
 		FROM dossiers d WHERE d.status IN (2, 4) AND d.due_at < ?`
-	dargs := []any{asOf}
-	if c := f.After; c != nil {
-		if c.Kind == 0 {
-			dq += " AND (d.due_at, d.id) > (?, ?)"
-			dargs = append(dargs, ts(c.DueAt), c.ID)
-		} else {
-			dq += " AND d.due_at > ?"
-			dargs = append(dargs, ts(c.DueAt))
+		dargs := []any{asOf}
+		if c := f.After; c != nil {
+			if c.Kind == 0 {
+				dq += " AND (d.due_at, d.id) > (?, ?)"
+				dargs = append(dargs, ts(c.DueAt), c.ID)
+			} else {
+				dq += " AND d.due_at > ?"
+				dargs = append(dargs, ts(c.DueAt))
+			}
 		}
-	}
-	dq += where.String() + " ORDER BY d.due_at, d.id LIMIT ?"
-	dargs = append(append(dargs, args...), f.Limit)
-	var ds []overdueRow
-	if err := db.Raw(dq, dargs...).Scan(&ds).Error; err != nil {
-		return nil, translate(err, "overdue dossiers")
-	}
+		dq += where.String() + " ORDER BY d.due_at, d.id LIMIT ?"
+		dargs = append(append(dargs, args...), f.Limit)
+		if err := db.Raw(dq, dargs...).Scan(&ds).Error; err != nil {
+			return translate(err, "overdue dossiers")
+		}
 
-	// Running steps whose allotment passed, by (due_at, dossier, step).
-	sq := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+		// Running steps whose allotment passed, by (due_at, dossier, step).
+		sq := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
 		d.status, s.due_at, d.promised_at, d.extension_late
 		FROM dossier_steps s JOIN dossiers d ON d.id = s.dossier_id
-		WHERE s.finished_at IS NULL AND s.started_at IS NOT NULL AND s.due_at < ? AND s.running_since IS NOT NULL
-		AND d.status IN (2, 4)`
-	sargs := []any{asOf}
-	if c := f.After; c != nil {
-		if c.Kind == 0 {
-			sq += " AND s.due_at >= ?"
-			sargs = append(sargs, ts(c.DueAt))
-		} else {
-			sq += " AND (s.due_at, s.dossier_id, s.seq) > (?, ?, ?)"
-			sargs = append(sargs, ts(c.DueAt), c.ID, c.Seq)
+		WHERE s.running_since IS NOT NULL AND s.due_at < ? AND d.status IN (2, 4)`
+		sargs := []any{asOf}
+		if c := f.After; c != nil {
+			if c.Kind == 0 {
+				sq += " AND s.due_at >= ?"
+				sargs = append(sargs, ts(c.DueAt))
+			} else {
+				sq += " AND (s.due_at, s.dossier_id, s.seq) > (?, ?, ?)"
+				sargs = append(sargs, ts(c.DueAt), c.ID, c.Seq)
+			}
 		}
+		sq += where.String() + " ORDER BY s.due_at, s.dossier_id, s.seq LIMIT ?"
+		sargs = append(append(sargs, args...), f.Limit)
+		if err := db.Raw(sq, sargs...).Scan(&ss).Error; err != nil {
+			return translate(err, "overdue steps")
+		}
+		return nil
 	}
-	sq += where.String() + " ORDER BY s.due_at, s.dossier_id, s.seq LIMIT ?"
-	sargs = append(append(sargs, args...), f.Limit)
-	var ss []overdueRow
-	if err := db.Raw(sq, sargs...).Scan(&ss).Error; err != nil {
-		return nil, translate(err, "overdue steps")
+	var err error
+	if s.dialect == Postgres {
+		// A page reads a few index entries: parallel workers only cost
+		// their start-up.
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL max_parallel_workers_per_gather = 0").Error; err != nil {
+				return err
+			}
+			return read(tx)
+		})
+	} else {
+		err = read(s.db.WithContext(ctx))
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	out := make([]service.OverdueRow, 0, min(f.Limit, len(ds)+len(ss)))
