@@ -137,70 +137,69 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 		st, ds = domain.StatStep(facts, st, h)
 		deltas = append(deltas, ds...)
 	}
+	// The statements to run: the state row's change, then the roll-ups.
+	var stmts []string
+	var args [][]any
 	switch {
 	case st == prev:
 	case st == nil:
-		if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Delete(&rollupOpenRow{}).Error; err != nil {
-			return translate(err, "roll-up state")
-		}
+		stmts = append(stmts, "DELETE FROM rollup_open WHERE dossier_id = ?")
+		args = append(args, []any{d.ID})
 	case prev == nil:
-		r := rollupOpenRow{DossierID: d.ID, Since: ts(st.Since), Paused: st.Paused, DueAt: tsp(st.DueAt)}
-		if err := q.ctx(ctx).Create(&r).Error; err != nil {
-			return translate(err, "roll-up state")
-		}
+		stmts = append(stmts, "INSERT INTO rollup_open (dossier_id, since, paused, due_at) VALUES (?, ?, ?, ?)")
+		args = append(args, []any{d.ID, ts(st.Since), st.Paused, tsp(st.DueAt)})
 	default:
-		err := q.ctx(ctx).Model(&rollupOpenRow{}).Where("dossier_id = ?", d.ID).
-			Updates(map[string]any{"since": ts(st.Since), "paused": st.Paused, "due_at": tsp(st.DueAt)}).Error
-		if err != nil {
-			return translate(err, "roll-up state")
-		}
-	}
-	if len(deltas) == 0 {
-		return nil
+		stmts = append(stmts, "UPDATE rollup_open SET since = ?, paused = ?, due_at = ? WHERE dossier_id = ?")
+		args = append(args, []any{ts(st.Since), st.Paused, tsp(st.DueAt), d.ID})
 	}
 	r := newRollups()
 	r.add(d.LeadAgencyCode, d.ProcedureCode, deltas)
 	r.prune()
+	rollups := 0
+	for _, t := range rollupTables {
+		if stmt, a := upsertStatement(t.table, t.key, t.in(r)); stmt != "" {
+			stmts = append(stmts, stmt)
+			args = append(args, a)
+			rollups++
+		}
+	}
+	if len(stmts) == 0 {
+		return nil
+	}
 	if q.dialect != Postgres {
 		// SQLite runs one writer at a time: plain statements.
-		for _, t := range rollupTables {
-			if err := q.upsertRollups(ctx, t.table, t.key, t.in(r)); err != nil {
-				return err
+		for i, stmt := range stmts {
+			if err := q.ctx(ctx).Exec(stmt, args[i]...).Error; err != nil {
+				return translate(err, "roll-ups")
 			}
 		}
 		return nil
 	}
-	// PostgreSQL: the group's rows are taken under a lock on the group held
-	// to commit, so transactions touching several groups' rows in any order
-	// (a recorded day off moves many dossiers at once) cannot deadlock with
-	// each other; then the three tables in one statement.
-	h := fnv.New64a()
-	h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
-	if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
-		return translate(err, "roll-up lock")
-	}
-	var with []string
-	var args []any
-	for _, t := range rollupTables {
-		if stmt, a := upsertStatement(t.table, t.key, t.in(r)); stmt != "" {
-			with = append(with, stmt)
-			args = append(args, a...)
+	// PostgreSQL: the group's roll-up rows are taken under a lock on the
+	// group held to commit, so transactions touching several groups' rows in
+	// any order (a recorded day off moves many dossiers at once) cannot
+	// deadlock with each other; then everything in one statement.
+	if rollups > 0 {
+		h := fnv.New64a()
+		h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
+		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
+			return translate(err, "roll-up lock")
 		}
 	}
-	if len(with) == 0 {
-		return nil
-	}
 	var sb strings.Builder
-	for i, stmt := range with[:len(with)-1] {
+	var all []any
+	for i, stmt := range stmts[:len(stmts)-1] {
 		if i == 0 {
 			sb.WriteString("WITH ")
 		} else {
 			sb.WriteString(", ")
 		}
 		fmt.Fprintf(&sb, "u%d AS (%s)", i, stmt)
+		all = append(all, args[i]...)
 	}
-	sb.WriteString(" " + with[len(with)-1])
-	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "roll-ups")
+	sb.WriteString(" " + stmts[len(stmts)-1])
+	all = append(all, args[len(args)-1]...)
+	return translate(q.ctx(ctx).Exec(sb.String(), all...).Error, "roll-ups")
 }
 
 // upsertRollups adds rows to a roll-up table in one statement.
