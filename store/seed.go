@@ -52,9 +52,12 @@ type SeedOptions struct {
 
 // SeedResult says what was written.
 type SeedResult struct {
-	Agencies, Procedures                          int
-	Dossiers, Steps, Pauses, History, Handoffs    int64
-	DailyRollups, MonthlyRollups, OpenDossiers    int
+	Agencies, Procedures                       int
+	Dossiers, Steps, Pauses, History, Handoffs int64
+	DailyRollups, MonthlyRollups, OpenDossiers int
+	// Load is the wall time of simulating and loading the dossiers,
+	// Generate the time the workers spent simulating (summed over them),
+	// Index the time of the roll-ups, indexes, constraints and statistics.
 	Generate, Load, Index                         time.Duration
 	Samples                                       []SeedSample
 	ReceivedFrom, ReceivedTo                      time.Time

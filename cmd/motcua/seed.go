@@ -80,8 +80,9 @@ func seed(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdo
 			res.ReceivedTo.In(domain.Vietnam()).Format("2006-01-02 15:04"), res.Steps, res.Pauses, res.History, res.Handoffs)
 		fmt.Fprintf(stdout, "open %d, late %d, extended %d, paused at least once %d, returned %d, rated %d; roll-ups: %d daily, %d monthly rows\n",
 			res.OpenDossiers, res.Late, res.Extended, res.Supplemented, res.Returned, res.Rated, res.DailyRollups, res.MonthlyRollups)
-		fmt.Fprintf(stdout, "took %s (generating %s, loading %s, indexes and roll-ups %s)\n", time.Since(start).Round(time.Millisecond),
-			res.Generate.Round(time.Millisecond), (res.Load - res.Generate).Round(time.Millisecond), res.Index.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "took %s: %s simulating and loading (the workers simulated for %s in all), %s for roll-ups, indexes and statistics\n",
+			time.Since(start).Round(time.Millisecond), res.Load.Round(time.Millisecond), res.Generate.Round(time.Millisecond),
+			res.Index.Round(time.Millisecond))
 		for _, s := range res.Samples {
 			fmt.Fprintf(stdout, "  %s  %s  %s\n", s.Code, s.PIN, s.Status)
 		}
