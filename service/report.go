@@ -120,8 +120,9 @@ type ComplianceReport struct {
 	Total domain.Figures
 }
 
-// reader checks the actor may read reports: supervisors (their agency's
-// subtree) and administrators (everything).
+// reportScope is the agencies whose reports the actor may read: nil (all)
+// for administrators, a supervisor's agency and those below it; Forbidden
+// for anyone else.
 func (s *Service) reportScope(ctx context.Context, actor domain.Actor) ([]string, error) {
 	switch {
 	case actor.IsAdmin():

@@ -22,7 +22,8 @@ import (
 	"github.com/motcua/motcua/domain"
 )
 
-// Seed fills the database with a national-scale synthetic data set for
+// SeedOptions drive Seed, which fills the database with a national-scale
+// synthetic data set for
 // benchmarks and demos (`motcua seed --dossiers N`): 34 provinces, each with
 // its people's committee, public-service centre, twelve departments with an
 // office each and twenty-four communes; a few thousand procedures; and N
@@ -661,7 +662,8 @@ var seedTables = []seedTable{
 	}},
 }
 
-// Seed writes the data set (see SeedOptions).
+// Seed writes the data set described at SeedOptions, into a database that
+// was not seeded before.
 func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	if o.Months <= 0 {
 		o.Months = 12
