@@ -23,8 +23,8 @@ import (
 )
 
 // SeedOptions drive Seed, which fills the database with a national-scale
-// synthetic data set for
-// benchmarks and demos (`motcua seed --dossiers N`): 34 provinces, each with
+// synthetic data set for benchmarks and demos (`motcua seed --dossiers N`):
+// 34 provinces, each with
 // its people's committee, public-service centre, twelve departments with an
 // office each and twenty-four communes; a few thousand procedures; and N
 // dossiers received over the last months, each carried through its life by
