@@ -227,8 +227,10 @@ type ack struct {
 // reads each row once while earlier ones are in flight: the first read of a
 // pump starts from the oldest pending event (so one committed late with a
 // lower seq, or one that failed, is not skipped), the next ones after the
-// highest seq read. With a plain OutboxReader the relay reads the rows it
-// holds again with each read (up to MaxInFlight of them).
+// highest seq read. Those reads, and the encoding of what they return, run
+// beside the publishing, one at a time. With a plain OutboxReader the relay
+// reads the rows it holds again with each read (up to MaxInFlight of them),
+// between publishes.
 type CursorReader interface {
 	service.OutboxReader
 	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)
@@ -278,6 +280,7 @@ type pipeline struct {
 	inflight int                // published, not yet acknowledged
 	toMark   []*item            // acknowledged, not yet marked
 	marking  chan markResult    // the mark in progress, or nil
+	reading  chan readResult    // the read in progress (CursorReader), or nil
 	markErr  error              // a mark failed: no more marks this pump
 	sent     []sentItem         // in flight, in the order published
 	timer    *time.Timer        // for the oldest in flight
@@ -299,7 +302,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	for {
 		stopping := p.failErr != nil || ctx.Err() != nil
 		// Read more when a batch fits in the window.
-		if !stopping && !p.drained && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
+		if !stopping && !p.drained && p.reading == nil && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
 			if err := p.fill(ctx); err != nil {
 				p.fail(err)
 				continue
@@ -309,7 +312,7 @@ func (p *pipeline) run(ctx context.Context) error {
 			p.dispatch()
 		}
 		p.startMark(p.inflight == 0 || stopping)
-		if p.inflight == 0 && p.marking == nil {
+		if p.inflight == 0 && p.marking == nil && p.reading == nil {
 			if p.failErr != nil {
 				if p.failed > 0 {
 					return fmt.Errorf("%d events not published: %w", p.failed, p.failErr)
@@ -326,16 +329,21 @@ func (p *pipeline) run(ctx context.Context) error {
 }
 
 // wait waits for the oldest acknowledgement (JetStream answers about in the
-// order it was asked) and takes all that came after it, or for the mark in
-// progress to finish.
+// order it was asked) and takes all that came after it, or for the mark or
+// the read in progress to finish.
 func (p *pipeline) wait(ctx context.Context) {
 	if p.inflight == 0 {
-		p.marked(<-p.marking)
+		select { // a nil channel is never ready; run makes sure one is not nil
+		case res := <-p.marking:
+			p.marked(res)
+		case res := <-p.reading:
+			p.took(ctx, res)
+		}
 		return
 	}
 	a, ok := p.next(ctx, true)
 	if !ok {
-		return // the mark finished first
+		return // the mark or the read finished first
 	}
 	p.handle(a)
 	for p.inflight > 0 {
@@ -353,28 +361,59 @@ func (p *pipeline) fail(err error) {
 	}
 }
 
-// fill reads the outbox and queues what is new. A plain outbox returns the
-// oldest pending records first, those already known (queued, in flight or
-// not yet marked) included, so it is asked for as many more as there are
-// known ones; a CursorReader is asked for what comes after the highest seq
-// read.
+// fill reads the outbox and queues what is new. A CursorReader is asked,
+// in the background, for what comes after the highest seq read (the result
+// comes to wait, through reading). A plain outbox returns the oldest pending
+// records first, those already known (queued, in flight or not yet marked)
+// included, so it is asked for as many more as there are known ones, at once.
 func (p *pipeline) fill(ctx context.Context) error {
 	r := p.r
-	if cr, ok := r.reader.(CursorReader); ok && p.cursor > 0 {
-		limit := r.opts.BatchSize
-		recs, err := cr.PendingEventsAfter(ctx, p.cursor, limit)
-		return p.take(ctx, readResult{recs, limit, err})
+	if cr, ok := r.reader.(CursorReader); ok {
+		after, limit := p.cursor, r.opts.BatchSize
+		done := make(chan readResult, 1)
+		p.reading = done
+		go func() {
+			recs, err := cr.PendingEventsAfter(ctx, after, limit)
+			done <- r.prepare(recs, limit, err)
+		}()
+		return nil
 	}
 	limit := len(p.known) + r.opts.BatchSize
 	recs, err := r.reader.PendingEvents(ctx, limit)
-	return p.take(ctx, readResult{recs, limit, err})
+	return p.take(ctx, r.prepare(recs, limit, err))
 }
 
-// readResult is what a read of the outbox gave.
+// readResult is what a read of the outbox gave, each record with its
+// message, or the reason it can never be published.
 type readResult struct {
-	recs  []service.OutboxRecord
+	recs  []prepared
 	limit int
 	err   error
+}
+
+type prepared struct {
+	rec    service.OutboxRecord
+	msg    *nats.Msg
+	reason string // why msg is nil
+	err    error
+}
+
+// prepare builds the messages of what a read returned.
+func (r *Relay) prepare(recs []service.OutboxRecord, limit int, err error) readResult {
+	res := readResult{recs: make([]prepared, len(recs)), limit: limit, err: err}
+	for i, rec := range recs {
+		res.recs[i].rec = rec
+		res.recs[i].msg, res.recs[i].reason, res.recs[i].err = r.message(rec)
+	}
+	return res
+}
+
+// took takes the result of a background read.
+func (p *pipeline) took(ctx context.Context, res readResult) {
+	p.reading = nil
+	if err := p.take(ctx, res); err != nil {
+		p.fail(err)
+	}
 }
 
 // take queues what a read found that is new.
@@ -386,9 +425,9 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 	}
 	p.drained = len(recs) < limit
 	fresh := 0
-	for _, rec := range recs {
-		p.cursor = max(p.cursor, rec.Seq)
-		if !p.known[rec.Seq] {
+	for _, pr := range recs {
+		p.cursor = max(p.cursor, pr.rec.Seq)
+		if !p.known[pr.rec.Seq] {
 			fresh++
 		}
 	}
@@ -401,14 +440,14 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		r.updateBacklog(ctx, false)
 	}
 	p.lastRead = time.Now()
-	for _, rec := range recs {
+	for _, pr := range recs {
+		rec := pr.rec
 		if p.known[rec.Seq] {
 			continue
 		}
 		p.read++
-		msg, reason, err := r.message(rec)
-		if err != nil {
-			if err := r.park(p.bg, rec, reason, err); err != nil {
+		if pr.msg == nil {
+			if err := r.park(p.bg, rec, pr.reason, pr.err); err != nil {
 				return err
 			}
 			continue
@@ -418,7 +457,7 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		if len(q) == 0 && !p.busy[rec.DossierCode] {
 			p.ready = append(p.ready, rec.DossierCode)
 		}
-		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: msg})
+		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: pr.msg})
 		p.queued++
 	}
 	return nil
@@ -570,6 +609,9 @@ func (p *pipeline) next(ctx context.Context, wait bool) (ack, bool) {
 		select {
 		case res := <-p.marking: // nil while no mark runs: never ready
 			p.marked(res)
+			return a, false
+		case res := <-p.reading: // likewise
+			p.took(ctx, res)
 			return a, false
 		case pa := <-s.f.Ok():
 			a.duplicate = pa.Duplicate

@@ -131,7 +131,6 @@ type outboxRow struct {
 	Data        string
 	OccurredAt  time.Time
 	CreatedAt   time.Time
-	PublishedAt *time.Time
 	Attempts    int
 	LastError   *string
 	ParkedAt    *time.Time

@@ -81,29 +81,63 @@ func TestListenOutboxWakes(t *testing.T) {
 	waitFor(t, func() bool { return woken.Load() > before })
 }
 
-func TestPruneOutbox(t *testing.T) {
+// TestPublishAndPrune follows events through the outbox: MarkPublished moves
+// them to outbox_published (twice is harmless), PruneOutbox deletes the
+// published ones past the retention and nothing else.
+func TestPublishAndPrune(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		ev := func(code string) domain.Event {
 			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
 		}
-		if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c")}) }); err != nil {
+		if err := st.InTx(ctx, func(tx service.Tx) error {
+			return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c"), ev("d")})
+		}); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := st.PendingEvents(ctx, 10)
-		if err != nil || len(recs) != 3 {
+		if err != nil || len(recs) != 4 {
 			t.Fatalf("%d pending, %v", len(recs), err)
 		}
-		old := time.Now().Add(-10 * 24 * time.Hour)
-		if err := st.MarkPublished(ctx, []int64{recs[0].Seq, recs[1].Seq}, old); err != nil {
+		if err := st.MarkFailed(ctx, recs[0].Seq, "nats away", false); err != nil {
 			t.Fatal(err)
+		}
+		old := time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second)
+		for range 2 { // a second relay marking the same events changes nothing
+			if err := st.MarkPublished(ctx, []int64{recs[0].Seq, recs[1].Seq}, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.MarkPublished(ctx, []int64{recs[2].Seq}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		type published struct {
+			Seq         int64
+			ID          string
+			Attempts    int
+			PublishedAt time.Time
+		}
+		var got []published
+		if err := st.DB().Raw("SELECT seq, id, attempts, published_at FROM outbox_published ORDER BY seq").Scan(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0].Seq != recs[0].Seq || got[0].ID != recs[0].ID || got[0].Attempts != 1 ||
+			!got[0].PublishedAt.Equal(old) || got[2].Seq != recs[2].Seq {
+			t.Fatalf("outbox_published %+v", got)
+		}
+		if pending, err := st.PendingEvents(ctx, 10); err != nil || len(pending) != 1 || pending[0].Seq != recs[3].Seq {
+			t.Fatalf("pending after publishing %+v, %v", pending, err)
 		}
 		n, err := st.PruneOutbox(ctx, time.Now().Add(-7*24*time.Hour))
 		if err != nil || n != 2 {
 			t.Fatalf("pruned %d, %v", n, err)
 		}
-		if left, _, _ := st.OutboxBacklog(ctx); left != 1 {
-			t.Fatalf("backlog %d, the unpublished event must stay", left)
+		var left int64
+		if err := st.DB().Table("outbox_published").Count(&left).Error; err != nil || left != 1 {
+			t.Fatalf("%d published rows left (%v), want the recent one", left, err)
+		}
+		if backlog, _, _ := st.OutboxBacklog(ctx); backlog != 1 {
+			t.Fatalf("backlog %d, the unpublished event must stay", backlog)
 		}
 	})
 }

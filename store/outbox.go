@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -9,6 +11,11 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
 )
+
+// The outbox holds the events not yet published: pending ones, and parked
+// ones (parked_at set) that never will be. Publishing an event moves its row
+// to outbox_published (migration 00005 says why), where PruneOutbox deletes
+// it after the retention.
 
 // PendingEvents returns unpublished, unparked events in the order written.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]service.OutboxRecord, error) {
@@ -21,7 +28,7 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]service.OutboxR
 // hot path.
 func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) ([]service.OutboxRecord, error) {
 	rows, err := s.ctx(ctx).Raw(`SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
-		WHERE published_at IS NULL AND parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit).Rows()
+		WHERE parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit).Rows()
 	if err != nil {
 		return nil, translate(err, "outbox")
 	}
@@ -41,12 +48,42 @@ func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) 
 	return out, translate(rows.Err(), "outbox")
 }
 
-// MarkPublished records JetStream's acknowledgement.
+// MarkPublished records JetStream's acknowledgement: it moves the events to
+// outbox_published. The seqs go as one parameter (an array on PostgreSQL, a
+// JSON array on SQLite), so a large batch is neither a huge statement nor
+// over SQLite's limit of parameters. An event already moved (by another
+// relay) is left as it is.
 func (s *Store) MarkPublished(ctx context.Context, seqs []int64, at time.Time) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := s.ctx(ctx).Model(&outboxRow{}).Where("seq IN ?", seqs).Update("published_at", ts(at)).Error
+	var list strings.Builder
+	list.Grow(len(seqs) * 8)
+	for i, seq := range seqs {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		list.WriteString(strconv.FormatInt(seq, 10))
+	}
+	const columns = "seq, id, subject, type, dossier_code, data, occurred_at, created_at"
+	if s.dialect == Postgres {
+		err := s.ctx(ctx).Exec(`WITH moved AS (
+			DELETE FROM outbox WHERE seq = ANY(CAST(? AS bigint[])) RETURNING `+columns+`, attempts)
+			INSERT INTO outbox_published (`+columns+`, published_at, attempts)
+			SELECT `+columns+`, ?, attempts FROM moved ON CONFLICT (seq) DO NOTHING`,
+			"{"+list.String()+"}", ts(at)).Error
+		return translate(err, "outbox")
+	}
+	// SQLite has no DELETE in a WITH: two statements, one transaction.
+	in := "(SELECT value FROM json_each(?))"
+	err := s.ctx(ctx).Transaction(func(g *gorm.DB) error {
+		if err := g.Exec(`INSERT INTO outbox_published (`+columns+`, published_at, attempts)
+			SELECT `+columns+`, ?, attempts FROM outbox WHERE seq IN `+in+` ON CONFLICT (seq) DO NOTHING`,
+			ts(at), "["+list.String()+"]").Error; err != nil {
+			return err
+		}
+		return g.Exec(`DELETE FROM outbox WHERE seq IN `+in, "["+list.String()+"]").Error
+	})
 	return translate(err, "outbox")
 }
 
@@ -65,7 +102,7 @@ func (s *Store) MarkFailed(ctx context.Context, seq int64, reason string, park b
 
 // OutboxBacklog counts unpublished events and dates the oldest.
 func (s *Store) OutboxBacklog(ctx context.Context) (int64, *time.Time, error) {
-	pending := s.ctx(ctx).Model(&outboxRow{}).Where("published_at IS NULL AND parked_at IS NULL")
+	pending := s.ctx(ctx).Model(&outboxRow{}).Where("parked_at IS NULL")
 	var n int64
 	if err := pending.Count(&n).Error; err != nil {
 		return 0, nil, translate(err, "outbox")
@@ -75,7 +112,7 @@ func (s *Store) OutboxBacklog(ctx context.Context) (int64, *time.Time, error) {
 	}
 	// A plain column (not min()) keeps its declared type, so SQLite returns a time.
 	var oldest []outboxRow
-	err := s.ctx(ctx).Select("seq", "created_at").Where("published_at IS NULL AND parked_at IS NULL").Order("seq").Limit(1).Find(&oldest).Error
+	err := s.ctx(ctx).Select("seq", "created_at").Where("parked_at IS NULL").Order("seq").Limit(1).Find(&oldest).Error
 	if err != nil || len(oldest) == 0 {
 		return n, nil, translate(err, "outbox")
 	}
