@@ -25,12 +25,13 @@ import (
 // Relay throughput against raw JetStream asynchronous publishing of the same
 // payloads, on the same stream of a local nats-server reached over TCP
 // (TEST_NATS_URL, or else a server this process starts listening on
-// 127.0.0.1). The relay reads an in-memory outbox, so the database's cost is
-// left out: this is the relay's own overhead (encoding, per-dossier order,
-// acknowledgement bookkeeping, marking).
+// 127.0.0.1). The relay reads an in-memory outbox (its own overhead:
+// encoding, per-dossier order, acknowledgement bookkeeping, marking) and the
+// real ones, SQLite and PostgreSQL (TEST_DATABASE_URL), where reading and
+// moving each row is added.
 //
 //	go test ./events -run '^$' -bench RelayThroughput -benchtime 20000x -count 5
-//	RELAY_BENCH=1 go test ./events -run TestRelayThroughputRatio -v   # alternating rounds, medians, ratio
+//	RELAY_BENCH=1 go test ./events -run TestRelayThroughputRatio -v   # alternating rounds, medians, ratios
 //
 // BENCH_DOSSIERS (default 1000) spreads the events over that many dossiers;
 // RELAY_BENCH_N (default 20000) and RELAY_BENCH_ROUNDS (default 7) size the
@@ -198,9 +199,11 @@ func BenchmarkRelayThroughput(b *testing.B) {
 	}
 }
 
-// TestRelayThroughputRatio alternates raw and relay rounds (so both see the
-// same machine load), prints the medians and fails when the relay's median
-// is under half the raw one. Runs only with RELAY_BENCH=1.
+// TestRelayThroughputRatio alternates raw publishing and the relay reading
+// each outbox (in memory; SQLite; PostgreSQL when TEST_DATABASE_URL is set)
+// in rounds, so all see the same machine load, prints the medians and fails
+// for each outbox whose median ratio to raw is under one half. Runs only
+// with RELAY_BENCH=1.
 func TestRelayThroughputRatio(t *testing.T) {
 	if os.Getenv("RELAY_BENCH") == "" {
 		t.Skip("RELAY_BENCH is not set")
@@ -209,32 +212,48 @@ func TestRelayThroughputRatio(t *testing.T) {
 	n := envInt(t, "RELAY_BENCH_N", 20000)
 	rounds := envInt(t, "RELAY_BENCH_ROUNDS", 7)
 	dossiers := envInt(t, "BENCH_DOSSIERS", 1000)
-	var raw, relay, ratios []float64
-	size := 0
-	for r := range rounds {
-		recs := records(t, 1, n, dossiers)
-		if r == 0 {
-			data, _ := events.Encode(recs[0])
-			size = len(data)
+	type contender struct {
+		name string
+		run  func() time.Duration // publishes n new events, returns the time taken
+	}
+	contenders := []contender{
+		{"raw", func() time.Duration { return rawPublish(t, conn, records(t, 1, n, dossiers)) }},
+		{"relay, memory", func() time.Duration { return relayPublish(t, conn, records(t, 1, n, dossiers)) }},
+	}
+	for _, st := range []*store.Store{storetest.SQLite(t), storetest.Postgres(t)} {
+		if st == nil {
+			continue // no TEST_DATABASE_URL
 		}
-		purge(t, conn)
-		rr := float64(n) / rawPublish(t, conn, recs).Seconds()
-		recs = records(t, 1, n, dossiers) // new ids: nothing is a duplicate
-		purge(t, conn)
-		rl := float64(n) / relayPublish(t, conn, recs).Seconds()
-		raw, relay, ratios = append(raw, rr), append(relay, rl), append(ratios, rl/rr)
-		t.Logf("round %d: raw %.0f events/s, relay %.0f events/s, ratio %.2f", r+1, rr, rl, rl/rr)
+		contenders = append(contenders, contender{"relay, " + st.Dialect(), func() time.Duration {
+			storeEvents(t, st, n, dossiers) // new ids: nothing is a duplicate
+			return storeRelayPublish(t, conn, st, n)
+		}})
+	}
+	rates := make([][]float64, len(contenders))  // events/s, per contender and round
+	ratios := make([][]float64, len(contenders)) // to the same round's raw rate
+	for r := range rounds {
+		var line []string
+		for i, c := range contenders {
+			purge(t, conn)
+			rate := float64(n) / c.run().Seconds()
+			rates[i] = append(rates[i], rate)
+			ratios[i] = append(ratios[i], rate/rates[0][r])
+			line = append(line, fmt.Sprintf("%s %.0f/s (%.2f)", c.name, rate, rate/rates[0][r]))
+		}
+		t.Logf("round %d: %s", r+1, strings.Join(line, ", "))
 	}
 	med := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
 	server := "in-process, listening on 127.0.0.1"
 	if u := os.Getenv("TEST_NATS_URL"); u != "" {
 		server = u
 	}
+	data, _ := events.Encode(records(t, 1, 1, dossiers)[0])
 	t.Logf("server %s (nats-server %s); %d events over %d dossiers, payload %d bytes, %d rounds",
-		server, conn.NATS().ConnectedServerVersion(), n, dossiers, size, rounds)
-	t.Logf("medians: raw %.0f events/s, relay %.0f events/s, ratio of medians %.2f, median ratio %.2f",
-		med(raw), med(relay), med(relay)/med(raw), med(ratios))
-	if med(ratios) < 0.5 {
-		t.Errorf("relay median ratio %.2f < 0.5 of raw async publishing", med(ratios))
+		server, conn.NATS().ConnectedServerVersion(), n, dossiers, len(data), rounds)
+	for i, c := range contenders {
+		t.Logf("%-16s median %7.0f events/s, median ratio to raw %.2f", c.name, med(rates[i]), med(ratios[i]))
+		if i > 0 && med(ratios[i]) < 0.5 {
+			t.Errorf("%s: median ratio %.2f < 0.5 of raw async publishing", c.name, med(ratios[i]))
+		}
 	}
 }

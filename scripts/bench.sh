@@ -2,8 +2,9 @@
 # One command for docs/benchmarks.md's load table: builds the binary, makes a
 # fresh PostgreSQL database with DOSSIERS dossiers, starts the service on it
 # and the local NATS, measures /healthz as the ceiling, then look-ups,
-# intakes, transitions and a mix with `motcua bench`, and the same database
-# work of an intake with pgbench (the same-run database ceiling).
+# intakes, transitions and a mix with `motcua bench`, commit-to-stream latency
+# at a paced RATE (default 500 commands a second), and the same database work
+# of an intake with pgbench (the same-run database ceiling).
 #   scripts/bench.sh            (defaults: 1,000,000 dossiers, 32 connections, 10 s a scenario)
 #   DOSSIERS=100000 DURATION=5s scripts/bench.sh
 set -euo pipefail
@@ -36,6 +37,10 @@ for i in $(seq 1 50); do curl -sf "http://$ADDR/healthz" >/dev/null && break; sl
 echo "== service (motcua bench, $CONNECTIONS connections, $DURATION a scenario)"
 "$work/motcua" bench --url "http://$ADDR" --duration "$DURATION" --connections "$CONNECTIONS" \
   --scenarios healthz,lookup,intake,transition,mix
+
+echo "== commit to stream (motcua bench --scenarios stream, paced at ${RATE:-500}/s for ${STREAM_DURATION:-20s})"
+"$work/motcua" bench --url "http://$ADDR" --duration "${STREAM_DURATION:-20s}" --connections "$CONNECTIONS" \
+  --scenarios stream --rate "${RATE:-500}" --dossiers 500 | grep -v '^healthz'
 
 echo "== database ceiling: the same work as one intake (pgbench, $CONNECTIONS clients)"
 pgbench -n -h "$PGHOST" -U postgres -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -f scripts/intake.pgbench "$DB" | grep -E "tps|latency average"

@@ -30,6 +30,7 @@ type benchOptions struct {
 	scenarios   []string
 	dossiers    int
 	agency      string
+	rate        int // commands a second in the stream scenario
 }
 
 // bench drives a running service with realistic traffic and prints, per
@@ -44,11 +45,15 @@ func bench(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the running service")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each scenario")
 	fs.IntVar(&o.connections, "connections", 32, "concurrent connections")
-	fs.StringVar(&scen, "scenarios", "healthz,lookup,intake,transition,mix", "comma-separated: healthz, lookup, intake, transition, mix")
+	fs.StringVar(&scen, "scenarios", "healthz,lookup,intake,transition,mix", "comma-separated: healthz, lookup, intake, transition, mix, stream")
+	fs.IntVar(&o.rate, "rate", 500, "stream: commands a second, paced")
 	fs.IntVar(&o.dossiers, "dossiers", 2000, "dossiers taken in first, whose codes and PINs the look-ups use")
 	fs.StringVar(&o.agency, "agency", "000.00.90.B01", "receiving unit the tool creates and uses")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("bench: %w (usage: motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios ...])", err)
+		return fmt.Errorf("bench: %w (usage: motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios ...] [--rate 500])", err)
+	}
+	if o.rate <= 0 || o.connections <= 0 || o.duration <= 0 {
+		return errors.New("bench: --rate, --connections and --duration must be positive")
 	}
 	o.scenarios = strings.Split(scen, ",")
 	key, err := signingKey(cfg)
@@ -68,15 +73,25 @@ func bench(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r, err := b.run(ctx, name)
-		if err != nil {
+		var (
+			r   benchResult
+			err error
+		)
+		if name == "stream" {
+			var st streamStats
+			if r, st, err = b.streamRun(ctx, cfg); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "# stream: %d commands (intakes and transfers, alternately) paced at %d/s took %v; %d of their events came from the stream;"+
+				" the quantiles below are commit to stream\n", st.commands, b.o.rate, st.paced.Round(time.Millisecond), st.events)
+		} else if r, err = b.run(ctx, name); err != nil {
 			return err
 		}
 		if name == "healthz" {
 			ceiling = r.rate
 		}
 		ratio := "-"
-		if ceiling > 0 {
+		if ceiling > 0 && name != "stream" {
 			ratio = fmt.Sprintf("%.2fx", r.rate/ceiling)
 		}
 		fmt.Fprintf(stdout, "%-11s %10.0f %9s %9s %9s %9s %7d %10s %8.0f\n", name, r.rate, ms(r.q(0.5)), ms(r.q(0.9)), ms(r.q(0.99)),

@@ -34,7 +34,7 @@ Usage:
   motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
                [--sub ID] [--name NAME] [--ttl 8h]
   motcua seed demo                        load demo agencies, procedures and dossiers
-  motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios healthz,lookup,intake,transition,mix]
+  motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios healthz,lookup,intake,transition,mix,stream] [--rate 500]
                                           drive a running service and print rates, latencies, errors and memory
   motcua healthcheck                      exit 0 when the local server answers /healthz (for containers)
   motcua events tail [--agency CODE] [--type KIND] [--all | --since 1h] [--json] [-n N]
