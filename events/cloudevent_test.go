@@ -268,6 +268,7 @@ func FuzzEncode(f *testing.F) {
 	f.Add("01950c6e-3a0b-7cc1-9e2f-6a1d4b2f8e10", "received", "000.00.07.H29-260302-0001", `{"agency_code":"000.00.07.H29","procedure_code":"1.001234","status":"received"}`, int64(1772415000))
 	f.Add("x", "overdue", "", `{"agency_code":"Hà Nội","procedure_code":"\u0000"}`, int64(0))
 	f.Add("x\x7f", "a\"b", "\xff", `{"agency_code":"a\\b","x":{"y":[1e3]}}`, int64(-1))
+	f.Add("y", "overdue", "d", `{"agency_code":"a%zz b#c?d/e:f"}`, int64(5))
 	f.Fuzz(func(t *testing.T, id, typ, dossier, data string, unix int64) {
 		rec := service.OutboxRecord{ID: id, Type: domain.EventType(typ), DossierCode: dossier, Data: []byte(data)}
 		if unix != 0 {

@@ -36,13 +36,13 @@ func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) 
 	out := make([]service.OutboxRecord, 0, limit)
 	for rows.Next() {
 		var (
-			r         service.OutboxRecord
-			typ, data string
+			r   service.OutboxRecord
+			typ string
 		)
-		if err := rows.Scan(&r.Seq, &r.ID, &r.Subject, &typ, &r.DossierCode, &data, &r.OccurredAt, &r.Attempts); err != nil {
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Subject, &typ, &r.DossierCode, &r.Data, &r.OccurredAt, &r.Attempts); err != nil {
 			return nil, translate(err, "outbox")
 		}
-		r.Type, r.Data = domain.EventType(typ), []byte(data)
+		r.Type = domain.EventType(typ)
 		out = append(out, r)
 	}
 	return out, translate(rows.Err(), "outbox")
