@@ -228,8 +228,7 @@ type ack struct {
 // reads each row once while earlier ones are in flight: the first read of a
 // pump starts from the oldest pending event (so one committed late with a
 // lower seq, or one that failed, is not skipped), the next ones after the
-// highest seq read. Those reads, and the encoding of what they return, run
-// beside the publishing, one at a time. With a plain OutboxReader the relay
+// highest seq read. Those reads run beside the publishing, one at a time. With a plain OutboxReader the relay
 // reads the rows it holds again with each read (up to MaxInFlight of them),
 // between publishes.
 type CursorReader interface {
@@ -375,38 +374,20 @@ func (p *pipeline) fill(ctx context.Context) error {
 		p.reading = done
 		go func() {
 			recs, err := cr.PendingEventsAfter(ctx, after, limit)
-			done <- r.prepare(recs, limit, err)
+			done <- readResult{recs: recs, limit: limit, err: err}
 		}()
 		return nil
 	}
 	limit := len(p.known) + r.opts.BatchSize
 	recs, err := r.reader.PendingEvents(ctx, limit)
-	return p.take(ctx, r.prepare(recs, limit, err))
+	return p.take(ctx, readResult{recs: recs, limit: limit, err: err})
 }
 
-// readResult is what a read of the outbox gave, each record with its
-// message, or the reason it can never be published.
+// readResult is what a read of the outbox gave.
 type readResult struct {
-	recs  []prepared
+	recs  []service.OutboxRecord
 	limit int
 	err   error
-}
-
-type prepared struct {
-	rec    service.OutboxRecord
-	msg    *nats.Msg
-	reason string // why msg is nil
-	err    error
-}
-
-// prepare builds the messages of what a read returned.
-func (r *Relay) prepare(recs []service.OutboxRecord, limit int, err error) readResult {
-	res := readResult{recs: make([]prepared, len(recs)), limit: limit, err: err}
-	for i, rec := range recs {
-		res.recs[i].rec = rec
-		res.recs[i].msg, res.recs[i].reason, res.recs[i].err = r.message(rec)
-	}
-	return res
 }
 
 // took takes the result of a background read.
@@ -426,9 +407,9 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 	}
 	p.drained = len(recs) < limit
 	fresh := 0
-	for _, pr := range recs {
-		p.cursor = max(p.cursor, pr.rec.Seq)
-		if !p.known[pr.rec.Seq] {
+	for _, rec := range recs {
+		p.cursor = max(p.cursor, rec.Seq)
+		if !p.known[rec.Seq] {
 			fresh++
 		}
 	}
@@ -441,14 +422,14 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		r.updateBacklog(ctx, false)
 	}
 	p.lastRead = time.Now()
-	for _, pr := range recs {
-		rec := pr.rec
+	for _, rec := range recs {
 		if p.known[rec.Seq] {
 			continue
 		}
 		p.read++
-		if pr.msg == nil {
-			if err := r.park(p.bg, rec, pr.reason, pr.err); err != nil {
+		msg, reason, err := r.message(rec)
+		if err != nil {
+			if err := r.park(p.bg, rec, reason, err); err != nil {
 				return err
 			}
 			continue
@@ -458,7 +439,7 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		if len(q) == 0 && !p.busy[rec.DossierCode] {
 			p.ready = append(p.ready, rec.DossierCode)
 		}
-		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: pr.msg})
+		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: msg})
 		p.queued++
 	}
 	return nil
