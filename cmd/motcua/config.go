@@ -172,7 +172,7 @@ var settings = []setting{
 		c.DueSoonHours = f
 		return nil
 	}},
-	{name: "OUTBOX_RETENTION", def: "168h", help: "how long published events stay in the outbox table", parse: func(c *Config, v string) error {
+	{name: "OUTBOX_RETENTION", def: "168h", help: "how long published events stay in the outbox_published table", parse: func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Hour {
 			return fmt.Errorf("must be a duration of at least 1h")
