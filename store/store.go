@@ -147,6 +147,17 @@ func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx
 
 // Migrate applies the embedded migrations that are not applied yet.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.Up(ctx) })
+}
+
+// MigrateDownTo rolls the schema back to version (0: nothing), running each
+// migration's Down section: for a rollback after a bad release, and for the
+// test that every Down section works.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
+	return s.migrate(ctx, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.DownTo(ctx, version) })
+}
+
+func (s *Store) migrate(ctx context.Context, run func(*goose.Provider) ([]*goose.MigrationResult, error)) error {
 	var (
 		fsys    fs.FS
 		dialect goose.Dialect
@@ -175,12 +186,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	res, err := run(p)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	for _, r := range res {
-		s.log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration)
+		s.log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path),
+			"direction", r.Direction, "took", r.Duration)
 	}
 	return nil
 }
