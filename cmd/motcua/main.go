@@ -30,7 +30,7 @@ const usage = `motcua: one-stop-shop dossiers, from intake to result.
 
 Usage:
   motcua [serve]                          serve the API (the default)
-  motcua migrate                          apply database migrations and exit
+  motcua migrate [--down-to VERSION]     apply database migrations and exit (or roll back to VERSION)
   motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
                [--sub ID] [--name NAME] [--ttl 8h]
   motcua seed demo                        load demo agencies, procedures and dossiers
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serve(ctx, cfg, log, getenv, ready)
 	case "migrate":
-		return migrate(ctx, cfg, log)
+		return migrate(ctx, cfg, log, args)
 	case "token":
 		return token(cfg, args, stdout)
 	case "seed":

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,7 +36,28 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 	return st, nil
 }
 
-func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
+// migrate applies the migrations, or with --down-to N rolls the schema back
+// to version N (the previous release's, after a bad upgrade: stop every
+// instance first; a Down section that drops a table drops its rows).
+func migrate(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	downTo := fs.Int64("down-to", -1, "roll back to this schema version (0: an empty database)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *downTo < -1 {
+		return errors.New("usage: motcua migrate [--down-to VERSION]")
+	}
+	if *downTo >= 0 {
+		st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.MigrateDownTo(ctx, *downTo); err != nil {
+			return err
+		}
+		log.Info("migrations rolled back", "dialect", st.Dialect(), "version", *downTo)
+		return nil
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
