@@ -152,3 +152,62 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Parked events are listed with their reason, and requeued one by one or
+// all at once; requeuing what is not parked changes nothing.
+func TestParkedEventsAndRequeue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ev := func(code string) domain.Event {
+			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
+		}
+		if err := st.InTx(ctx, func(tx service.Tx) error {
+			return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c")})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.PendingEvents(ctx, 10)
+		if err != nil || len(recs) != 3 {
+			t.Fatalf("%d pending, %v", len(recs), err)
+		}
+		for _, r := range recs[:2] {
+			if err := st.MarkFailed(ctx, r.Seq, "subject: invalid subject", true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending := func() []int64 {
+			t.Helper()
+			recs, err := st.PendingEvents(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []int64
+			for _, r := range recs {
+				seqs = append(seqs, r.Seq)
+			}
+			return seqs
+		}
+		if got := pending(); len(got) != 1 || got[0] != recs[2].Seq {
+			t.Fatalf("pending %v, want only seq %d", got, recs[2].Seq)
+		}
+		parked, err := st.ParkedEvents(ctx, 10)
+		if err != nil || len(parked) != 2 || parked[0].Seq != recs[0].Seq || parked[0].LastError != "subject: invalid subject" ||
+			parked[0].Attempts != 1 || parked[0].ParkedAt.IsZero() || parked[0].DossierCode != "a" {
+			t.Fatalf("parked %+v, %v", parked, err)
+		}
+		for _, step := range []struct {
+			seqs []int64
+			want int64
+		}{{[]int64{recs[1].Seq, recs[2].Seq}, 1}, {nil, 1}, {nil, 0}} {
+			if n, err := st.RequeueParked(ctx, step.seqs); err != nil || n != step.want {
+				t.Fatalf("requeue %v: %d, %v; want %d", step.seqs, n, err, step.want)
+			}
+		}
+		if got := pending(); len(got) != 3 {
+			t.Fatalf("pending after requeuing all: %v", got)
+		}
+		if parked, _ := st.ParkedEvents(ctx, 10); len(parked) != 0 {
+			t.Fatalf("still parked: %+v", parked)
+		}
+	})
+}

@@ -118,3 +118,61 @@ func (s *Store) OutboxBacklog(ctx context.Context) (int64, *time.Time, error) {
 	}
 	return n, &oldest[0].CreatedAt, nil
 }
+
+// ParkedEvent is an event the relay set aside because it can never be
+// published as it is, with the reason.
+type ParkedEvent struct {
+	Seq         int64
+	ID          string
+	Subject     string
+	Type        string
+	DossierCode string
+	Attempts    int
+	LastError   string
+	ParkedAt    time.Time
+}
+
+// ParkedEvents lists up to limit parked events, oldest first.
+func (s *Store) ParkedEvents(ctx context.Context, limit int) ([]ParkedEvent, error) {
+	var rows []outboxRow
+	err := s.ctx(ctx).Where("parked_at IS NOT NULL").Order("seq").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "outbox")
+	}
+	out := make([]ParkedEvent, len(rows))
+	for i, r := range rows {
+		out[i] = ParkedEvent{Seq: r.Seq, ID: r.ID, Subject: r.Subject, Type: r.Type, DossierCode: r.DossierCode, Attempts: r.Attempts}
+		if r.LastError != nil {
+			out[i].LastError = *r.LastError
+		}
+		if r.ParkedAt != nil {
+			out[i].ParkedAt = *r.ParkedAt
+		}
+	}
+	return out, nil
+}
+
+// RequeueParked makes parked events pending again (all of them when seqs is
+// empty), once their cause is fixed (a release that encodes them, a stream
+// that takes larger messages), and wakes the relay. It returns how many. A
+// requeued event goes after the later events of its dossier that were
+// published meanwhile: consumers see it late, never twice (same id).
+func (s *Store) RequeueParked(ctx context.Context, seqs []int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		q := g.Model(&outboxRow{}).Where("parked_at IS NOT NULL")
+		if len(seqs) > 0 {
+			q = q.Where("seq IN ?", seqs)
+		}
+		res := q.Updates(map[string]any{"parked_at": nil, "attempts": 0})
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		if n > 0 && s.dialect == Postgres {
+			return g.Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
+		}
+		return nil
+	})
+	return n, translate(err, "outbox")
+}

@@ -39,12 +39,83 @@ func connectReader(ctx context.Context, cfg Config, log *slog.Logger, what strin
 		SubjectPrefix: cfg.SubjectPrefix, Logger: log, BindStream: true})
 }
 
+const eventsUsage = "usage: motcua events tail [--agency CODE] [--type KIND] [--all | --since 1h] [--json] [-n N]\n" +
+	"       motcua events parked [-n 100]\n" +
+	"       motcua events requeue (--all | SEQ...)"
+
 // eventsCmd runs "motcua events <subcommand>".
 func eventsCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "tail" {
-		return errors.New("usage: motcua events tail [--agency CODE] [--type KIND] [--all | --since 1h] [--json] [-n N]")
+	if len(args) == 0 {
+		return errors.New(eventsUsage)
 	}
-	return tail(ctx, cfg, log, args[1:], stdout)
+	switch args[0] {
+	case "tail":
+		return tail(ctx, cfg, log, args[1:], stdout)
+	case "parked":
+		return parked(ctx, cfg, log, args[1:], stdout)
+	case "requeue":
+		return requeue(ctx, cfg, log, args[1:], stdout)
+	}
+	return errors.New(eventsUsage)
+}
+
+// parked lists the events the relay parked, with the reason: what an
+// operator looks at when motcua_events_parked_total rises.
+func parked(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("events parked", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	limit := fs.Int("n", 100, "list at most this many, oldest first")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *limit <= 0 {
+		return errors.New(eventsUsage)
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	evs, err := st.ParkedEvents(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		_, err := io.WriteString(stdout, "no parked events\n")
+		return err
+	}
+	fmt.Fprintf(stdout, "%-8s %-20s %-20s %-28s %s\n", "seq", "parked at", "type", "dossier", "reason")
+	for _, e := range evs {
+		fmt.Fprintf(stdout, "%-8d %-20s %-20s %-28s %s\n", e.Seq, e.ParkedAt.In(domain.Vietnam()).Format("2006-01-02 15:04:05"),
+			e.Type, e.DossierCode, e.LastError)
+	}
+	return nil
+}
+
+// requeue makes parked events pending again once their cause is fixed.
+func requeue(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("events requeue", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	all := fs.Bool("all", false, "every parked event")
+	if err := fs.Parse(args); err != nil || (*all == (fs.NArg() > 0)) {
+		return errors.New(eventsUsage)
+	}
+	var seqs []int64
+	for _, a := range fs.Args() {
+		seq, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || seq <= 0 {
+			return fmt.Errorf("events requeue: %q is not an event seq\n%s", a, eventsUsage)
+		}
+		seqs = append(seqs, seq)
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.RequeueParked(ctx, seqs)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%d events requeued\n", n)
+	return err
 }
 
 // tailSubject is the filter subject of a tail: prefix + dossiers.<agency|*>.<kind|>>.

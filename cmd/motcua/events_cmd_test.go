@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,8 @@ import (
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/events/eventstest"
 	"github.com/motcua/motcua/service"
+	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/store/storetest"
 )
 
 // natsEnv is the environment of a subcommand reading the test's stream on a
@@ -286,5 +289,57 @@ func TestComplianceCommand(t *testing.T) {
 	second := runOnce(false, "--every", "20ms")
 	if !strings.Contains(second, ": 6 counted") {
 		t.Errorf("second run:\n%s", second)
+	}
+}
+
+// motcua events parked lists what the relay parked, with the reason, and
+// motcua events requeue makes it pending again (SQLite under DATA_DIR).
+func TestEventsParkedAndRequeue(t *testing.T) {
+	ctx := context.Background()
+	env := map[string]string{"DATA_DIR": t.TempDir(), "LOG_LEVEL": "error"}
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"events"}, args...), envOf(env), &out, io.Discard, nil)
+		return out.String(), err
+	}
+	if out, err := cmd("parked"); err != nil || !strings.Contains(out, "no parked events") {
+		t.Fatalf("parked on an empty outbox: %q, %v", out, err)
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: env["DATA_DIR"], Logger: storetest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev := domain.Event{Type: domain.EventReceived, DossierCode: "000.00.10.H29-261125-0001", AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
+	if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, []domain.Event{ev, ev}) }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.PendingEvents(ctx, 10)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d pending, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if err := st.MarkFailed(ctx, r.Seq, "too_large: message of about 2000000 bytes", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := cmd("parked", "-n", "1")
+	if err != nil || !strings.Contains(out, "too_large: message of about") || !strings.Contains(out, ev.DossierCode) ||
+		strings.Count(out, "\n") != 2 { // the header and one event
+		t.Fatalf("parked -n 1: %q, %v", out, err)
+	}
+	if out, err := cmd("requeue", strconv.FormatInt(recs[0].Seq, 10)); err != nil || out != "1 events requeued\n" {
+		t.Fatalf("requeue one: %q, %v", out, err)
+	}
+	if out, err := cmd("requeue", "--all"); err != nil || out != "1 events requeued\n" {
+		t.Fatalf("requeue --all: %q, %v", out, err)
+	}
+	if left, _, err := st.OutboxBacklog(ctx); err != nil || left != 2 {
+		t.Fatalf("backlog %d (%v) after requeuing, want 2", left, err)
+	}
+	for _, bad := range [][]string{{"requeue"}, {"requeue", "--all", "1"}, {"requeue", "x"}, {"requeue", "0"}, {"parked", "-n", "0"}, {"parked", "extra"}} {
+		if _, err := cmd(bad...); err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("events %v: %v, want a usage error", bad, err)
+		}
 	}
 }

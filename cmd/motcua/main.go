@@ -40,6 +40,8 @@ Usage:
   motcua events tail [--agency CODE] [--type KIND] [--all | --since 1h] [--json] [-n N]
                                           print events as they arrive, one line each: time, kind, dossier,
                                           agency, due time (--json: the CloudEvent as published)
+  motcua events parked [-n 100]           list the events the relay parked (never publishable as they are), with the reason
+  motcua events requeue (--all | SEQ...)  make parked events pending again, once their cause is fixed
   motcua compliance [--durable NAME] [--every 1m] [--state-dir DIR]
                                           count late-processing events per agency, procedure and kind with a
                                           durable consumer; the table on SIGUSR1, every --every and at exit

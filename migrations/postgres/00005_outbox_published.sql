@@ -24,12 +24,15 @@ INSERT INTO outbox_published (seq, id, subject, type, dossier_code, data, occurr
     FROM outbox WHERE published_at IS NOT NULL;
 DELETE FROM outbox WHERE published_at IS NOT NULL;
 DROP INDEX outbox_published_idx;
--- Pending is now every row not parked: the primary key serves the relay's
--- read (seq > cursor ORDER BY seq), skipping the few parked rows.
 DROP INDEX outbox_pending_idx;
 ALTER TABLE outbox DROP COLUMN published_at;
+-- Pending is now every row not parked. Parked rows stay until an operator
+-- deals with them; the relay's reads (seq > cursor ORDER BY seq) skip them
+-- through this index rather than row by row.
+CREATE INDEX outbox_pending_idx ON outbox (seq) WHERE parked_at IS NULL;
 
 -- +goose Down
+DROP INDEX outbox_pending_idx;
 ALTER TABLE outbox ADD COLUMN published_at timestamptz;
 INSERT INTO outbox (seq, id, subject, type, dossier_code, data, occurred_at, created_at, published_at, attempts)
     SELECT seq, id, subject, type, dossier_code, data, occurred_at, created_at, published_at, attempts
