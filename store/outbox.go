@@ -33,7 +33,8 @@ func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) 
 		return nil, translate(err, "outbox")
 	}
 	defer rows.Close()
-	out := make([]service.OutboxRecord, 0, limit)
+	// Most reads find a few rows (each commit wakes the relay): grow as needed.
+	out := make([]service.OutboxRecord, 0, min(limit, 64))
 	for rows.Next() {
 		var (
 			r   service.OutboxRecord
