@@ -87,18 +87,7 @@ func TestListenOutboxWakes(t *testing.T) {
 func TestPublishAndPrune(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		ev := func(code string) domain.Event {
-			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
-		}
-		if err := st.InTx(ctx, func(tx service.Tx) error {
-			return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c"), ev("d")})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := st.PendingEvents(ctx, 10)
-		if err != nil || len(recs) != 4 {
-			t.Fatalf("%d pending, %v", len(recs), err)
-		}
+		recs := queueEvents(t, st, "a", "b", "c", "d")
 		if err := st.MarkFailed(ctx, recs[0].Seq, "nats away", false); err != nil {
 			t.Fatal(err)
 		}
@@ -158,18 +147,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestParkedEventsAndRequeue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		ev := func(code string) domain.Event {
-			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
-		}
-		if err := st.InTx(ctx, func(tx service.Tx) error {
-			return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b"), ev("c")})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := st.PendingEvents(ctx, 10)
-		if err != nil || len(recs) != 3 {
-			t.Fatalf("%d pending, %v", len(recs), err)
-		}
+		recs := queueEvents(t, st, "a", "b", "c")
 		for _, r := range recs[:2] {
 			if err := st.MarkFailed(ctx, r.Seq, "subject: invalid subject", true); err != nil {
 				t.Fatal(err)
@@ -210,4 +188,23 @@ func TestParkedEventsAndRequeue(t *testing.T) {
 			t.Fatalf("still parked: %+v", parked)
 		}
 	})
+}
+
+// queueEvents writes one received event per dossier code in one transaction
+// and returns the outbox's pending records (those first).
+func queueEvents(t *testing.T, st *store.Store, codes ...string) []service.OutboxRecord {
+	t.Helper()
+	ctx := context.Background()
+	var evs []domain.Event
+	for _, code := range codes {
+		evs = append(evs, domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()})
+	}
+	if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, evs) }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.PendingEvents(ctx, 100)
+	if err != nil || len(recs) < len(codes) {
+		t.Fatalf("%d pending after writing %d, %v", len(recs), len(codes), err)
+	}
+	return recs
 }

@@ -10,9 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/migrations"
-	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
 )
@@ -147,16 +145,7 @@ func TestMigrationsDownAndUpAgain(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		want := readSchema(t, st)
-		ev := func(code string) domain.Event {
-			return domain.Event{Type: domain.EventReceived, DossierCode: code, AgencyCode: "000.00.10.H29", OccurredAt: time.Now()}
-		}
-		if err := st.InTx(ctx, func(tx service.Tx) error { return tx.WriteEvents(ctx, []domain.Event{ev("a"), ev("b")}) }); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := st.PendingEvents(ctx, 10)
-		if err != nil || len(recs) != 2 {
-			t.Fatalf("%d pending, %v", len(recs), err)
-		}
+		recs := queueEvents(t, st, "a", "b")
 		if err := st.MarkPublished(ctx, []int64{recs[0].Seq}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
