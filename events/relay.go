@@ -228,9 +228,9 @@ type ack struct {
 // reads each row once while earlier ones are in flight: the first read of a
 // pump starts from the oldest pending event (so one committed late with a
 // lower seq, or one that failed, is not skipped), the next ones after the
-// highest seq read. Those reads run beside the publishing, one at a time. With a plain OutboxReader the relay
-// reads the rows it holds again with each read (up to MaxInFlight of them),
-// between publishes.
+// highest seq read. Those reads run beside the publishing, one at a time.
+// With a plain OutboxReader the relay reads the rows it holds again with
+// each read (up to MaxInFlight of them), between publishes.
 type CursorReader interface {
 	service.OutboxReader
 	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)

@@ -516,8 +516,7 @@ func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 		return translate(err, "outbox")
 	}
 	if q.dialect == Postgres {
-		// Delivered at commit, to every instance's listener: the relay wakes at once.
-		return translate(q.ctx(ctx).Exec("SELECT pg_notify(?, '')", OutboxChannel).Error, "outbox notify")
+		return translate(notifyOutbox(q.ctx(ctx)), "outbox notify")
 	}
 	return nil
 }

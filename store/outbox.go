@@ -171,9 +171,15 @@ func (s *Store) RequeueParked(ctx context.Context, seqs []int64) (int64, error) 
 		}
 		n = res.RowsAffected
 		if n > 0 && s.dialect == Postgres {
-			return g.Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
+			return notifyOutbox(g)
 		}
 		return nil
 	})
 	return n, translate(err, "outbox")
+}
+
+// notifyOutbox signals OutboxChannel on PostgreSQL. Delivered at commit, to
+// every instance's listener: the relay wakes at once.
+func notifyOutbox(db *gorm.DB) error {
+	return db.Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
 }

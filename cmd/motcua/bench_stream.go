@@ -75,7 +75,8 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 		wg     sync.WaitGroup
 		done   atomic.Int64
 		failed atomic.Int64
-		first  atomic.Value
+		once   sync.Once // keeps the first error (errors differ in type: no atomic.Value)
+		first  error
 	)
 	for w := 0; w < b.o.connections; w++ {
 		wg.Add(1)
@@ -89,7 +90,7 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 				}
 				if err := op(ctx, rng); err != nil {
 					failed.Add(1)
-					first.CompareAndSwap(nil, err)
+					once.Do(func() { first = err })
 					continue
 				}
 				done.Add(1)
@@ -107,10 +108,10 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 	wg.Wait()
 	st.paced = time.Since(start)
 	st.commands = int(done.Load())
-	if err, ok := first.Load().(error); ok {
-		fmt.Printf("# stream: first error: %v\n", err)
+	if first != nil {
+		fmt.Printf("# stream: first error: %v\n", first)
 	}
-	// A transition's event counts like an intake's: one each.
+	// Each command, intake or transfer, writes one event.
 	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
 		mu.Lock()
 		n := len(latencies)
