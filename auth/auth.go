@@ -53,6 +53,7 @@ const (
 type claims struct {
 	jwt.RegisteredClaims
 	Name   string   `json:"name,omitempty"`
+	Title  string   `json:"title,omitempty"`
 	Roles  []string `json:"roles"`
 	Agency string   `json:"agency,omitempty"`
 }
@@ -150,7 +151,7 @@ func (c *claims) actor() (domain.Actor, error) {
 			roles = append(roles, r)
 		}
 	}
-	a := domain.Actor{Sub: c.Subject, Name: c.Name, Roles: roles, Agency: c.Agency}
+	a := domain.Actor{Sub: c.Subject, Name: c.Name, Title: c.Title, Roles: roles, Agency: c.Agency}
 	if err := checkActor(a); err != nil {
 		return domain.Actor{}, err
 	}

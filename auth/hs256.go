@@ -60,6 +60,7 @@ func Issue(secret []byte, a domain.Actor, ttl time.Duration, now time.Time) (str
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 		Name:   a.Name,
+		Title:  a.Title,
 		Roles:  roles,
 		Agency: a.Agency,
 	}

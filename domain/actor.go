@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Role is what a signed-in person may do.
 type Role string
 
@@ -22,10 +24,22 @@ func ParseRole(s string) (Role, bool) {
 
 // Actor is the person behind a request, from the token's claims.
 type Actor struct {
-	Sub    string
-	Name   string
+	Sub  string
+	Name string
+	// Title is the person's position (chức danh), where the token has one.
+	Title  string
 	Roles  []Role
 	Agency string
+}
+
+// MaxNameLen bounds the person's name and title kept from a token, in
+// characters.
+const MaxNameLen = 100
+
+// Entry starts a history line written by the actor: the subject for
+// machines, the name and title for people (docs/domain.md, history).
+func (a Actor) Entry(at time.Time, action string, from, to Status) HistoryEntry {
+	return HistoryEntry{At: at, Actor: a.Sub, ActorName: a.Name, ActorTitle: a.Title, Action: action, From: from, To: to}
 }
 
 // Has reports whether the actor holds the role.

@@ -60,8 +60,12 @@ type Extension struct {
 
 // HistoryEntry is one line of a dossier's history; lines are never changed.
 type HistoryEntry struct {
-	At         time.Time
+	At time.Time
+	// Actor is the token's subject (for machines); ActorName and ActorTitle
+	// are the person as people read it.
 	Actor      string
+	ActorName  string
+	ActorTitle string
 	Action     string
 	From       Status
 	To         Status
@@ -261,12 +265,14 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 	var ch Change
 	if in.Channel == ChannelOnline {
 		d.Status = StatusNew
-		ch.History = append(ch.History, HistoryEntry{At: now, Actor: actor.Sub, Action: "submit", To: StatusNew})
+		ch.History = append(ch.History, actor.Entry(now, "submit", 0, StatusNew))
 		return d, ch
 	}
 	d.Status = StatusReceived
 	d.startCounting(cal, in.ReceivedAt)
-	ch.History = append(ch.History, HistoryEntry{At: now, Actor: actor.Sub, Action: "receive", To: StatusReceived, DueAt: d.Clock.DueAt})
+	h := actor.Entry(now, "receive", 0, StatusReceived)
+	h.DueAt = d.Clock.DueAt
+	ch.History = append(ch.History, h)
 	ch.Events = append(ch.Events, d.event(EventReceived, now))
 	return d, ch
 }
@@ -326,8 +332,8 @@ func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note
 	}
 	d.Version++
 	d.UpdatedAt = now
-	h := HistoryEntry{At: now, Actor: actor.Sub, Action: "calendar_changed", From: d.Status, To: d.Status, Note: note,
-		DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt()}
+	h := actor.Entry(now, "calendar_changed", d.Status, d.Status)
+	h.Note, h.DueAt, h.PromisedAt = note, d.Clock.DueAt, d.PromisedAt()
 	if s := d.Current(); s != nil {
 		h.StepDueAt = s.Clock.DueAt
 	}

@@ -481,8 +481,8 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 
 	d.Version++
 	d.UpdatedAt = now
-	h := HistoryEntry{At: now, Actor: actor.Sub, Action: string(in.Action), From: from, To: d.Status, Note: note,
-		DueAt: copyTime(d.Clock.DueAt), PromisedAt: d.PromisedAt()}
+	h := actor.Entry(now, string(in.Action), from, d.Status)
+	h.Note, h.DueAt, h.PromisedAt = note, copyTime(d.Clock.DueAt), d.PromisedAt()
 	if s := d.Current(); s != nil {
 		h.StepDueAt = copyTime(s.Clock.DueAt)
 	}

@@ -62,6 +62,8 @@ type extensionOut struct {
 type historyOut struct {
 	At         time.Time  `json:"at"`
 	Actor      string     `json:"actor"`
+	ActorName  string     `json:"actor_name,omitempty"`
+	ActorTitle string     `json:"actor_title,omitempty"`
 	Action     string     `json:"action"`
 	FromStatus string     `json:"from_status,omitempty"`
 	ToStatus   string     `json:"to_status"`
@@ -157,7 +159,7 @@ func toDossierOut(d *domain.Dossier, now time.Time, actor domain.Actor) dossierO
 		out.Handoffs = append(out.Handoffs, handoffOut{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: local(h.At), Verdict: string(h.Verdict)})
 	}
 	for _, h := range d.History {
-		ho := historyOut{At: local(h.At), Actor: h.Actor, Action: h.Action, ToStatus: h.To.String(), Note: h.Note,
+		ho := historyOut{At: local(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: h.Action, ToStatus: h.To.String(), Note: h.Note,
 			DueAt: localp(h.DueAt), PromisedAt: localp(h.PromisedAt)}
 		if h.From != 0 {
 			ho.FromStatus = h.From.String()

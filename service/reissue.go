@@ -116,8 +116,8 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 		d.UpdatedAt = now
 		// The line keeps the dossier's state as it is (same status, same
 		// deadlines), so the roll-ups see no change.
-		h := domain.HistoryEntry{At: now, Actor: actor.Sub, Action: HistoryReissuePIN, From: d.Status, To: d.Status,
-			Note: "Cấp lại mã tra cứu; mã cũ hết hiệu lực", DueAt: copyTimePtr(d.Clock.DueAt), PromisedAt: d.PromisedAt()}
+		h := actor.Entry(now, HistoryReissuePIN, d.Status, d.Status)
+		h.Note, h.DueAt, h.PromisedAt = "Cấp lại mã tra cứu; mã cũ hết hiệu lực", copyTimePtr(d.Clock.DueAt), d.PromisedAt()
 		if st := d.Current(); st != nil {
 			h.StepDueAt = copyTimePtr(st.Clock.DueAt)
 		}

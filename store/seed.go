@@ -517,7 +517,7 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 	facts := domain.StatFactsOf(d)
 	var st *domain.StatState
 	for _, h := range d.History {
-		b.history = append(b.history, historyRow{ID: int64(len(b.history) + 1), DossierID: d.ID, At: ts(h.At), Actor: h.Actor,
+		b.history = append(b.history, historyRow{ID: int64(len(b.history) + 1), DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle,
 			Action: h.Action, FromStatus: int(h.From), ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt),
 			PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 		var ds []domain.StatDelta
@@ -613,7 +613,7 @@ var (
 		"created_at", "updated_at"}
 	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict"}
 	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at"}
-	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
+	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
 	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict"}
 	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
 )
@@ -649,7 +649,7 @@ var seedTables = []seedTable{
 	}},
 	{"dossier_history", seedHistoryCols, func(b *seedBatch) int { return len(b.history) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.history[i]
-		return append(buf[:0], &r.ID, &r.DossierID, &r.At, &r.Actor, &r.Action, &r.FromStatus, &r.ToStatus, &r.Note, r.DueAt,
+		return append(buf[:0], &r.ID, &r.DossierID, &r.At, &r.Actor, &r.ActorName, &r.ActorTitle, &r.Action, &r.FromStatus, &r.ToStatus, &r.Note, r.DueAt,
 			r.PromisedAt, r.StepDueAt)
 	}},
 	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) int { return len(b.handoffs) }, func(b *seedBatch, i int, buf []any) []any {

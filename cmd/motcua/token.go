@@ -18,12 +18,13 @@ func token(cfg Config, args []string, stdout io.Writer) error {
 	role := fs.String("role", "", "clerk, officer, supervisor or admin (comma-separated for several)")
 	agency := fs.String("agency", "", "agency code, e.g. 000.00.07.H29")
 	sub := fs.String("sub", "", "subject (user id); default derived from role and agency")
-	name := fs.String("name", "", "display name")
+	name := fs.String("name", "", "display name (kept in the history lines the token's holder writes)")
+	title := fs.String("title", "", "position (chức danh), e.g. Chuyên viên")
 	ttl := fs.Duration("ttl", 8*time.Hour, "lifetime")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("token: %w (usage: motcua token --role ROLE --agency CODE [--sub ID] [--ttl 8h])", err)
+		return fmt.Errorf("token: %w (usage: motcua token --role ROLE --agency CODE [--sub ID] [--name N] [--title T] [--ttl 8h])", err)
 	}
-	a := domain.Actor{Sub: *sub, Name: *name, Agency: *agency}
+	a := domain.Actor{Sub: *sub, Name: *name, Title: *title, Agency: *agency}
 	for _, r := range strings.Split(*role, ",") {
 		parsed, ok := domain.ParseRole(strings.TrimSpace(r))
 		if !ok {
