@@ -291,8 +291,10 @@ func (d *Dossier) event(t EventType, at time.Time) Event {
 	return e
 }
 
-// InvolvedAgencies lists the receiving unit, the lead agency and every step's
-// unit, once each.
+// InvolvedAgencies lists the receiving unit, the lead agency, the unit
+// holding the dossier and every step's unit, once each: the agencies whose
+// staff may read the dossier (Scope.Sees; the list filter's SQL asks the
+// same of the dossier's columns and steps).
 func (d *Dossier) InvolvedAgencies() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -304,6 +306,7 @@ func (d *Dossier) InvolvedAgencies() []string {
 	}
 	add(d.AgencyCode)
 	add(d.LeadAgencyCode)
+	add(d.HolderCode)
 	for _, s := range d.Steps {
 		add(s.AgencyCode)
 	}

@@ -555,7 +555,10 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 		db = db.Where("status = ?", int(f.Status))
 	}
 	if f.AgencyCodes != nil {
-		db = db.Where("(agency_code IN ? OR lead_agency_code IN ? OR holder_code IN ?)", f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+		// The agencies involved in a dossier (domain.Dossier.InvolvedAgencies).
+		db = db.Where(`(agency_code IN ? OR lead_agency_code IN ? OR holder_code IN ? OR EXISTS (
+			SELECT 1 FROM dossier_steps s WHERE s.dossier_id = dossiers.id AND s.agency_code IN ?))`,
+			f.AgencyCodes, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
 	}
 	if f.ProcedureCode != "" {
 		db = db.Where("procedure_code = ?", f.ProcedureCode)
