@@ -267,7 +267,9 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 	d.Status = StatusReceived
 	d.startCounting(cal, in.ReceivedAt)
 	ch.History = append(ch.History, HistoryEntry{At: now, Actor: actor.Sub, Action: "receive", To: StatusReceived, DueAt: d.Clock.DueAt})
-	ch.Events = append(ch.Events, d.event(EventReceived, now))
+	// The fact happened when the dossier was handed in: an imported dossier's
+	// received event carries that time, not the time of the import.
+	ch.Events = append(ch.Events, d.event(EventReceived, in.ReceivedAt))
 	return d, ch
 }
 
@@ -284,7 +286,7 @@ func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
 // event builds an event about the dossier as it stands.
 func (d *Dossier) event(t EventType, at time.Time) Event {
 	e := Event{Type: t, DossierCode: d.Code, ProcedureCode: d.ProcedureCode, AgencyCode: d.AgencyCode,
-		HolderCode: d.HolderCode, Status: d.Status, DueAt: d.Clock.DueAt, OccurredAt: at}
+		HolderCode: d.HolderCode, Status: d.Status, DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt(), OccurredAt: at}
 	if s := d.Current(); s != nil {
 		e.Step = s.Name
 	}

@@ -243,7 +243,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 	// The send operation carries every message; receive the late ones.
 	var wantLate []string
 	for _, k := range allEventTypes(t) {
-		if k.Late() {
+		if k.Deadline() {
 			wantLate = append(wantLate, string(k))
 		}
 	}
@@ -319,7 +319,7 @@ func everyKind(t testing.TB, firstSeq int64) []service.OutboxRecord {
 				if j == 0 {
 					e.Step, e.HolderCode, e.DueAt = "Thẩm định", "000.00.09.H29", &due
 				}
-				if typ.Late() {
+				if typ.Deadline() {
 					h := float64(i) / 4
 					e.OverdueWorkingHours, e.DueAt = &h, &due
 				}

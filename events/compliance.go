@@ -26,10 +26,8 @@ import (
 	"github.com/motcua/motcua/domain"
 )
 
-// LateKinds are the late-processing event kinds (contract.md, Events), in
-// the contract's order.
-var LateKinds = []domain.EventType{domain.EventDueSoon, domain.EventStepOverdue, domain.EventOverdue,
-	domain.EventExtensionOverdue, domain.EventCompletedLate}
+// LateKinds are the kinds the compliance consumer counts (domain.DeadlineEvents).
+var LateKinds = domain.DeadlineEvents
 
 // DefaultDurable is the compliance consumer's durable name.
 const DefaultDurable = "motcua-compliance"
@@ -443,7 +441,7 @@ func lateLine(m jetstream.Msg) (stateLine, error) {
 	if !ok || TypePrefix+kind != ev.Type() {
 		return stateLine{}, fmt.Errorf("type %s and eventkind %q disagree", ev.Type(), kind)
 	}
-	if !domain.EventType(kind).Late() {
+	if !domain.EventType(kind).Deadline() {
 		return stateLine{}, errNotLate
 	}
 	var data struct {

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/motcua/motcua/domain"
 )
 
 // Defaults of Options.
@@ -20,7 +22,7 @@ const (
 	DefaultStream     = "DOSSIERS"
 	DefaultMaxAge     = 90 * 24 * time.Hour
 	DuplicateWindow   = 10 * time.Minute
-	SubjectRoot       = "dossiers."
+	SubjectRoot       = domain.SubjectRoot
 	connectionName    = "motcua"
 	embeddedReadyWait = 30 * time.Second
 	drainTimeout      = 10 * time.Second
