@@ -2,12 +2,7 @@ package events
 
 import (
 	_ "embed" // the AsyncAPI document
-
-	"github.com/motcua/motcua/domain"
 )
-
-// Kinds are all the event kinds (domain.EventTypes).
-var Kinds = domain.EventTypes
 
 // AsyncAPI is the AsyncAPI 3.0 document of the events (JSON): the channel
 // dossiers.{agency}.{event}, one message per event kind, the CloudEvents

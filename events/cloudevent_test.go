@@ -75,7 +75,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if _, ok := raw["data_base64"]; ok {
 		t.Error("data sent as data_base64")
 	}
-	var got, want service.EventData
+	var got, want domain.EventData
 	if err := ev.DataAs(&got); err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func lateMix(t testing.TB, n int) ([]service.OutboxRecord, map[events.Compliance
 	for i := range recs {
 		typ := all[rnd.IntN(len(all))]
 		if i%3 == 0 {
-			typ = events.LateKinds[rnd.IntN(len(events.LateKinds))]
+			typ = domain.DeadlineEvents[rnd.IntN(len(domain.DeadlineEvents))]
 		}
 		agency := agencies[rnd.IntN(len(agencies))]
 		proc := procedures[rnd.IntN(len(procedures))]

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
 )
 
@@ -647,7 +648,7 @@ const codeHeaderTooLarge jetstream.ErrorCode = 10097
 // published.
 func (r *Relay) message(rec service.OutboxRecord) (*nats.Msg, string, error) {
 	subject := r.conn.SubjectPrefix() + rec.Subject
-	if !strings.HasPrefix(rec.Subject, SubjectRoot) || !ValidSubject(subject) {
+	if !strings.HasPrefix(rec.Subject, domain.SubjectRoot) || !ValidSubject(subject) {
 		return nil, ParkSubject, fmt.Errorf("invalid subject %q", rec.Subject)
 	}
 	data, err := Encode(rec)

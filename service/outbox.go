@@ -33,9 +33,3 @@ type OutboxReader interface {
 	// oldest was written.
 	OutboxBacklog(ctx context.Context) (count int64, oldest *time.Time, err error)
 }
-
-// EventData is the data member of a dossier event (domain.EventData).
-type EventData = domain.EventData
-
-// EncodeEventData turns an event into its JSON data member (domain.Event.Data).
-func EncodeEventData(e domain.Event) ([]byte, error) { return e.Data() }

@@ -56,7 +56,7 @@ func publish(t *testing.T, conn *events.Conn, evs ...domain.Event) {
 			h, due := 1.5, t0.Add(-2*time.Hour)
 			e.OverdueWorkingHours, e.DueAt = &h, &due
 		}
-		data, err := service.EncodeEventData(e)
+		data, err := e.Data()
 		if err != nil {
 			t.Fatal(err)
 		}
