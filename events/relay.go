@@ -58,6 +58,30 @@ type RelayOptions struct {
 
 // Relay publishes the outbox to JetStream, in order, at least once (exactly
 // once in the stream, thanks to Nats-Msg-Id within the duplicate window).
+//
+// How it works, by file. Run (this file) calls pump whenever it is woken
+// (Wake, after a commit that wrote events) or every PollInterval, and backs
+// off after a failed pump. A pump (relay_pipeline.go) runs one pipeline:
+//
+//   - read: fill takes the next batch of pending outbox rows (beside the
+//     publishing, with a CursorReader) while the window has room; take builds
+//     each row's message (relay_message.go; one that can never go is parked)
+//     and queues it under its dossier.
+//   - publish: dispatch sends the first queued event of each dossier with
+//     nothing in flight, up to MaxInFlight; so a dossier has at most one event
+//     in flight, and its events reach the stream in outbox order.
+//   - acknowledge (relay_ack.go): next and handle take JetStream's answers in
+//     the order sent; an acknowledged event joins toMark and frees its
+//     dossier's next one; a refused one is parked; any other failure stops
+//     the pump and leaves that dossier's events for the next pump.
+//   - mark: startMark writes the acknowledged batch published in the
+//     background, one call at a time; a failed mark only means the next pump
+//     publishes those events again and JetStream drops them as duplicates.
+//
+// A row is "known" from its read until it is marked, parked or given up on,
+// so a read that returns it again does not queue it twice. The pump ends when
+// the outbox is drained and nothing is in flight, or after a failure once
+// what is in flight has answered.
 type Relay struct {
 	conn   *Conn
 	reader service.OutboxReader
@@ -202,10 +226,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// updateBacklog refreshes the backlog gauges, at most once a second unless
-// forced (after a pump: the gauges then say whether it left anything).
-func (r *Relay) updateBacklog(ctx context.Context, force bool) {
-	if r.m == nil || ctx.Err() != nil || (!force && time.Since(r.lastBacklog) < backlogEvery) {
+// updateBacklog refreshes the backlog gauges, at most once a second.
+func (r *Relay) updateBacklog(ctx context.Context) {
+	if r.m == nil || ctx.Err() != nil || time.Since(r.lastBacklog) < backlogEvery {
 		return
 	}
 	r.lastBacklog = time.Now()

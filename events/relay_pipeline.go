@@ -50,7 +50,7 @@ type CursorReader interface {
 func (r *Relay) pump(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	defer r.updateBacklog(ctx, false)
+	defer r.updateBacklog(ctx)
 
 	p := &pipeline{
 		r:      r,
@@ -217,7 +217,7 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		return errNotConnected
 	}
 	if time.Since(p.lastRead) >= backlogEvery {
-		r.updateBacklog(ctx, false)
+		r.updateBacklog(ctx)
 	}
 	p.lastRead = time.Now()
 	for _, rec := range recs {
