@@ -273,7 +273,9 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 	h := actor.Entry(now, "receive", 0, StatusReceived)
 	h.DueAt = d.Clock.DueAt
 	ch.History = append(ch.History, h)
-	ch.Events = append(ch.Events, d.event(EventReceived, now))
+	// The fact happened when the dossier was handed in: an imported dossier's
+	// received event carries that time, not the time of the import.
+	ch.Events = append(ch.Events, d.event(EventReceived, in.ReceivedAt))
 	return d, ch
 }
 
@@ -290,15 +292,17 @@ func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
 // event builds an event about the dossier as it stands.
 func (d *Dossier) event(t EventType, at time.Time) Event {
 	e := Event{Type: t, DossierCode: d.Code, ProcedureCode: d.ProcedureCode, AgencyCode: d.AgencyCode,
-		HolderCode: d.HolderCode, Status: d.Status, DueAt: d.Clock.DueAt, OccurredAt: at}
+		HolderCode: d.HolderCode, Status: d.Status, DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt(), OccurredAt: at}
 	if s := d.Current(); s != nil {
 		e.Step = s.Name
 	}
 	return e
 }
 
-// InvolvedAgencies lists the receiving unit, the lead agency and every step's
-// unit, once each.
+// InvolvedAgencies lists the receiving unit, the lead agency, the unit
+// holding the dossier and every step's unit, once each: the agencies whose
+// staff may read the dossier (Scope.Sees; the list filter's SQL asks the
+// same of the dossier's columns and steps).
 func (d *Dossier) InvolvedAgencies() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -310,6 +314,7 @@ func (d *Dossier) InvolvedAgencies() []string {
 	}
 	add(d.AgencyCode)
 	add(d.LeadAgencyCode)
+	add(d.HolderCode)
 	for _, s := range d.Steps {
 		add(s.AgencyCode)
 	}

@@ -87,3 +87,11 @@ func (d *Dossier) CompletedLate(cal *Calendar) (Event, bool) {
 	e := d.LateEvent(Check{Kind: EventCompletedLate, At: *d.ProcessedAt, Deadline: *d.Clock.DueAt}, cal, *d.ProcessedAt)
 	return e, true
 }
+
+// Publishes reports whether the check's event is still worth publishing at
+// now: a due_soon warning whose deadline has already passed (a dossier
+// imported late, a watcher that was down) is not; the overdue event of the
+// same deadline says what happened.
+func (c Check) Publishes(now time.Time) bool {
+	return c.Kind != EventDueSoon || now.Before(c.Deadline)
+}

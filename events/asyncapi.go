@@ -2,20 +2,7 @@ package events
 
 import (
 	_ "embed" // the AsyncAPI document
-
-	"github.com/motcua/motcua/domain"
 )
-
-// Kinds are all the event kinds (contract.md, Events): the lifecycle events,
-// then the late-processing ones (LateKinds).
-var Kinds = []domain.EventType{
-	domain.EventReceived, domain.EventRefused, domain.EventTransferred, domain.EventStepCompleted,
-	domain.EventSupplementRequested, domain.EventSupplementReceived, domain.EventPaymentRequested,
-	domain.EventPaymentReceived, domain.EventExtended, domain.EventWithdrawn, domain.EventStopped,
-	domain.EventProcessed, domain.EventReturned,
-	domain.EventDueSoon, domain.EventStepOverdue, domain.EventOverdue, domain.EventExtensionOverdue,
-	domain.EventCompletedLate,
-}
 
 // AsyncAPI is the AsyncAPI 3.0 document of the events (JSON): the channel
 // dossiers.{agency}.{event}, one message per event kind, the CloudEvents

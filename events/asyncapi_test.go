@@ -197,11 +197,11 @@ func TestAsyncAPIDocument(t *testing.T) {
 	if !slices.Equal(enum, kinds) {
 		t.Errorf("event parameter enum %v,\nwant (domain/event.go) %v", enum, kinds)
 	}
-	if got := typeNames(events.Kinds); !slices.Equal(got, kinds) {
+	if got := typeNames(domain.EventTypes); !slices.Equal(got, kinds) {
 		t.Errorf("events.Kinds %v,\nwant (domain/event.go) %v", got, kinds)
 	}
 	var late []string
-	for _, k := range events.LateKinds {
+	for _, k := range domain.DeadlineEvents {
 		late = append(late, string(k))
 	}
 	slices.Sort(late)
@@ -243,7 +243,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 	// The send operation carries every message; receive the late ones.
 	var wantLate []string
 	for _, k := range allEventTypes(t) {
-		if k.Late() {
+		if k.Deadline() {
 			wantLate = append(wantLate, string(k))
 		}
 	}
@@ -266,7 +266,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 
 	// The data schemas name exactly the fields of service.EventData; only
 	// late events carry overdue_working_hours.
-	fields := jsonFields(service.EventData{})
+	fields := jsonFields(domain.EventData{})
 	for name, want := range map[string][]string{
 		"LateData":      fields,
 		"LifecycleData": slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return f == "overdue_working_hours" }),
@@ -319,7 +319,7 @@ func everyKind(t testing.TB, firstSeq int64) []service.OutboxRecord {
 				if j == 0 {
 					e.Step, e.HolderCode, e.DueAt = "Thẩm định", "000.00.09.H29", &due
 				}
-				if typ.Late() {
+				if typ.Deadline() {
 					h := float64(i) / 4
 					e.OverdueWorkingHours, e.DueAt = &h, &due
 				}
@@ -364,7 +364,7 @@ func TestPublishedEventsMatchAsyncAPI(t *testing.T) {
 		if len(parts) != 3 || parts[0] != "dossiers" || parts[2] != kind {
 			t.Errorf("subject %s does not fit dossiers.{agency}.%s", subject, kind)
 		}
-		var data service.EventData
+		var data domain.EventData
 		if err := ev.DataAs(&data); err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if _, ok := raw["data_base64"]; ok {
 		t.Error("data sent as data_base64")
 	}
-	var got, want service.EventData
+	var got, want domain.EventData
 	if err := ev.DataAs(&got); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestEncodeMatchesSDK(t *testing.T) {
 	for _, typ := range allEventTypes(t) {
 		sameAsSDK(t, record(t, 1, "000.00.07.H29-260301-0001", typ, "000.00.07.H29", func(e *domain.Event) {
 			e.DueAt, e.Step = &due, "Thẩm định \"hồ sơ\"\t\\ <b>&"
-			if typ.Late() {
+			if typ.Deadline() {
 				e.OverdueWorkingHours = &h
 			}
 		}))

@@ -26,11 +26,6 @@ import (
 	"github.com/motcua/motcua/domain"
 )
 
-// LateKinds are the late-processing event kinds (contract.md, Events), in
-// the contract's order.
-var LateKinds = []domain.EventType{domain.EventDueSoon, domain.EventStepOverdue, domain.EventOverdue,
-	domain.EventExtensionOverdue, domain.EventCompletedLate}
-
 // DefaultDurable is the compliance consumer's durable name.
 const DefaultDurable = "motcua-compliance"
 
@@ -232,9 +227,9 @@ func (c *Compliance) Stats() ComplianceStats {
 // FilterSubjects are the subjects the consumer takes: one per late kind,
 // from every agency.
 func (c *Compliance) FilterSubjects() []string {
-	out := make([]string, len(LateKinds))
-	for i, k := range LateKinds {
-		out[i] = c.conn.SubjectPrefix() + SubjectRoot + "*." + string(k)
+	out := make([]string, len(domain.DeadlineEvents))
+	for i, k := range domain.DeadlineEvents {
+		out[i] = c.conn.SubjectPrefix() + domain.SubjectRoot + "*." + string(k)
 	}
 	return out
 }
@@ -267,7 +262,7 @@ func (c *Compliance) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		// nats-server before 2.10 takes one filter subject: take every
 		// event and skip the lifecycle ones.
 		c.log.Info("compliance: this nats-server takes one filter subject; lifecycle events are read and skipped")
-		cfg.FilterSubjects, cfg.FilterSubject = nil, c.conn.SubjectPrefix()+SubjectRoot+"*.*"
+		cfg.FilterSubjects, cfg.FilterSubject = nil, c.conn.SubjectPrefix()+domain.SubjectRoot+"*.*"
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, c.conn.StreamName(), cfg)
 	if err != nil {
@@ -443,7 +438,7 @@ func lateLine(m jetstream.Msg) (stateLine, error) {
 	if !ok || TypePrefix+kind != ev.Type() {
 		return stateLine{}, fmt.Errorf("type %s and eventkind %q disagree", ev.Type(), kind)
 	}
-	if !domain.EventType(kind).Late() {
+	if !domain.EventType(kind).Deadline() {
 		return stateLine{}, errNotLate
 	}
 	var data struct {
@@ -489,7 +484,7 @@ func WriteComplianceTable(w io.Writer, counts map[ComplianceKey]int) error {
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := "agency\tprocedure\t"
-	for _, k := range LateKinds {
+	for _, k := range domain.DeadlineEvents {
 		header += string(k) + "\t"
 	}
 	fmt.Fprintln(tw, header+"total\t")
@@ -498,7 +493,7 @@ func WriteComplianceTable(w io.Writer, counts map[ComplianceKey]int) error {
 	for _, r := range rows {
 		line := r.agency + "\t" + r.procedure + "\t"
 		sum := 0
-		for _, k := range LateKinds {
+		for _, k := range domain.DeadlineEvents {
 			n := per[r][k]
 			line += strconv.Itoa(n) + "\t"
 			totals[k] += n
@@ -508,7 +503,7 @@ func WriteComplianceTable(w io.Writer, counts map[ComplianceKey]int) error {
 		fmt.Fprintln(tw, line+strconv.Itoa(sum)+"\t")
 	}
 	line := "total\t\t"
-	for _, k := range LateKinds {
+	for _, k := range domain.DeadlineEvents {
 		line += strconv.Itoa(totals[k]) + "\t"
 	}
 	fmt.Fprintln(tw, line+strconv.Itoa(grand)+"\t")

@@ -36,19 +36,19 @@ func lateMix(t testing.TB, n int) ([]service.OutboxRecord, map[events.Compliance
 	for i := range recs {
 		typ := all[rnd.IntN(len(all))]
 		if i%3 == 0 {
-			typ = events.LateKinds[rnd.IntN(len(events.LateKinds))]
+			typ = domain.DeadlineEvents[rnd.IntN(len(domain.DeadlineEvents))]
 		}
 		agency := agencies[rnd.IntN(len(agencies))]
 		proc := procedures[rnd.IntN(len(procedures))]
 		dossier := fmt.Sprintf("%s-260302-%04d", agency, rnd.IntN(40))
 		recs[i] = record(t, int64(i+1), dossier, typ, agency, func(e *domain.Event) {
 			e.ProcedureCode = proc
-			if typ.Late() {
+			if typ.Deadline() {
 				h := float64(rnd.IntN(40)) / 2
 				e.DueAt, e.OverdueWorkingHours = &due, &h
 			}
 		})
-		if typ.Late() {
+		if typ.Deadline() {
 			want[events.ComplianceKey{Agency: agency, Procedure: proc, Kind: typ}]++
 		}
 	}
@@ -117,7 +117,7 @@ func TestComplianceCountsEachLateEventOnce(t *testing.T) {
 	// keeps both copies (a new Nats-Msg-Id stands in for the window's end).
 	again := 0
 	for _, rec := range recs {
-		if !rec.Type.Late() || again == 10 {
+		if !rec.Type.Deadline() || again == 10 {
 			continue
 		}
 		data, err := events.Encode(rec)

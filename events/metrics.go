@@ -100,7 +100,7 @@ func (m *Metrics) published(typ string, occurred, acked time.Time) {
 		m.Published.WithLabelValues(typ).Inc()
 		if !occurred.IsZero() {
 			class := "lifecycle"
-			if domain.EventType(typ).Late() {
+			if domain.EventType(typ).Deadline() {
 				class = "late"
 			}
 			m.Delay.WithLabelValues(class).Observe(max(acked.Sub(occurred).Seconds(), 0))

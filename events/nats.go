@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/motcua/motcua/domain"
 )
 
 // Defaults of Options.
@@ -20,7 +22,6 @@ const (
 	DefaultStream     = "DOSSIERS"
 	DefaultMaxAge     = 90 * 24 * time.Hour
 	DuplicateWindow   = 10 * time.Minute
-	SubjectRoot       = "dossiers."
 	connectionName    = "motcua"
 	embeddedReadyWait = 30 * time.Second
 	drainTimeout      = 10 * time.Second
@@ -144,7 +145,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	cfg := jetstream.StreamConfig{
 		Name:        o.Stream,
 		Description: "Facts about one-stop-shop dossiers (CloudEvents 1.0, structured JSON)",
-		Subjects:    []string{o.SubjectPrefix + SubjectRoot + ">"},
+		Subjects:    []string{o.SubjectPrefix + domain.SubjectRoot + ">"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,

@@ -2,17 +2,12 @@ package events
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/service"
@@ -63,6 +58,30 @@ type RelayOptions struct {
 
 // Relay publishes the outbox to JetStream, in order, at least once (exactly
 // once in the stream, thanks to Nats-Msg-Id within the duplicate window).
+//
+// How it works, by file. Run (this file) calls pump whenever it is woken
+// (Wake, after a commit that wrote events) or every PollInterval, and backs
+// off after a failed pump. A pump (relay_pipeline.go) runs one pipeline:
+//
+//   - read: fill takes the next batch of pending outbox rows (beside the
+//     publishing, with a CursorReader) while the window has room; take builds
+//     each row's message (relay_message.go; one that can never go is parked)
+//     and queues it under its dossier.
+//   - publish: dispatch sends the first queued event of each dossier with
+//     nothing in flight, up to MaxInFlight; so a dossier has at most one event
+//     in flight, and its events reach the stream in outbox order.
+//   - acknowledge (relay_ack.go): next and handle take JetStream's answers in
+//     the order sent; an acknowledged event joins toMark and frees its
+//     dossier's next one; a refused one is parked; any other failure stops
+//     the pump and leaves that dossier's events for the next pump.
+//   - mark: startMark writes the acknowledged batch published in the
+//     background, one call at a time; a failed mark only means the next pump
+//     publishes those events again and JetStream drops them as duplicates.
+//
+// A row is "known" from its read until it is marked, parked or given up on,
+// so a read that returns it again does not queue it twice. The pump ends when
+// the outbox is drained and nothing is in flight, or after a failure once
+// what is in flight has answered.
 type Relay struct {
 	conn   *Conn
 	reader service.OutboxReader
@@ -207,478 +226,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-var errNotConnected = errors.New("nats is not connected")
-
-// item is one outbox record on its way to the stream.
-type item struct {
-	rec  service.OutboxRecord
-	msg  *nats.Msg
-	sent time.Time
-}
-
-// ack is what became of a published item.
-type ack struct {
-	it        *item
-	duplicate bool
-	err       error
-}
-
-// CursorReader is an outbox reader that can also read the pending events
-// after a sequence number (in seq order, as PendingEvents). The relay then
-// reads each row once while earlier ones are in flight: the first read of a
-// pump starts from the oldest pending event (so one committed late with a
-// lower seq, or one that failed, is not skipped), the next ones after the
-// highest seq read. Those reads run beside the publishing, one at a time.
-// With a plain OutboxReader the relay reads the rows it holds again with
-// each read (up to MaxInFlight of them), between publishes.
-type CursorReader interface {
-	service.OutboxReader
-	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)
-}
-
-// pump publishes the outbox until it has read everything pending, a publish
-// or a database call fails, or ctx ends; then it waits for the events in
-// flight and returns how many records it read, and an error when some could
-// not be published for now (they stay in the outbox).
-//
-// Order: the events of one dossier are published one after the other, each
-// only after JetStream acknowledged the one before, so they are stored in the
-// outbox's order even if the connection drops in between (messages buffered
-// while reconnecting could otherwise overtake one lost in flight), and after
-// a failure none of that dossier's later events goes. Events of different
-// dossiers are pipelined: up to MaxInFlight unacknowledged at once, the next
-// records read and encoded while earlier ones wait for their
-// acknowledgement, acknowledged ones marked published in batches.
-func (r *Relay) pump(ctx context.Context) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	defer r.updateBacklog(ctx, false)
-
-	p := &pipeline{
-		r:      r,
-		bg:     context.WithoutCancel(ctx),
-		known:  map[int64]bool{},
-		queues: map[string][]*item{},
-		busy:   map[string]bool{},
-		timer:  time.NewTimer(time.Hour),
-	}
-	defer p.timer.Stop()
-	err := p.run(ctx)
-	return p.read, err
-}
-
-// pipeline is the state of one pump.
-type pipeline struct {
-	r  *Relay
-	bg context.Context // for marking what was published, even as ctx ends
-
-	known    map[int64]bool     // read, not yet marked published, parked or given up
-	queues   map[string][]*item // per dossier, read and not yet published
-	busy     map[string]bool    // dossiers with an event in flight
-	ready    []string           // dossiers whose next event may go, in the order they became ready
-	queued   int                // items in queues
-	inflight int                // published, not yet acknowledged
-	toMark   []*item            // acknowledged, not yet marked
-	marking  chan markResult    // the mark in progress, or nil
-	reading  chan readResult    // the read in progress (CursorReader), or nil
-	markErr  error              // a mark failed: no more marks this pump
-	sent     []sentItem         // in flight, in the order published
-	timer    *time.Timer        // for the oldest in flight
-	read     int                // records read
-	failed   int                // publishes that failed
-	failErr  error              // the first failure: no more reading or publishing
-	drained  bool               // the last read found nothing beyond what is known
-	cursor   int64              // the highest seq read
-	lastRead time.Time
-}
-
-type sentItem struct {
-	it *item
-	f  jetstream.PubAckFuture
-}
-
-func (p *pipeline) run(ctx context.Context) error {
-	r := p.r
-	for {
-		stopping := p.failErr != nil || ctx.Err() != nil
-		// Read more when a batch fits in the window.
-		if !stopping && !p.drained && p.reading == nil && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
-			if err := p.fill(ctx); err != nil {
-				p.fail(err)
-				continue
-			}
-		}
-		if !stopping {
-			p.dispatch()
-		}
-		p.startMark(p.inflight == 0 || stopping)
-		if p.inflight == 0 && p.marking == nil && p.reading == nil {
-			if p.failErr != nil {
-				if p.failed > 0 {
-					return fmt.Errorf("%d events not published: %w", p.failed, p.failErr)
-				}
-				return p.failErr
-			}
-			if ctx.Err() != nil || (p.drained && p.queued == 0) {
-				return nil
-			}
-			continue
-		}
-		p.wait(ctx)
-	}
-}
-
-// wait waits for the oldest acknowledgement (JetStream answers about in the
-// order it was asked) and takes all that came after it, or for the mark or
-// the read in progress to finish.
-func (p *pipeline) wait(ctx context.Context) {
-	if p.inflight == 0 {
-		select { // a nil channel is never ready; run makes sure one is not nil
-		case res := <-p.marking:
-			p.marked(res)
-		case res := <-p.reading:
-			p.took(ctx, res)
-		}
-		return
-	}
-	a, ok := p.next(ctx, true)
-	if !ok {
-		return // the mark or the read finished first
-	}
-	p.handle(a)
-	for p.inflight > 0 {
-		a, ok := p.next(ctx, false)
-		if !ok {
-			break
-		}
-		p.handle(a)
-	}
-}
-
-func (p *pipeline) fail(err error) {
-	if p.failErr == nil {
-		p.failErr = err
-	}
-}
-
-// fill reads the outbox and queues what is new. A CursorReader is asked,
-// in the background, for what comes after the highest seq read (the result
-// comes to wait, through reading). A plain outbox returns the oldest pending
-// records first, those already known (queued, in flight or not yet marked)
-// included, so it is asked for as many more as there are known ones, at once.
-func (p *pipeline) fill(ctx context.Context) error {
-	r := p.r
-	if cr, ok := r.reader.(CursorReader); ok {
-		after, limit := p.cursor, r.opts.BatchSize
-		done := make(chan readResult, 1)
-		p.reading = done
-		go func() {
-			recs, err := cr.PendingEventsAfter(ctx, after, limit)
-			done <- readResult{recs: recs, limit: limit, err: err}
-		}()
-		return nil
-	}
-	limit := len(p.known) + r.opts.BatchSize
-	recs, err := r.reader.PendingEvents(ctx, limit)
-	return p.take(ctx, readResult{recs: recs, limit: limit, err: err})
-}
-
-// readResult is what a read of the outbox gave.
-type readResult struct {
-	recs  []service.OutboxRecord
-	limit int
-	err   error
-}
-
-// took takes the result of a background read.
-func (p *pipeline) took(ctx context.Context, res readResult) {
-	p.reading = nil
-	if err := p.take(ctx, res); err != nil {
-		p.fail(err)
-	}
-}
-
-// take queues what a read found that is new.
-func (p *pipeline) take(ctx context.Context, res readResult) error {
-	r := p.r
-	recs, limit := res.recs, res.limit
-	if res.err != nil {
-		return fmt.Errorf("read outbox: %w", res.err)
-	}
-	p.drained = len(recs) < limit
-	fresh := 0
-	for _, rec := range recs {
-		p.cursor = max(p.cursor, rec.Seq)
-		if !p.known[rec.Seq] {
-			fresh++
-		}
-	}
-	if fresh > 0 && !r.conn.NATS().IsConnected() {
-		// Not even tried: the outbox keeps them for the next pump.
-		p.read += fresh
-		return errNotConnected
-	}
-	if time.Since(p.lastRead) >= backlogEvery {
-		r.updateBacklog(ctx, false)
-	}
-	p.lastRead = time.Now()
-	for _, rec := range recs {
-		if p.known[rec.Seq] {
-			continue
-		}
-		p.read++
-		msg, reason, err := r.message(rec)
-		if err != nil {
-			if err := r.park(p.bg, rec, reason, err); err != nil {
-				return err
-			}
-			continue
-		}
-		p.known[rec.Seq] = true
-		q := p.queues[rec.DossierCode]
-		if len(q) == 0 && !p.busy[rec.DossierCode] {
-			p.ready = append(p.ready, rec.DossierCode)
-		}
-		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: msg})
-		p.queued++
-	}
-	return nil
-}
-
-// dispatch publishes the next event of every ready dossier, up to the window.
-func (p *pipeline) dispatch() {
-	r := p.r
-	for len(p.ready) > 0 && p.inflight < r.opts.MaxInFlight && p.failErr == nil {
-		code := p.ready[0]
-		p.ready = p.ready[1:]
-		q := p.queues[code]
-		if len(q) == 0 || p.busy[code] {
-			continue
-		}
-		it := q[0]
-		if len(q) == 1 {
-			delete(p.queues, code)
-		} else {
-			p.queues[code] = q[1:]
-		}
-		p.queued--
-		it.sent = time.Now()
-		f, err := r.js.PublishMsgAsync(it.msg)
-		if err != nil {
-			p.publishFailed(it, err)
-			continue
-		}
-		p.busy[code] = true
-		p.inflight++
-		p.sent = append(p.sent, sentItem{it, f})
-	}
-	if len(p.ready) == 0 {
-		p.ready = nil // let the array go
-	}
-}
-
-// handle takes one acknowledgement (or failure).
-func (p *pipeline) handle(a ack) {
-	r := p.r
-	p.inflight--
-	code := a.it.rec.DossierCode
-	delete(p.busy, code)
-	if a.err != nil {
-		if reason, permanent := refused(a.err); permanent {
-			delete(p.known, a.it.rec.Seq)
-			if err := r.park(p.bg, a.it.rec, reason, a.err); err != nil {
-				p.fail(err)
-			}
-		} else {
-			p.publishFailed(a.it, a.err)
-			return
-		}
-	} else {
-		r.m.publishTime(time.Since(a.it.sent).Seconds())
-		if a.duplicate {
-			r.m.duplicate()
-		}
-		p.toMark = append(p.toMark, a.it)
-	}
-	if len(p.queues[code]) > 0 {
-		p.ready = append(p.ready, code)
-	}
-}
-
-// publishFailed gives up on an event for this pump, and on the rest of its
-// dossier's events behind it, and stops the pump.
-func (p *pipeline) publishFailed(it *item, err error) {
-	r := p.r
-	code := it.rec.DossierCode
-	delete(p.known, it.rec.Seq)
-	for _, rest := range p.queues[code] {
-		delete(p.known, rest.rec.Seq)
-		p.queued--
-	}
-	delete(p.queues, code)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// Stopped, not failed: it is published again next time.
-		return
-	}
-	p.failed++
-	r.m.publishError()
-	p.fail(fmt.Errorf("publish %s (seq %d): %w", it.rec.ID, it.rec.Seq, err))
-	if err := r.reader.MarkFailed(p.bg, it.rec.Seq, err.Error(), false); err != nil {
-		r.log.Warn("event relay: cannot count a failed attempt", "seq", it.rec.Seq, "err", err)
-	}
-}
-
-// markResult is what became of a MarkPublished call.
-type markResult struct {
-	items []*item
-	err   error
-}
-
-// startMark marks what JetStream acknowledged as published, in the
-// background while the pump goes on, one call at a time: what is
-// acknowledged meanwhile goes with the next call, so calls grow as the
-// database slows. It waits for a batch unless now.
-func (p *pipeline) startMark(now bool) {
-	if p.marking != nil || len(p.toMark) == 0 || p.markErr != nil || (!now && len(p.toMark) < p.r.opts.BatchSize) {
-		return
-	}
-	items := p.toMark
-	p.toMark = nil
-	done := make(chan markResult, 1)
-	p.marking = done
-	r := p.r
-	go func() {
-		seqs := make([]int64, len(items))
-		for i, it := range items {
-			seqs[i] = it.rec.Seq
-		}
-		ctx, cancel := context.WithTimeout(p.bg, markTimeout)
-		err := r.reader.MarkPublished(ctx, seqs, time.Now().UTC())
-		cancel()
-		done <- markResult{items, err}
-	}()
-}
-
-// marked takes the result of a mark.
-func (p *pipeline) marked(res markResult) {
-	p.marking = nil
-	r := p.r
-	if res.err != nil {
-		// Published but not marked: the next pump publishes them again and
-		// JetStream drops them as duplicates.
-		p.markErr = fmt.Errorf("mark %d events published: %w", len(res.items), res.err)
-		p.fail(p.markErr)
-		p.toMark = nil
-		return
-	}
-	now := time.Now()
-	for _, it := range res.items {
-		delete(p.known, it.rec.Seq)
-		r.m.published(string(it.rec.Type), it.rec.OccurredAt, now)
-	}
-}
-
-// next takes the oldest acknowledgement (or failure) in flight, waiting
-// for it when wait is true; without waiting it reports false when it has not
-// come yet. The publishing context times acknowledgements out after
-// AckTimeout; next's own timer is only a safety net. Once ctx ends, what has
-// not come is given up on (and published again next time).
-func (p *pipeline) next(ctx context.Context, wait bool) (ack, bool) {
-	s := p.sent[0]
-	a := ack{it: s.it}
-	if wait {
-		p.timer.Reset(time.Until(s.it.sent.Add(p.r.opts.AckTimeout + time.Second)))
-		select {
-		case res := <-p.marking: // nil while no mark runs: never ready
-			p.marked(res)
-			return a, false
-		case res := <-p.reading: // likewise
-			p.took(ctx, res)
-			return a, false
-		case pa := <-s.f.Ok():
-			a.duplicate = pa.Duplicate
-		case err := <-s.f.Err():
-			a.err = err
-		case <-p.timer.C:
-			a.err = jetstream.ErrAsyncPublishTimeout
-		case <-ctx.Done():
-			select {
-			case pa := <-s.f.Ok():
-				a.duplicate = pa.Duplicate
-			default:
-				a.err = ctx.Err()
-			}
-		}
-	} else {
-		select {
-		case pa := <-s.f.Ok():
-			a.duplicate = pa.Duplicate
-		case err := <-s.f.Err():
-			a.err = err
-		default:
-			if ctx.Err() == nil {
-				return a, false
-			}
-			a.err = ctx.Err()
-		}
-	}
-	p.sent[0] = sentItem{}
-	p.sent = p.sent[1:]
-	if len(p.sent) == 0 {
-		p.sent = nil // let the array go
-	}
-	return a, true
-}
-
-// refused reports whether JetStream refused a message for good (it is larger
-// than the stream takes), and the reason to park it with.
-func refused(err error) (string, bool) {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum || apiErr.ErrorCode == codeHeaderTooLarge) {
-		return ParkTooLarge, true
-	}
-	return "", false
-}
-
-// codeHeaderTooLarge is JetStream's "header size exceeds maximum allowed".
-const codeHeaderTooLarge jetstream.ErrorCode = 10097
-
-// message builds the NATS message of a record, or says why it can never be
-// published.
-func (r *Relay) message(rec service.OutboxRecord) (*nats.Msg, string, error) {
-	subject := r.conn.SubjectPrefix() + rec.Subject
-	if !strings.HasPrefix(rec.Subject, SubjectRoot) || !ValidSubject(subject) {
-		return nil, ParkSubject, fmt.Errorf("invalid subject %q", rec.Subject)
-	}
-	data, err := Encode(rec)
-	if err != nil {
-		return nil, ParkEncode, fmt.Errorf("cannot encode: %w", err)
-	}
-	// Header keys as nats.Header.Set would write them (already canonical).
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{headerMsgID: {rec.ID}, headerContent: {ContentType}}}
-	size := len(subject) + len(data) + len(rec.ID) + len(ContentType) + 64
-	if limit := r.conn.NATS().MaxPayload(); limit > 0 && int64(size) > limit {
-		return nil, ParkTooLarge, fmt.Errorf("message of about %d bytes exceeds the server's maximum payload %d", size, limit)
-	}
-	return msg, "", nil
-}
-
-func (r *Relay) park(ctx context.Context, rec service.OutboxRecord, reason string, cause error) error {
-	ctx, cancel := context.WithTimeout(ctx, markTimeout)
-	defer cancel()
-	if err := r.reader.MarkFailed(ctx, rec.Seq, reason+": "+cause.Error(), true); err != nil {
-		return fmt.Errorf("park event seq %d: %w", rec.Seq, err)
-	}
-	r.m.parked(reason)
-	r.log.Error("event relay: event parked, it will not be published",
-		"seq", rec.Seq, "id", rec.ID, "type", rec.Type, "dossier", rec.DossierCode, "reason", reason, "err", cause)
-	return nil
-}
-
-// updateBacklog refreshes the backlog gauges, at most once a second unless
-// forced (after a pump: the gauges then say whether it left anything).
-func (r *Relay) updateBacklog(ctx context.Context, force bool) {
-	if r.m == nil || ctx.Err() != nil || (!force && time.Since(r.lastBacklog) < backlogEvery) {
+// updateBacklog refreshes the backlog gauges, at most once a second.
+func (r *Relay) updateBacklog(ctx context.Context) {
+	if r.m == nil || ctx.Err() != nil || time.Since(r.lastBacklog) < backlogEvery {
 		return
 	}
 	r.lastBacklog = time.Now()
@@ -693,19 +243,4 @@ func (r *Relay) updateBacklog(ctx context.Context, force bool) {
 		age = max(time.Since(*oldest).Seconds(), 0)
 	}
 	r.m.OldestAge.Set(age)
-}
-
-// ValidSubject reports whether NATS accepts s as the subject of a published
-// message: non-empty dot-separated tokens, no empty token, no wildcard (* or
-// >), no white space or control character, valid UTF-8.
-func ValidSubject(s string) bool {
-	if s == "" || !utf8.ValidString(s) || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false // an empty token
-	}
-	for _, c := range s {
-		if c == '*' || c == '>' || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return false
-		}
-	}
-	return true
 }

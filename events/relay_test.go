@@ -28,7 +28,7 @@ func record(t testing.TB, seq int64, dossier string, typ domain.EventType, agenc
 	if mutate != nil {
 		mutate(&e)
 	}
-	data, err := service.EncodeEventData(e)
+	data, err := e.Data()
 	if err != nil {
 		t.Fatal(err)
 	}

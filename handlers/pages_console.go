@@ -139,19 +139,22 @@ func (p *pages) catalogue(c echo.Context) ([]domain.Procedure, map[string]string
 	return procs, names, nil
 }
 
-// visibleAgencies are the agencies a person may filter by: an
-// administrator's all, a supervisor's subtree, a clerk's or officer's own.
+// visibleAgencies are the agencies a person may filter by: those of their
+// dossier scope (an administrator's all, a supervisor's subtree, a clerk's
+// or officer's own).
 func (p *pages) visibleAgencies(c echo.Context, a domain.Actor) ([]domain.Agency, error) {
-	all, err := p.api.svc.Agencies(c.Request().Context())
+	ctx := c.Request().Context()
+	all, err := p.api.svc.Agencies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if a.IsAdmin() {
-		return all, nil
+	scope, err := p.api.svc.DossierScope(ctx, a)
+	if err != nil {
+		return nil, err
 	}
 	var out []domain.Agency
 	for _, ag := range all {
-		if ag.Code == a.Agency || (a.Has(domain.RoleSupervisor) && strings.Contains(ag.Path, "/"+a.Agency+"/")) {
+		if scope.Has(ag.Code) {
 			out = append(out, ag)
 		}
 	}
@@ -361,7 +364,7 @@ func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, err
 		return err
 	}
 	dp := dossierPage{D: dos, Names: names, Late: dos.LateAt(p.api.svc.Now()), Code: dos.Code, OpenPause: dos.OpenPause(),
-		CanPrint:   a.IsAdmin() || (a.Has(domain.RoleClerk) && a.Agency == dos.AgencyCode),
+		CanPrint:   a.MayPrint(dos),
 		ReceiptURL: "/api/v1/dossiers/" + url.PathEscape(dos.Code) + "/receipt",
 		LastStep:   dos.CurrentStep > 0 && dos.CurrentStep == len(dos.Steps)}
 	if pr, err := p.api.svc.Procedure(ctx, dos.ProcedureCode, dos.ProcedureVersion); err == nil {

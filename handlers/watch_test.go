@@ -100,30 +100,38 @@ func TestWatchersShareTheWork(t *testing.T) {
 		for i := 0; i < n; i++ {
 			e.intake(intakeBody("2.000635", "counter")) // 4 h: due 14:00, due soon at once
 		}
-		e.clock.Set(at(2026, 3, 17, 9, 0))
-		var wg sync.WaitGroup
-		fired := make(chan map[domain.EventType]int, 2)
-		for w := 0; w < 2; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				pass, err := e.svc.WatchDeadlines(context.Background())
-				if err != nil {
-					t.Error(err)
-				}
-				fired <- pass.Fired
-			}()
-		}
-		wg.Wait()
-		close(fired)
-		total := map[domain.EventType]int{}
-		for f := range fired {
-			for k, v := range f {
-				total[k] += v
+		// Two watchers at once: at 10:00 each due_soon fires once, the next
+		// morning each overdue (its due_soon long claimed).
+		race := func(now time.Time) map[domain.EventType]int {
+			e.clock.Set(now)
+			var wg sync.WaitGroup
+			fired := make(chan map[domain.EventType]int, 2)
+			for w := 0; w < 2; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					pass, err := e.svc.WatchDeadlines(context.Background())
+					if err != nil {
+						t.Error(err)
+					}
+					fired <- pass.Fired
+				}()
 			}
+			wg.Wait()
+			close(fired)
+			total := map[domain.EventType]int{}
+			for f := range fired {
+				for k, v := range f {
+					total[k] += v
+				}
+			}
+			return total
 		}
-		if total[domain.EventOverdue] != n || total[domain.EventDueSoon] != n {
-			t.Fatalf("fired %v, want %d of each", total, n)
+		if total := race(at(2026, 3, 16, 10, 0)); total[domain.EventDueSoon] != n || len(total) != 1 {
+			t.Fatalf("fired %v, want %d due_soon", total, n)
+		}
+		if total := race(at(2026, 3, 17, 9, 0)); total[domain.EventOverdue] != n || len(total) != 1 {
+			t.Fatalf("fired %v, want %d overdue", total, n)
 		}
 		if e.lateEvents("overdue") != n || e.lateEvents("due_soon") != n {
 			t.Fatalf("outbox has %d overdue, %d due_soon", e.lateEvents("overdue"), e.lateEvents("due_soon"))

@@ -164,29 +164,32 @@ func (s *Service) Dossier(ctx context.Context, actor domain.Actor, code string) 
 	return d, nil
 }
 
-// canRead lets admins, staff of an involved agency, and supervisors whose
-// agency is an involved agency or above one, read a dossier.
+// canRead answers Forbidden unless the actor's dossier scope holds the
+// dossier (domain.Actor.DossierScope).
 func (s *Service) canRead(ctx context.Context, actor domain.Actor, d *domain.Dossier) error {
-	if actor.IsAdmin() {
-		return nil
+	scope, err := s.DossierScope(ctx, actor)
+	if err != nil {
+		return err
 	}
-	involved := d.InvolvedAgencies()
-	if actor.HasAny(domain.RoleClerk, domain.RoleOfficer, domain.RoleSupervisor) {
-		for _, a := range involved {
-			if a == actor.Agency {
-				return nil
-			}
-		}
+	return scope.CanRead(d)
+}
+
+// DossierScope is the agencies whose dossiers the actor may read and list.
+func (s *Service) DossierScope(ctx context.Context, actor domain.Actor) (domain.Scope, error) {
+	subtree, err := s.subtreeOf(ctx, actor)
+	if err != nil {
+		return domain.Scope{}, err
 	}
-	if actor.Has(domain.RoleSupervisor) && actor.Agency != "" {
-		for _, code := range involved {
-			a, err := s.store.Agency(ctx, code)
-			if err == nil && a.Within(actor.Agency) {
-				return nil
-			}
-		}
+	return actor.DossierScope(subtree)
+}
+
+// subtreeOf looks up the agencies below the actor's when their scope needs
+// them.
+func (s *Service) subtreeOf(ctx context.Context, actor domain.Actor) ([]string, error) {
+	if !actor.NeedsSubtree() {
+		return nil, nil
 	}
-	return domain.Forbiddenf("the dossier belongs to agencies you do not work for")
+	return s.store.Subtree(ctx, actor.Agency)
 }
 
 // PublicView is what a citizen with the PIN sees: no personal data.

@@ -22,9 +22,11 @@ type ListQuery struct {
 	Cursor        string
 }
 
-// ListDossiers lists the dossiers the actor may see: administrators all;
-// supervisors their agency's subtree; clerks and officers those their unit
-// received, leads or holds now. Keyset-paginated, newest received first.
+// ListDossiers lists the dossiers the actor may see, the same ones a GET of
+// each would answer (domain.Actor.DossierScope): administrators all;
+// supervisors those their agency's subtree is involved in; clerks and
+// officers those their unit is involved in. Keyset-paginated, newest
+// received first.
 func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQuery) ([]*domain.Dossier, string, error) {
 	var f domain.Fields
 	filter := DossierFilter{Limit: q.Limit, ProcedureCode: q.ProcedureCode}
@@ -72,20 +74,18 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 		now := s.clock.Now()
 		filter.OverdueAt = &now
 	}
-	scope, err := s.scope(ctx, actor)
+	scope, err := s.DossierScope(ctx, actor)
 	if err != nil {
 		return nil, "", err
 	}
 	switch {
-	case q.AgencyCode != "" && scope != nil:
-		if !contains(scope, q.AgencyCode) {
+	case q.AgencyCode != "":
+		if !scope.Has(q.AgencyCode) {
 			return nil, "", domain.Forbiddenf("agency %s is not yours to see", q.AgencyCode)
 		}
 		filter.AgencyCodes = []string{q.AgencyCode}
-	case q.AgencyCode != "":
-		filter.AgencyCodes = []string{q.AgencyCode}
-	default:
-		filter.AgencyCodes = scope
+	case !scope.All:
+		filter.AgencyCodes = scope.Agencies
 	}
 	items, err := s.store.ListDossiers(ctx, filter)
 	if err != nil {
@@ -97,28 +97,6 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 		next = encodeCursor(DossierCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
 	return items, next, nil
-}
-
-// scope is the agencies whose dossiers the actor may list; nil means all.
-func (s *Service) scope(ctx context.Context, actor domain.Actor) ([]string, error) {
-	switch {
-	case actor.IsAdmin():
-		return nil, nil
-	case actor.Has(domain.RoleSupervisor):
-		return s.store.Subtree(ctx, actor.Agency)
-	case actor.HasAny(domain.RoleClerk, domain.RoleOfficer):
-		return []string{actor.Agency}, nil
-	}
-	return nil, domain.Forbiddenf("staff only")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func encodeCursor(c DossierCursor) string {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -33,26 +32,4 @@ type OutboxReader interface {
 	// OutboxBacklog returns the number of unpublished events and when the
 	// oldest was written.
 	OutboxBacklog(ctx context.Context) (count int64, oldest *time.Time, err error)
-}
-
-// EventData is the data member of a dossier event (contract.md, Events):
-// codes and times only, never personal data.
-type EventData struct {
-	DossierCode         string     `json:"dossier_code"`
-	ProcedureCode       string     `json:"procedure_code"`
-	AgencyCode          string     `json:"agency_code"`
-	HolderCode          string     `json:"holder_code,omitempty"`
-	Step                string     `json:"step,omitempty"`
-	Status              string     `json:"status"`
-	DueAt               *time.Time `json:"due_at,omitempty"`
-	OccurredAt          time.Time  `json:"occurred_at"`
-	OverdueWorkingHours *float64   `json:"overdue_working_hours,omitempty"`
-}
-
-// EncodeEventData turns an event into its JSON data member.
-func EncodeEventData(e domain.Event) ([]byte, error) {
-	return json.Marshal(EventData{
-		DossierCode: e.DossierCode, ProcedureCode: e.ProcedureCode, AgencyCode: e.AgencyCode, HolderCode: e.HolderCode, Step: e.Step,
-		Status: e.Status.String(), DueAt: e.DueAt, OccurredAt: e.OccurredAt, OverdueWorkingHours: e.OverdueWorkingHours,
-	})
 }

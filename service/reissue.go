@@ -24,15 +24,6 @@ type ReceiptView struct {
 	ReceivingUnit domain.Agency
 }
 
-// canPrint lets clerks of the receiving unit and administrators print
-// receipts and issue PINs: the counter that took the dossier in.
-func canPrint(actor domain.Actor, d *domain.Dossier) error {
-	if actor.IsAdmin() || (actor.Has(domain.RoleClerk) && actor.Agency != "" && actor.Agency == d.AgencyCode) {
-		return nil
-	}
-	return domain.Forbiddenf("receipts are printed by clerks of the receiving unit %s", d.AgencyCode)
-}
-
 // Receipt returns what the receipt of a dossier prints. The PIN is stored
 // hashed, so it is printed only when the caller passes it (the counter that
 // was just given it at intake, or by ReissuePIN); a PIN that does not match
@@ -45,7 +36,7 @@ func (s *Service) Receipt(ctx context.Context, actor domain.Actor, code, pin str
 	if err != nil {
 		return ReceiptView{}, err
 	}
-	if err := canPrint(actor, d); err != nil {
+	if err := actor.CanPrint(d); err != nil {
 		return ReceiptView{}, err
 	}
 	if pin != "" && (len(pin) != pinDigits || !checkPIN(d.PINHash, pin)) {
@@ -105,7 +96,7 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 		if d, err = tx.Dossier(ctx, code); err != nil {
 			return err
 		}
-		if err := canPrint(actor, d); err != nil {
+		if err := actor.CanPrint(d); err != nil {
 			return err
 		}
 		if d.Version != version {

@@ -120,17 +120,18 @@ type ComplianceReport struct {
 	Total domain.Figures
 }
 
-// reportScope is the agencies whose reports the actor may read: nil (all)
-// for administrators, a supervisor's agency and those below it; Forbidden
-// for anyone else.
+// reportScope is the agencies whose reports the actor may read
+// (domain.Actor.ReportScope): nil for all.
 func (s *Service) reportScope(ctx context.Context, actor domain.Actor) ([]string, error) {
-	switch {
-	case actor.IsAdmin():
-		return nil, nil
-	case actor.Has(domain.RoleSupervisor) && actor.Agency != "":
-		return s.store.Subtree(ctx, actor.Agency)
+	subtree, err := s.subtreeOf(ctx, actor)
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Forbiddenf("reports are for supervisors and administrators")
+	scope, err := actor.ReportScope(subtree)
+	if err != nil || scope.All {
+		return nil, err
+	}
+	return append([]string{}, scope.Agencies...), nil
 }
 
 // agencyFilter narrows the scope to an agency and its sub-agencies: an

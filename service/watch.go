@@ -70,8 +70,8 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 			}
 			var events []domain.Event
 			for _, c := range candidates {
-				if !fresh[claimOf(c.d, c.check)] {
-					continue
+				if !fresh[claimOf(c.d, c.check)] || !c.check.Publishes(now) {
+					continue // claimed before, or claimed now and not worth publishing
 				}
 				events = append(events, c.d.LateEvent(c.check, c.cal, now))
 				pass.Fired[c.check.Kind]++

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm/clause"
 
 	"github.com/motcua/motcua/domain"
@@ -488,28 +487,19 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	return q.writeEvents(ctx, ch.Events)
 }
 
-// eventNamespace seeds deterministic ids of keyed events (one per deadline).
-var eventNamespace = uuid.MustParse("6f1c3f5e-2b7a-4c8e-9a51-3d0f6c2e8b17")
-
 func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	rows := make([]outboxRow, 0, len(events))
 	for _, e := range events {
-		data, err := service.EncodeEventData(e)
+		data, err := e.Data()
 		if err != nil {
 			return err
 		}
-		var id string
-		if e.Key != "" {
-			id = uuid.NewSHA1(eventNamespace, []byte(e.Key)).String()
-		} else {
-			v7, err := uuid.NewV7()
-			if err != nil {
-				return err
-			}
-			id = v7.String()
+		id, err := e.ID()
+		if err != nil {
+			return err
 		}
 		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
 			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
@@ -557,7 +547,10 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 		db = db.Where("status = ?", int(f.Status))
 	}
 	if f.AgencyCodes != nil {
-		db = db.Where("(agency_code IN ? OR lead_agency_code IN ? OR holder_code IN ?)", f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+		// The agencies involved in a dossier (domain.Dossier.InvolvedAgencies).
+		db = db.Where(`(agency_code IN ? OR lead_agency_code IN ? OR holder_code IN ? OR EXISTS (
+			SELECT 1 FROM dossier_steps s WHERE s.dossier_id = dossiers.id AND s.agency_code IN ?))`,
+			f.AgencyCodes, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
 	}
 	if f.ProcedureCode != "" {
 		db = db.Where("procedure_code = ?", f.ProcedureCode)

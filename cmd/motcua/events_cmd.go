@@ -21,7 +21,6 @@ import (
 
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
-	"github.com/motcua/motcua/service"
 )
 
 const needNATSURL = "needs NATS_URL: without it the service runs NATS inside its own process, " +
@@ -129,17 +128,17 @@ func tailSubject(prefix, agency, kind string) (string, error) {
 	}
 	k := ">"
 	if kind != "" {
-		if !slices.Contains(events.Kinds, domain.EventType(kind)) {
+		if !slices.Contains(domain.EventTypes, domain.EventType(kind)) {
 			return "", fmt.Errorf("--type %q is not an event kind (%s)", kind, kindList())
 		}
 		k = kind
 	}
-	return prefix + events.SubjectRoot + a + "." + k, nil
+	return prefix + domain.SubjectRoot + a + "." + k, nil
 }
 
 func kindList() string {
-	s := make([]string, len(events.Kinds))
-	for i, k := range events.Kinds {
+	s := make([]string, len(domain.EventTypes))
+	for i, k := range domain.EventTypes {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
@@ -236,7 +235,7 @@ func tailLine(b []byte, asJSON bool) (string, error) {
 		}
 		return buf.String(), nil
 	}
-	var d service.EventData
+	var d domain.EventData
 	if err := ev.DataAs(&d); err != nil {
 		return "", err
 	}

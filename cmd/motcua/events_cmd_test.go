@@ -52,11 +52,11 @@ func publish(t *testing.T, conn *events.Conn, evs ...domain.Event) {
 		if e.Status == 0 {
 			e.Status = domain.StatusProcessing
 		}
-		if e.Type.Late() && e.OverdueWorkingHours == nil {
+		if e.Type.Deadline() && e.OverdueWorkingHours == nil {
 			h, due := 1.5, t0.Add(-2*time.Hour)
 			e.OverdueWorkingHours, e.DueAt = &h, &due
 		}
-		data, err := service.EncodeEventData(e)
+		data, err := e.Data()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
 )
 
@@ -125,7 +126,7 @@ func Messages(t testing.TB, c *events.Conn, n int, timeout time.Duration) []jets
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cons, err := c.JetStream().OrderedConsumer(ctx, c.StreamName(), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{c.SubjectPrefix() + events.SubjectRoot + ">"},
+		FilterSubjects: []string{c.SubjectPrefix() + domain.SubjectRoot + ">"},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {

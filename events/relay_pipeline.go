@@ -1,0 +1,276 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/motcua/motcua/service"
+)
+
+var errNotConnected = errors.New("nats is not connected")
+
+// item is one outbox record on its way to the stream.
+type item struct {
+	rec  service.OutboxRecord
+	msg  *nats.Msg
+	sent time.Time
+}
+
+// CursorReader is an outbox reader that can also read the pending events
+// after a sequence number (in seq order, as PendingEvents). The relay then
+// reads each row once while earlier ones are in flight: the first read of a
+// pump starts from the oldest pending event (so one committed late with a
+// lower seq, or one that failed, is not skipped), the next ones after the
+// highest seq read. Those reads run beside the publishing, one at a time.
+// With a plain OutboxReader the relay reads the rows it holds again with
+// each read (up to MaxInFlight of them), between publishes.
+type CursorReader interface {
+	service.OutboxReader
+	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)
+}
+
+// pump publishes the outbox until it has read everything pending, a publish
+// or a database call fails, or ctx ends; then it waits for the events in
+// flight and returns how many records it read, and an error when some could
+// not be published for now (they stay in the outbox).
+//
+// Order: the events of one dossier are published one after the other, each
+// only after JetStream acknowledged the one before, so they are stored in the
+// outbox's order even if the connection drops in between (messages buffered
+// while reconnecting could otherwise overtake one lost in flight), and after
+// a failure none of that dossier's later events goes. Events of different
+// dossiers are pipelined: up to MaxInFlight unacknowledged at once, the next
+// records read and encoded while earlier ones wait for their
+// acknowledgement, acknowledged ones marked published in batches.
+func (r *Relay) pump(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.updateBacklog(ctx)
+
+	p := &pipeline{
+		r:      r,
+		bg:     context.WithoutCancel(ctx),
+		known:  map[int64]bool{},
+		queues: map[string][]*item{},
+		busy:   map[string]bool{},
+		timer:  time.NewTimer(time.Hour),
+	}
+	defer p.timer.Stop()
+	err := p.run(ctx)
+	return p.read, err
+}
+
+// pipeline is the state of one pump.
+type pipeline struct {
+	r  *Relay
+	bg context.Context // for marking what was published, even as ctx ends
+
+	known    map[int64]bool     // read, not yet marked published, parked or given up
+	queues   map[string][]*item // per dossier, read and not yet published
+	busy     map[string]bool    // dossiers with an event in flight
+	ready    []string           // dossiers whose next event may go, in the order they became ready
+	queued   int                // items in queues
+	inflight int                // published, not yet acknowledged
+	toMark   []*item            // acknowledged, not yet marked
+	marking  chan markResult    // the mark in progress, or nil
+	reading  chan readResult    // the read in progress (CursorReader), or nil
+	markErr  error              // a mark failed: no more marks this pump
+	sent     []sentItem         // in flight, in the order published
+	timer    *time.Timer        // for the oldest in flight
+	read     int                // records read
+	failed   int                // publishes that failed
+	failErr  error              // the first failure: no more reading or publishing
+	drained  bool               // the last read found nothing beyond what is known
+	cursor   int64              // the highest seq read
+	lastRead time.Time
+}
+
+type sentItem struct {
+	it *item
+	f  jetstream.PubAckFuture
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	r := p.r
+	for {
+		stopping := p.failErr != nil || ctx.Err() != nil
+		// Read more when a batch fits in the window.
+		if !stopping && !p.drained && p.reading == nil && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
+			if err := p.fill(ctx); err != nil {
+				p.fail(err)
+				continue
+			}
+		}
+		if !stopping {
+			p.dispatch()
+		}
+		p.startMark(p.inflight == 0 || stopping)
+		if p.inflight == 0 && p.marking == nil && p.reading == nil {
+			if p.failErr != nil {
+				if p.failed > 0 {
+					return fmt.Errorf("%d events not published: %w", p.failed, p.failErr)
+				}
+				return p.failErr
+			}
+			if ctx.Err() != nil || (p.drained && p.queued == 0) {
+				return nil
+			}
+			continue
+		}
+		p.wait(ctx)
+	}
+}
+
+// wait waits for the oldest acknowledgement (JetStream answers about in the
+// order it was asked) and takes all that came after it, or for the mark or
+// the read in progress to finish.
+func (p *pipeline) wait(ctx context.Context) {
+	if p.inflight == 0 {
+		select { // a nil channel is never ready; run makes sure one is not nil
+		case res := <-p.marking:
+			p.marked(res)
+		case res := <-p.reading:
+			p.took(ctx, res)
+		}
+		return
+	}
+	a, ok := p.next(ctx, true)
+	if !ok {
+		return // the mark or the read finished first
+	}
+	p.handle(a)
+	for p.inflight > 0 {
+		a, ok := p.next(ctx, false)
+		if !ok {
+			break
+		}
+		p.handle(a)
+	}
+}
+
+func (p *pipeline) fail(err error) {
+	if p.failErr == nil {
+		p.failErr = err
+	}
+}
+
+// fill reads the outbox and queues what is new. A CursorReader is asked,
+// in the background, for what comes after the highest seq read (the result
+// comes to wait, through reading). A plain outbox returns the oldest pending
+// records first, those already known (queued, in flight or not yet marked)
+// included, so it is asked for as many more as there are known ones, at once.
+func (p *pipeline) fill(ctx context.Context) error {
+	r := p.r
+	if cr, ok := r.reader.(CursorReader); ok {
+		after, limit := p.cursor, r.opts.BatchSize
+		done := make(chan readResult, 1)
+		p.reading = done
+		go func() {
+			recs, err := cr.PendingEventsAfter(ctx, after, limit)
+			done <- readResult{recs: recs, limit: limit, err: err}
+		}()
+		return nil
+	}
+	limit := len(p.known) + r.opts.BatchSize
+	recs, err := r.reader.PendingEvents(ctx, limit)
+	return p.take(ctx, readResult{recs: recs, limit: limit, err: err})
+}
+
+// readResult is what a read of the outbox gave.
+type readResult struct {
+	recs  []service.OutboxRecord
+	limit int
+	err   error
+}
+
+// took takes the result of a background read.
+func (p *pipeline) took(ctx context.Context, res readResult) {
+	p.reading = nil
+	if err := p.take(ctx, res); err != nil {
+		p.fail(err)
+	}
+}
+
+// take queues what a read found that is new.
+func (p *pipeline) take(ctx context.Context, res readResult) error {
+	r := p.r
+	recs, limit := res.recs, res.limit
+	if res.err != nil {
+		return fmt.Errorf("read outbox: %w", res.err)
+	}
+	p.drained = len(recs) < limit
+	fresh := 0
+	for _, rec := range recs {
+		p.cursor = max(p.cursor, rec.Seq)
+		if !p.known[rec.Seq] {
+			fresh++
+		}
+	}
+	if fresh > 0 && !r.conn.NATS().IsConnected() {
+		// Not even tried: the outbox keeps them for the next pump.
+		p.read += fresh
+		return errNotConnected
+	}
+	if time.Since(p.lastRead) >= backlogEvery {
+		r.updateBacklog(ctx)
+	}
+	p.lastRead = time.Now()
+	for _, rec := range recs {
+		if p.known[rec.Seq] {
+			continue
+		}
+		p.read++
+		msg, reason, err := r.message(rec)
+		if err != nil {
+			if err := r.park(p.bg, rec, reason, err); err != nil {
+				return err
+			}
+			continue
+		}
+		p.known[rec.Seq] = true
+		q := p.queues[rec.DossierCode]
+		if len(q) == 0 && !p.busy[rec.DossierCode] {
+			p.ready = append(p.ready, rec.DossierCode)
+		}
+		p.queues[rec.DossierCode] = append(q, &item{rec: rec, msg: msg})
+		p.queued++
+	}
+	return nil
+}
+
+// dispatch publishes the next event of every ready dossier, up to the window.
+func (p *pipeline) dispatch() {
+	r := p.r
+	for len(p.ready) > 0 && p.inflight < r.opts.MaxInFlight && p.failErr == nil {
+		code := p.ready[0]
+		p.ready = p.ready[1:]
+		q := p.queues[code]
+		if len(q) == 0 || p.busy[code] {
+			continue
+		}
+		it := q[0]
+		if len(q) == 1 {
+			delete(p.queues, code)
+		} else {
+			p.queues[code] = q[1:]
+		}
+		p.queued--
+		it.sent = time.Now()
+		f, err := r.js.PublishMsgAsync(it.msg)
+		if err != nil {
+			p.publishFailed(it, err)
+			continue
+		}
+		p.busy[code] = true
+		p.inflight++
+		p.sent = append(p.sent, sentItem{it, f})
+	}
+	if len(p.ready) == 0 {
+		p.ready = nil // let the array go
+	}
+}
