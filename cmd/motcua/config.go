@@ -47,6 +47,7 @@ var (
 type setting struct {
 	name, def, help string
 	secret          bool
+	list            bool // comma-separated URLs, each redacted on its own
 	parse           func(c *Config, v string) error
 }
 
@@ -71,7 +72,7 @@ var settings = []setting{
 		c.DatabaseURL = v
 		return nil
 	}},
-	{name: "NATS_URL", help: "NATS server URL; unset = in-process NATS with JetStream under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
+	{name: "NATS_URL", help: "NATS server URL; unset = in-process NATS with JetStream under DATA_DIR", secret: true, list: true, parse: func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -265,17 +266,35 @@ func (c Config) logAttrs(getenv func(string) string) []any {
 			v = s.def
 		}
 		if s.secret && v != "" {
-			v = redact(v)
+			if s.list {
+				v = redactList(v)
+			} else {
+				v = redact(v)
+			}
 		}
 		out = append(out, s.name, v)
 	}
 	return out
 }
 
-// redact keeps the shape of a URL but hides credentials; other secrets are hidden whole.
+// redactList redacts each URL of a comma-separated list (NATS_URL names
+// every server of a cluster, each with its own credentials).
+func redactList(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		parts[i] = redact(strings.TrimSpace(p))
+	}
+	return strings.Join(parts, ",")
+}
+
+// redact keeps the shape of a URL but hides credentials; other secrets are
+// hidden whole. A multi-host PostgreSQL URL (postgres://u:p@h1,h2/db) parses
+// with both hosts in Host, so its one user part is hidden too; a value that
+// still contains "@" after redaction is hidden whole, so credentials in an
+// unexpected shape never reach the log.
 func redact(v string) string {
 	u, err := url.Parse(v)
-	if err == nil && u.Scheme != "" && u.Host != "" {
+	if err == nil && u.Scheme != "" && u.Host != "" && !strings.Contains(u.Host+u.Path, "@") {
 		if u.User != nil {
 			u.User = url.UserPassword("REDACTED", "REDACTED")
 		}
