@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/motcua/motcua/auth"
 )
 
 // Config is everything the service reads from the environment, checked at
@@ -21,6 +23,8 @@ type Config struct {
 	DataDir         string
 	JWTSecret       string
 	JWKSURL         string
+	JWTIssuer       string
+	JWTAudience     string
 	LogLevel        slog.Level
 	PublicRateLimit float64
 	TrustedProxies  []*net.IPNet
@@ -109,6 +113,12 @@ var settings = []setting{
 		}
 		c.JWKSURL = v
 		return nil
+	}},
+	{name: "JWT_ISSUER", help: "the iss every token must carry; required with JWKS_URL (own-key tokens carry motcua)", parse: func(c *Config, v string) error {
+		return jwksCheck(&c.JWTIssuer, c.JWKSURL, v)
+	}},
+	{name: "JWT_AUDIENCE", help: "the aud every token must include (the API's client id at the provider); required with JWKS_URL", parse: func(c *Config, v string) error {
+		return jwksCheck(&c.JWTAudience, c.JWKSURL, v)
 	}},
 	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", parse: func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
@@ -232,6 +242,21 @@ var settings = []setting{
 		c.ShutdownTimeout = d
 		return nil
 	}},
+}
+
+// jwksCheck sets a claim the JWKS verifier checks: required with JWKS_URL,
+// refused without it (the own key's tokens always carry motcua).
+func jwksCheck(dst *string, jwksURL, v string) error {
+	switch {
+	case jwksURL != "" && v == "":
+		return fmt.Errorf("must be set when JWKS_URL is (tokens of other applications of the same provider are refused by it)")
+	case jwksURL == "" && v != "":
+		return fmt.Errorf("is only used with JWKS_URL (the service's own tokens carry iss and aud %q)", auth.OwnIssuer)
+	case len(v) > 1000 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Errorf("must be printable text of at most 1000 bytes")
+	}
+	*dst = v
+	return nil
 }
 
 // loadConfig reads the environment through the table.

@@ -86,13 +86,13 @@ func pageSessionKey(cfg Config) ([]byte, error) {
 
 func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
 	if cfg.JWKSURL != "" {
-		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{})
+		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	}
 	key, err := signingKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewHS256(key, auth.Options{})
+	return auth.NewHS256(key, auth.Options{Issuer: auth.OwnIssuer, Audience: auth.OwnAudience})
 }
 
 // serve runs the API and the outbox relay until ctx ends, then stops in
