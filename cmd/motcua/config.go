@@ -18,6 +18,7 @@ import (
 // start: a bad value stops the service with one line naming the variable.
 type Config struct {
 	HTTPAddr        string
+	MetricsAddr     string
 	DatabaseURL     string
 	NATSURL         string
 	DataDir         string
@@ -63,6 +64,19 @@ var settings = []setting{
 			return fmt.Errorf("must be host:port, e.g. :8080")
 		}
 		c.HTTPAddr = v
+		return nil
+	}},
+	{name: "METRICS_ADDR", help: "address serving /metrics on its own listener (then not on HTTP_ADDR); unset = /metrics on HTTP_ADDR", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, e.g. 127.0.0.1:9090")
+		}
+		if v == c.HTTPAddr {
+			return fmt.Errorf("must differ from HTTP_ADDR")
+		}
+		c.MetricsAddr = v
 		return nil
 	}},
 	{name: "DATABASE_URL", help: "postgres:// URL; unset = embedded SQLite under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
