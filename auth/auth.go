@@ -27,11 +27,21 @@ var (
 	ErrExpired = errors.New("token expired")
 )
 
-// Options are optional checks shared by both verifiers.
+// OwnIssuer and OwnAudience are the iss and aud of the service's own HS256
+// tokens (`motcua token`): Issue writes them and NewHS256 checks them unless
+// told other values.
+const (
+	OwnIssuer   = "motcua"
+	OwnAudience = "motcua"
+)
+
+// Options are the checks of the registered claims shared by both verifiers.
 type Options struct {
-	// Issuer, when set, must equal the token's iss.
+	// Issuer must equal the token's iss. NewJWKS requires it; NewHS256
+	// uses OwnIssuer when it is empty.
 	Issuer string
-	// Audience, when set, must be one of the token's aud values.
+	// Audience must be one of the token's aud values. NewJWKS requires it;
+	// NewHS256 uses OwnAudience when it is empty.
 	Audience string
 	// HTTPClient fetches the key set of NewJWKS; nil means
 	// http.DefaultClient. Each fetch is bounded by a timeout regardless.

@@ -14,9 +14,17 @@ import (
 
 // NewHS256 returns a Verifier of tokens signed with secret by HS256 only.
 // Other HMAC sizes are refused too: one key should serve one algorithm.
+// Every token must carry the issuer and audience of opts, by default
+// OwnIssuer and OwnAudience, the values Issue writes.
 func NewHS256(secret []byte, opts Options) (Verifier, error) {
 	if len(secret) < MinSecretLen {
 		return nil, fmt.Errorf("auth: HS256 secret must be at least %d bytes, got %d", MinSecretLen, len(secret))
+	}
+	if opts.Issuer == "" {
+		opts.Issuer = OwnIssuer
+	}
+	if opts.Audience == "" {
+		opts.Audience = OwnAudience
 	}
 	key := slices.Clone(secret) // the caller may reuse its buffer
 	kf := func(t *jwt.Token) (any, error) {
@@ -34,7 +42,8 @@ func NewHS256(secret []byte, opts Options) (Verifier, error) {
 	}, nil
 }
 
-// Issue signs an HS256 token for a, valid from now for ttl. It is how
+// Issue signs an HS256 token for a, valid from now for ttl, with iss
+// OwnIssuer and aud OwnAudience. It is how
 // `motcua token` and tests obtain tokens; it refuses actors that Verify would
 // reject, so a mistake shows up when the token is made, not when it is used.
 func Issue(secret []byte, a domain.Actor, ttl time.Duration, now time.Time) (string, error) {
@@ -54,6 +63,8 @@ func Issue(secret []byte, a domain.Actor, ttl time.Duration, now time.Time) (str
 	now = now.Truncate(time.Second) // NumericDate has second precision
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    OwnIssuer,
+			Audience:  jwt.ClaimStrings{OwnAudience},
 			Subject:   a.Sub,
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),

@@ -24,6 +24,8 @@ var secret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 // baseClaims is a valid payload; cases change one thing.
 func baseClaims(now time.Time) jwt.MapClaims {
 	return jwt.MapClaims{
+		"iss":    "motcua",
+		"aud":    []string{"motcua"},
 		"sub":    "u-1",
 		"name":   "Nguyễn Văn A",
 		"roles":  []string{"clerk", "officer"},
@@ -165,8 +167,26 @@ func TestHS256(t *testing.T) {
 			return sign(t, jwt.SigningMethodHS256, secret, with(c, "iss", "https://evil.example"))
 		}, wantErr: auth.ErrInvalidToken},
 		{name: "missing issuer", opts: auth.Options{Issuer: "https://id.example"}, token: func(t *testing.T) string {
-			return sign(t, jwt.SigningMethodHS256, secret, c)
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "iss", nil))
 		}, wantErr: auth.ErrInvalidToken},
+		// The own key checks iss and aud too: a token made with the same
+		// secret for another application (or before iss/aud were written)
+		// is refused.
+		{name: "own key, other issuer", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "iss", "other-app"))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "own key, other audience", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "aud", []string{"other-app"}))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "own key, no issuer", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "iss", nil))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "own key, no audience", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "aud", nil))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "own key, audience as a string", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, secret, with(c, "aud", "motcua"))
+		}, want: want},
 		{name: "wrong audience", opts: auth.Options{Audience: "motcua"}, token: func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodHS256, secret, with(c, "aud", "other"))
 		}, wantErr: auth.ErrInvalidToken},

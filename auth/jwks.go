@@ -38,6 +38,14 @@ func NewJWKS(ctx context.Context, url string, opts Options) (Verifier, error) {
 	if url == "" {
 		return nil, errors.New("auth: JWKS URL is empty")
 	}
+	// One provider serves many applications: without both checks a token
+	// it made for another application (or the pages' ID token) would pass.
+	if opts.Issuer == "" {
+		return nil, errors.New("auth: a JWKS verifier needs the expected issuer")
+	}
+	if opts.Audience == "" {
+		return nil, errors.New("auth: a JWKS verifier needs the expected audience")
+	}
 	// A child context so that a failed start does not leave keyfunc's
 	// refresh goroutine running.
 	ctx, cancel := context.WithCancel(ctx)

@@ -106,13 +106,13 @@ func TestJWKS(t *testing.T) {
 	t.Parallel()
 	rsaKey, otherRSA, ecKey := mustRSA(t), mustRSA(t), mustEC(t)
 	srv := newJWKSServer(t, rsaJWK("rsa-1", &rsaKey.PublicKey), ecJWK("ec-1", &ecKey.PublicKey))
-	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{Issuer: "https://id.example"})
+	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{Issuer: "https://id.example", Audience: "motcua-api"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	now := time.Now()
-	c := with(baseClaims(now), "iss", "https://id.example")
+	c := with(with(baseClaims(now), "iss", "https://id.example"), "aud", []string{"motcua-api"})
 	want := domain.Actor{Sub: "u-1", Name: "Nguyễn Văn A", Roles: []domain.Role{domain.RoleClerk, domain.RoleOfficer}, Agency: "000.00.07.H29"}
 
 	tests := []struct {
@@ -154,6 +154,24 @@ func TestJWKS(t *testing.T) {
 		{name: "wrong issuer", token: func(t *testing.T) string {
 			return signKid(t, jwt.SigningMethodRS256, "rsa-1", rsaKey, with(c, "iss", "https://evil.example"))
 		}, wantErr: auth.ErrInvalidToken},
+		{name: "no issuer", token: func(t *testing.T) string {
+			return signKid(t, jwt.SigningMethodRS256, "rsa-1", rsaKey, with(c, "iss", nil))
+		}, wantErr: auth.ErrInvalidToken},
+		// The same provider's token for another application, admin role
+		// and all: refused.
+		{name: "another application's token", token: func(t *testing.T) string {
+			return signKid(t, jwt.SigningMethodRS256, "rsa-1", rsaKey, with(with(c, "aud", []string{"payroll"}), "roles", []string{"admin"}))
+		}, wantErr: auth.ErrInvalidToken},
+		// The pages' ID token is for the pages' OIDC client, not the API.
+		{name: "the pages' ID token", token: func(t *testing.T) string {
+			return signKid(t, jwt.SigningMethodES256, "ec-1", ecKey, with(c, "aud", "motcua-pages"))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "no audience", token: func(t *testing.T) string {
+			return signKid(t, jwt.SigningMethodRS256, "rsa-1", rsaKey, with(c, "aud", nil))
+		}, wantErr: auth.ErrInvalidToken},
+		{name: "audience among several", token: func(t *testing.T) string {
+			return signKid(t, jwt.SigningMethodRS256, "rsa-1", rsaKey, with(c, "aud", []string{"motcua-pages", "motcua-api"}))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +187,7 @@ func TestJWKSRotation(t *testing.T) {
 	t.Parallel()
 	oldKey, newKey := mustRSA(t), mustEC(t)
 	srv := newJWKSServer(t, rsaJWK("old", &oldKey.PublicKey))
-	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{})
+	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{Issuer: "motcua", Audience: "motcua"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,10 +231,16 @@ func TestNewJWKSFailsFast(t *testing.T) {
 		{"bad JSON", garbage.URL},
 		{"connection refused", closed.URL},
 	}
+	good := newJWKSServer(t)
+	for _, opts := range []auth.Options{{}, {Issuer: "https://id.example"}, {Audience: "motcua-api"}} {
+		if _, err := auth.NewJWKS(t.Context(), good.URL, opts); err == nil {
+			t.Errorf("NewJWKS with %+v succeeded, want an error naming the missing check", opts)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := auth.NewJWKS(t.Context(), tt.url, auth.Options{}); err == nil {
+			if _, err := auth.NewJWKS(t.Context(), tt.url, auth.Options{Issuer: "motcua", Audience: "motcua"}); err == nil {
 				t.Fatal("NewJWKS succeeded, want error")
 			}
 		})
@@ -229,7 +253,7 @@ func TestJWKSUnknownKidRateLimited(t *testing.T) {
 	t.Parallel()
 	key := mustRSA(t)
 	srv := newJWKSServer(t, rsaJWK("rsa-1", &key.PublicKey))
-	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{})
+	v, err := auth.NewJWKS(t.Context(), srv.URL, auth.Options{Issuer: "motcua", Audience: "motcua"})
 	if err != nil {
 		t.Fatal(err)
 	}

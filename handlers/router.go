@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,6 +45,9 @@ type Config struct {
 	SessionTTL time.Duration
 	// OIDC turns on signing in to the pages with an OpenID Connect provider.
 	OIDC OIDCConfig
+	// MetricsElsewhere leaves /metrics off this router: METRICS_ADDR serves
+	// the Registry on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // New builds the router main uses; tests build the same one.
@@ -69,7 +73,9 @@ func New(cfg Config) *echo.Echo {
 	h := &api{svc: cfg.Service, log: cfg.Logger}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(cfg.Ready))
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	if !cfg.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	}
 	e.GET("/openapi.json", serveOpenAPI)
 	if cfg.AsyncAPI != nil {
 		e.GET("/asyncapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, cfg.AsyncAPI) })
@@ -104,6 +110,7 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
 	registerPages(e, h, cfg, public)
+	m.setRoutes(e.Routes())
 	return e
 }
 
@@ -194,9 +201,14 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
+// httpMetrics counts requests. Every label value comes from a fixed set, so
+// no client can grow the series: the method is one of the standard ones or
+// OTHER, the route is a registered template or "unmatched", the status a
+// three-digit code.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	routes   atomic.Pointer[map[string]bool]
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -210,6 +222,42 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
+// setRoutes fixes the route templates that may be a label.
+func (m *httpMetrics) setRoutes(rs []*echo.Route) {
+	set := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		set[r.Path] = true
+	}
+	m.routes.Store(&set)
+}
+
+// unmatchedRoute labels requests no route template matched.
+const unmatchedRoute = "unmatched"
+
+func (m *httpMetrics) routeLabel(path string) string {
+	if set := m.routes.Load(); path != "" && set != nil && (*set)[path] {
+		return path
+	}
+	return unmatchedRoute
+}
+
+// methodLabel keeps the methods of RFC 9110 and PATCH; any other is OTHER.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+func statusLabel(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
+}
+
 func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -217,12 +265,9 @@ func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
-		m.latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		route, method := m.routeLabel(c.Path()), methodLabel(c.Request().Method)
+		m.requests.WithLabelValues(route, method, statusLabel(c.Response().Status)).Inc()
+		m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 		return nil
 	}
 }

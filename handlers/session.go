@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -228,10 +229,24 @@ func (s *sessions) anonymousCSRFOK(c echo.Context) bool {
 }
 
 // safeNext keeps a redirect after sign-in on this site: a local absolute
-// path, not "//host" or "/\host".
+// path and nothing a browser could read as another host. Browsers drop tabs
+// and newlines from a URL and read a backslash as a slash, so "/<TAB>/evil.example"
+// and "/<BACKSLASH>evil.example" both become "//evil.example", a link to
+// another site. Only printable ASCII is accepted (the paths it comes from are the
+// escaped request URIs), never a backslash, never "//" at the start, and
+// the value must parse as a path without scheme or host.
 func safeNext(next string) string {
-	if next == "" || len(next) > 500 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 500 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	for i := 0; i < len(next); i++ {
+		if b := next[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
 		return ""
 	}
 	return next

@@ -10,17 +10,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/motcua/motcua/auth"
 )
 
 // Config is everything the service reads from the environment, checked at
 // start: a bad value stops the service with one line naming the variable.
 type Config struct {
 	HTTPAddr        string
+	MetricsAddr     string
 	DatabaseURL     string
 	NATSURL         string
 	DataDir         string
 	JWTSecret       string
 	JWKSURL         string
+	JWTIssuer       string
+	JWTAudience     string
 	LogLevel        slog.Level
 	PublicRateLimit float64
 	TrustedProxies  []*net.IPNet
@@ -47,6 +52,7 @@ var (
 type setting struct {
 	name, def, help string
 	secret          bool
+	list            bool // comma-separated URLs, each redacted on its own
 	parse           func(c *Config, v string) error
 }
 
@@ -60,6 +66,19 @@ var settings = []setting{
 		c.HTTPAddr = v
 		return nil
 	}},
+	{name: "METRICS_ADDR", help: "address serving /metrics on its own listener (then not on HTTP_ADDR); unset = /metrics on HTTP_ADDR", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, e.g. 127.0.0.1:9090")
+		}
+		if v == c.HTTPAddr {
+			return fmt.Errorf("must differ from HTTP_ADDR")
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
 	{name: "DATABASE_URL", help: "postgres:// URL; unset = embedded SQLite under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
 		if v == "" {
 			return nil
@@ -71,7 +90,7 @@ var settings = []setting{
 		c.DatabaseURL = v
 		return nil
 	}},
-	{name: "NATS_URL", help: "NATS server URL; unset = in-process NATS with JetStream under DATA_DIR", secret: true, parse: func(c *Config, v string) error {
+	{name: "NATS_URL", help: "NATS server URL; unset = in-process NATS with JetStream under DATA_DIR", secret: true, list: true, parse: func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -108,6 +127,12 @@ var settings = []setting{
 		}
 		c.JWKSURL = v
 		return nil
+	}},
+	{name: "JWT_ISSUER", help: "the iss every token must carry; required with JWKS_URL (own-key tokens carry motcua)", parse: func(c *Config, v string) error {
+		return jwksCheck(&c.JWTIssuer, c.JWKSURL, v)
+	}},
+	{name: "JWT_AUDIENCE", help: "the aud every token must include (the API's client id at the provider); required with JWKS_URL", parse: func(c *Config, v string) error {
+		return jwksCheck(&c.JWTAudience, c.JWKSURL, v)
 	}},
 	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", parse: func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
@@ -233,6 +258,21 @@ var settings = []setting{
 	}},
 }
 
+// jwksCheck sets a claim the JWKS verifier checks: required with JWKS_URL,
+// refused without it (the own key's tokens always carry motcua).
+func jwksCheck(dst *string, jwksURL, v string) error {
+	switch {
+	case jwksURL != "" && v == "":
+		return fmt.Errorf("must be set when JWKS_URL is (tokens of other applications of the same provider are refused by it)")
+	case jwksURL == "" && v != "":
+		return fmt.Errorf("is only used with JWKS_URL (the service's own tokens carry iss and aud %q)", auth.OwnIssuer)
+	case len(v) > 1000 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Errorf("must be printable text of at most 1000 bytes")
+	}
+	*dst = v
+	return nil
+}
+
 // loadConfig reads the environment through the table.
 func loadConfig(getenv func(string) string) (Config, error) {
 	var c Config
@@ -265,17 +305,35 @@ func (c Config) logAttrs(getenv func(string) string) []any {
 			v = s.def
 		}
 		if s.secret && v != "" {
-			v = redact(v)
+			if s.list {
+				v = redactList(v)
+			} else {
+				v = redact(v)
+			}
 		}
 		out = append(out, s.name, v)
 	}
 	return out
 }
 
-// redact keeps the shape of a URL but hides credentials; other secrets are hidden whole.
+// redactList redacts each URL of a comma-separated list (NATS_URL names
+// every server of a cluster, each with its own credentials).
+func redactList(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		parts[i] = redact(strings.TrimSpace(p))
+	}
+	return strings.Join(parts, ",")
+}
+
+// redact keeps the shape of a URL but hides credentials; other secrets are
+// hidden whole. A multi-host PostgreSQL URL (postgres://u:p@h1,h2/db) parses
+// with both hosts in Host, so its one user part is hidden too; a value that
+// still contains "@" after redaction is hidden whole, so credentials in an
+// unexpected shape never reach the log.
 func redact(v string) string {
 	u, err := url.Parse(v)
-	if err == nil && u.Scheme != "" && u.Host != "" {
+	if err == nil && u.Scheme != "" && u.Host != "" && !strings.Contains(u.Host+u.Path, "@") {
 		if u.User != nil {
 			u.User = url.UserPassword("REDACTED", "REDACTED")
 		}

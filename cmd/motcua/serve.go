@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/motcua/motcua/auth"
 	"github.com/motcua/motcua/domain"
@@ -86,13 +87,13 @@ func pageSessionKey(cfg Config) ([]byte, error) {
 
 func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
 	if cfg.JWKSURL != "" {
-		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{})
+		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	}
 	key, err := signingKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewHS256(key, auth.Options{})
+	return auth.NewHS256(key, auth.Options{Issuer: auth.OwnIssuer, Audience: auth.OwnAudience})
 }
 
 // serve runs the API and the outbox relay until ctx ends, then stops in
@@ -135,7 +136,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
 		AsyncAPI:  events.AsyncAPI,
 		PublicURL: cfg.PublicURL, SessionKey: sessionKey,
-		OIDC: handlers.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCSecret},
+		OIDC:             handlers.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCSecret},
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -174,8 +176,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		defer wg.Done()
 		sweep(relayCtx, log, svc)
 	}()
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	metricsSrv, err := serveMetrics(cfg.MetricsAddr, reg, log, serveErr)
+	if err != nil {
+		_ = srv.Close()
+		stopRelay()
+		wg.Wait()
+		return err
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -194,6 +203,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
 	stopRelay()
 	wg.Wait()
 	if err := relay.Flush(shutdownCtx); err != nil {
@@ -201,6 +213,29 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics on METRICS_ADDR, a listener of its own
+// (e.g. on an internal network only); nil when the address is unset.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger, errs chan<- error) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+	}()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 // sweep stops, once a minute, the dossiers left unsupplemented too long.
