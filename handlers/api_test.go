@@ -139,7 +139,7 @@ func TestPINLockOut(t *testing.T) {
 		if locked.problem(t).Code != "not_found" {
 			t.Fatal("locked look-up must look like an unknown code")
 		}
-		e.clock.Set(e.clock.Now().Add(16 * time.Minute))
+		e.clock.Set(e.clock.Now().Add(61 * time.Minute))
 		e.must(e.do(http.MethodGet, path+d.LookupPIN, "", nil), http.StatusOK)
 
 		// Locked again, the citizen who lost the receipt gets a new PIN: it works at once.

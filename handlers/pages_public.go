@@ -99,7 +99,7 @@ func (p *pages) lookup(c echo.Context, code, pin, flash string, status int) erro
 	var view service.PublicView
 	var err error = domain.NotFoundf("not found")
 	if len(code) <= maxCodeInput && len(pin) <= maxPINInput {
-		view, err = p.api.svc.Lookup(c.Request().Context(), code, pin)
+		view, err = p.api.svc.Lookup(c.Request().Context(), code, pin, c.RealIP())
 	}
 	if domain.KindOf(err) == domain.NotFound {
 		return p.notFound(c, code)
@@ -124,7 +124,7 @@ func (p *pages) lookup(c echo.Context, code, pin, flash string, status int) erro
 func (p *pages) notFound(c echo.Context, code string) error {
 	d := p.data(c, "Không tìm thấy hồ sơ", "lookup")
 	d.Error = "Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu đã nhập. Vui lòng kiểm tra lại hai mã trên giấy tiếp nhận. " +
-		"Sau nhiều lần nhập sai, việc tra cứu hồ sơ bị tạm khóa trong ít phút."
+		"Sau nhiều lần nhập sai, việc tra cứu hồ sơ bị tạm khóa (thường là một giờ)."
 	d.Data = lookupForm{Code: clip(code, maxCodeInput), NotFound: true}
 	return p.render(c, http.StatusNotFound, "lookup", d)
 }
@@ -190,7 +190,7 @@ func (p *pages) ratePost(c echo.Context) error {
 	if len(code) > maxCodeInput || len(pin) > maxPINInput {
 		return p.notFound(c, code)
 	}
-	err = p.api.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: code, PIN: pin, Rating: rating, Comment: comment})
+	err = p.api.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: code, PIN: pin, Client: c.RealIP(), Rating: rating, Comment: comment})
 	switch {
 	case err == nil:
 		return p.lookup(c, code, pin, "Cảm ơn quý vị đã đánh giá mức độ hài lòng. Ý kiến của quý vị đã được ghi nhận.", 0)

@@ -53,7 +53,7 @@ type publicDossierOut struct {
 
 func (h *api) publicDossier(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	view, err := h.svc.Lookup(c.Request().Context(), c.Param("code"), c.QueryParam("pin"))
+	view, err := h.svc.Lookup(c.Request().Context(), c.Param("code"), c.QueryParam("pin"), c.RealIP())
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (h *api) feedback(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	err := h.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: c.Param("code"), PIN: in.PIN, Rating: in.Rating, Comment: in.Comment})
+	err := h.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: c.Param("code"), PIN: in.PIN, Client: c.RealIP(), Rating: in.Rating, Comment: in.Comment})
 	if err != nil {
 		return err
 	}

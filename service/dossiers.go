@@ -90,7 +90,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	pinHash, err := hashPIN(pin)
+	pinHash, err := s.keys.hashPIN(pin)
 	if err != nil {
 		return IntakeResult{}, err
 	}
@@ -108,7 +108,11 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 			return err
 		}
 		if cmd.IdempotencyKey != "" {
-			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, pin, now)
+			sealed, err := s.keys.sealReplay(pin, actor.Sub, cmd.IdempotencyKey, d.Code)
+			if err != nil {
+				return err
+			}
+			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, sealed, now)
 		}
 		return nil
 	})
@@ -126,7 +130,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 }
 
 func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, bool, error) {
-	hash, code, pin, found, err := s.store.IdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey)
+	hash, code, sealed, found, err := s.store.IdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey)
 	if err != nil || !found {
 		return IntakeResult{}, false, err
 	}
@@ -137,7 +141,14 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 	if err != nil {
 		return IntakeResult{}, false, err
 	}
-	if pin != "" && !checkPIN(d.PINHash, pin) {
+	// The key is per sub, but the sub's roles and agency come from the
+	// token of this request: someone who may no longer take dossiers in for
+	// the receiving unit gets neither the applicant's data nor the PIN.
+	if err := actor.CanPrint(d); err != nil {
+		return IntakeResult{}, false, err
+	}
+	pin := s.keys.openReplay(sealed, actor.Sub, cmd.IdempotencyKey, d.Code)
+	if pin != "" && !s.keys.checkPIN(d.PINHash, pin) {
 		pin = "" // a new PIN was issued since: the one kept with the key is void
 	}
 	return IntakeResult{Dossier: d, PIN: pin, Replay: true}, true, nil
@@ -208,8 +219,8 @@ func errNoDossier() error {
 // repeated wrong PINs. The hot path is one indexed read of the dossier's
 // head; the view itself is cached per dossier version, so a cached view is
 // never older than the dossier, on any instance.
-func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, error) {
-	head, err := s.unlock(ctx, code, pin)
+func (s *Service) Lookup(ctx context.Context, code, pin, client string) (PublicView, error) {
+	head, err := s.unlock(ctx, code, pin, ClientKey(client))
 	if err != nil {
 		return PublicView{}, err
 	}
@@ -231,26 +242,17 @@ func (s *Service) Lookup(ctx context.Context, code, pin string) (PublicView, err
 	return v, nil
 }
 
-// unlock checks the PIN against the dossier's head; every failure is the
-// same not-found, and a wrong PIN counts towards the lock-out.
-func (s *Service) unlock(ctx context.Context, code, pin string) (LookupHead, error) {
+// unlock checks the PIN through the attempt limits (attempt); every failure
+// is the same not-found. client is a ClientKey.
+func (s *Service) unlock(ctx context.Context, code, pin, client string) (LookupHead, error) {
 	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
 		return LookupHead{}, errNoDossier()
 	}
-	head, err := s.store.LookupHead(ctx, code)
-	if domain.KindOf(err) == domain.NotFound {
-		return LookupHead{}, errNoDossier()
-	} else if err != nil {
+	head, ok, err := s.attempt(ctx, code, pin, client)
+	if err != nil {
 		return LookupHead{}, err
 	}
-	now := s.clock.Now()
-	if head.LockedUntil != nil && now.Before(*head.LockedUntil) {
-		return LookupHead{}, errNoDossier()
-	}
-	if !checkPIN(head.PINHash, pin) {
-		if err := s.store.PINFailure(ctx, head.ID, s.opts.PINMaxFailures, now.Add(s.opts.PINLockFor)); err != nil {
-			return LookupHead{}, err
-		}
+	if !ok {
 		return LookupHead{}, errNoDossier()
 	}
 	return head, nil
@@ -258,8 +260,10 @@ func (s *Service) unlock(ctx context.Context, code, pin string) (LookupHead, err
 
 // FeedbackCmd is a citizen's rating of the service after the result.
 type FeedbackCmd struct {
-	Code    string
-	PIN     string
+	Code string
+	PIN  string
+	// Client is the citizen's address, for the per-address PIN limits.
+	Client  string
 	Rating  int
 	Comment string
 }
@@ -277,7 +281,7 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	if _, err := s.unlock(ctx, cmd.Code, cmd.PIN); err != nil {
+	if _, err := s.unlock(ctx, cmd.Code, cmd.PIN, ClientKey(cmd.Client)); err != nil {
 		return err
 	}
 	now := s.clock.Now()

@@ -36,8 +36,8 @@ type Reader interface {
 	CalendarDays(ctx context.Context, agency string) ([]domain.CalendarDay, error)
 	// Dossier returns a dossier with its steps, pauses, handoffs and history.
 	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
-	// IdempotencyKey returns the request hash and dossier code (and PIN) stored under a
-	// key, or found=false.
+	// IdempotencyKey returns the request hash and dossier code (and the
+	// sealed PIN) stored under a key, or found=false.
 	IdempotencyKey(ctx context.Context, actor, key string) (hash, code, pin string, found bool, err error)
 }
 
@@ -48,14 +48,29 @@ type LookupStore interface {
 	// callers, on any instance, never get the same numbers.
 	ReserveSequence(ctx context.Context, agency, day string, n int) (last int64, err error)
 	// LookupHead returns, in one indexed read, what every look-up checks
-	// first: the dossier's id, version, PIN hash and lock.
+	// first: the dossier's id, version and PIN hash.
 	LookupHead(ctx context.Context, code string) (LookupHead, error)
 	// DossierForLookup returns a dossier with its steps and pauses, as the
 	// citizen's view needs it.
 	DossierForLookup(ctx context.Context, code string) (*domain.Dossier, error)
-	// PINFailure counts a wrong PIN; the max-th in a row locks the look-up
-	// until lockUntil and starts the count again.
-	PINFailure(ctx context.Context, id int64, max int, lockUntil time.Time) error
+	// CountPINAttempt bumps attempt counters in one atomic statement and
+	// returns their counts (this attempt included), in the order given. A
+	// counter whose window ended at or before now starts again at 1 with the
+	// given window end.
+	CountPINAttempt(ctx context.Context, now time.Time, counts []GuardCount) ([]int, error)
+	// ForgivePINAttempt takes a right PIN's attempt back: the pair's and the
+	// dossier's counters start again, the client's loses one.
+	ForgivePINAttempt(ctx context.Context, client, pair, code string) error
+	// DeletePINGuards deletes the counters whose windows ended before now.
+	DeletePINGuards(ctx context.Context, now time.Time) (int64, error)
+	// LegacyPINHashes returns up to limit dossiers' PIN hashes of the old
+	// unkeyed format, by dossier id.
+	LegacyPINHashes(ctx context.Context, limit int) (map[int64]string, error)
+	// ReplacePINHashes sets each dossier's hash to new where it is still
+	// old ([old, new] by id) and returns how many rows changed.
+	ReplacePINHashes(ctx context.Context, hashes map[int64][2]string) (int, error)
+	// DeleteIdempotencyKeys deletes the keys stored before the instant.
+	DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Store is storage: reads, one transaction per command, and health.
@@ -79,13 +94,15 @@ type Tx interface {
 	// DossierForUpdate returns a dossier with its steps and pauses (not its
 	// history), locked until the transaction ends where the database can.
 	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
-	// ClearPINLock forgets a dossier's wrong PINs and lock (a new PIN was issued).
-	ClearPINLock(ctx context.Context, dossierID int64) error
+	// ClearPINLock forgets a dossier's wrong PINs and lock, on every
+	// address (a new PIN was issued).
+	ClearPINLock(ctx context.Context, code string) error
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.
 	SaveProcedure(ctx context.Context, p domain.Procedure) error
-	// SaveIdempotencyKey stores a key; Conflict "duplicate" if another request stored it first.
+	// SaveIdempotencyKey stores a key with the sealed PIN; Conflict
+	// "duplicate" if another request stored it first.
 	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
 	// InsertDossier writes a new dossier, its steps, and the change's history
 	// and events (the outbox), setting d.ID.
@@ -168,8 +185,7 @@ type Claim struct {
 
 // LookupHead is the part of a dossier a look-up checks before anything else.
 type LookupHead struct {
-	ID          int64
-	Version     int
-	PINHash     string
-	LockedUntil *time.Time
+	ID      int64
+	Version int
+	PINHash string
 }

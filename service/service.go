@@ -14,9 +14,15 @@ type Options struct {
 	// this instance clears the cache at once, other instances see it after
 	// the TTL.
 	CalendarTTL time.Duration
-	// PINMaxFailures wrong PINs lock a dossier's look-up for PINLockFor.
-	PINMaxFailures int
-	PINLockFor     time.Duration
+	// PINLimits bound wrong PINs; zero fields take DefaultPINLimits.
+	PINLimits PINLimits
+	// Secret keys the PIN hashes and seals the PINs kept for replays
+	// (HKDF-derived keys, never used as it is); every instance needs the
+	// same. Empty: a random key for this process (tests only).
+	Secret []byte
+	// IdempotencyTTL is how long an Idempotency-Key (and the sealed PIN a
+	// replay shows) is kept; default 24 h.
+	IdempotencyTTL time.Duration
 	// SupplementLimit is how long, in working minutes, a dossier may wait for
 	// a supplement before it is stopped; default 15 working days.
 	SupplementLimit int64
@@ -35,6 +41,7 @@ type Service struct {
 	waker Waker
 	opts  Options
 	log   *slog.Logger
+	keys  pinKeys
 
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
@@ -55,11 +62,9 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	if opts.CalendarTTL == 0 {
 		opts.CalendarTTL = 30 * time.Second
 	}
-	if opts.PINMaxFailures == 0 {
-		opts.PINMaxFailures = 5
-	}
-	if opts.PINLockFor == 0 {
-		opts.PINLockFor = 15 * time.Minute
+	opts.PINLimits = opts.PINLimits.withDefaults()
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = 24 * time.Hour
 	}
 	if opts.SupplementLimit <= 0 {
 		opts.SupplementLimit = 15 * domain.MinutesPerWorkingDay
@@ -76,7 +81,7 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, calendars: map[string]cachedCalendar{},
+	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: map[string]cachedCalendar{},
 		views: newViewCache(50_000), names: map[string]cachedName{}, seq: sequences{blocks: map[string]*[2]int64{}}}
 }
 

@@ -317,20 +317,14 @@ func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dos
 // LookupHead reads the columns every look-up checks, by the unique code
 // index; it scans the row directly, the hot path of the public page.
 func (q queries) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {
-	var (
-		h      service.LookupHead
-		locked sql.NullTime
-	)
-	err := q.ctx(ctx).Raw("SELECT id, version, pin_hash, pin_locked_until FROM dossiers WHERE code = ?", code).Row().
-		Scan(&h.ID, &h.Version, &h.PINHash, &locked)
+	var h service.LookupHead
+	err := q.ctx(ctx).Raw("SELECT id, version, pin_hash FROM dossiers WHERE code = ?", code).Row().
+		Scan(&h.ID, &h.Version, &h.PINHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return service.LookupHead{}, domain.NotFoundf("no dossier")
 	}
 	if err != nil {
 		return service.LookupHead{}, translate(err, "dossier")
-	}
-	if locked.Valid {
-		h.LockedUntil = &locked.Time
 	}
 	return h, nil
 }
@@ -346,21 +340,6 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 		return nil, err
 	}
 	return d, nil
-}
-
-// PINFailure counts a wrong PIN and locks the look-up at the max-th.
-func (q queries) PINFailure(ctx context.Context, id int64, max int, lockUntil time.Time) error {
-	err := q.ctx(ctx).Exec(`UPDATE dossiers SET
-		pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END,
-		pin_failures = CASE WHEN pin_failures + 1 >= ? THEN 0 ELSE pin_failures + 1 END
-		WHERE id = ?`, max, ts(lockUntil), max, id).Error
-	return translate(err, "pin failure")
-}
-
-// ClearPINLock resets the wrong-PIN count and the lock.
-func (q queries) ClearPINLock(ctx context.Context, dossierID int64) error {
-	err := q.ctx(ctx).Exec("UPDATE dossiers SET pin_failures = 0, pin_locked_until = NULL WHERE id = ?", dossierID).Error
-	return translate(err, "pin lock")
 }
 
 // ReserveSequence reserves n numbers of the agency's daily sequence in its

@@ -38,6 +38,7 @@ type Config struct {
 	OutboxRetention time.Duration
 	PublicURL       string
 	SessionKey      string
+	PINKey          string
 	OIDCIssuer      string
 	OIDCClientID    string
 	OIDCSecret      string
@@ -221,6 +222,13 @@ var settings = []setting{
 			return fmt.Errorf("must be at least 32 bytes")
 		}
 		c.SessionKey = v
+		return nil
+	}},
+	{name: "PIN_KEY", help: "key keying the look-up PINs' hashes and sealing the PINs kept for replays (32+ bytes, the same on every instance; changing it voids every PIN); unset = derived from the token key", secret: true, parse: func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return fmt.Errorf("must be at least 32 bytes")
+		}
+		c.PINKey = v
 		return nil
 	}},
 	{name: "OIDC_ISSUER", help: "OpenID Connect issuer URL; set = staff sign in to the pages through it (authorization code + PKCE)", parse: func(c *Config, v string) error {

@@ -90,7 +90,11 @@ func seed(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdo
 	}
 	// No relay runs here: the events wait in the outbox and the service
 	// publishes them when it next starts.
-	svc := service.New(st, service.SystemClock{}, nil, service.Options{Logger: log})
+	secret, err := pinSecret(cfg)
+	if err != nil {
+		return fmt.Errorf("PIN_KEY: %w", err)
+	}
+	svc := service.New(st, service.SystemClock{}, nil, service.Options{Logger: log, Secret: secret})
 	return seedDemo(ctx, svc, stdout)
 }
 

@@ -85,6 +85,15 @@ func pageSessionKey(cfg Config) ([]byte, error) {
 	return signingKey(cfg)
 }
 
+// pinSecret is PIN_KEY, or else the token signing key (the service derives
+// its own keys from it with HKDF).
+func pinSecret(cfg Config) ([]byte, error) {
+	if cfg.PINKey != "" {
+		return []byte(cfg.PINKey), nil
+	}
+	return signingKey(cfg)
+}
+
 func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
 	if cfg.JWKSURL != "" {
 		return auth.NewJWKS(ctx, cfg.JWKSURL, auth.Options{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
@@ -122,7 +131,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
-	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log,
+	secret, err := pinSecret(cfg)
+	if err != nil {
+		return fmt.Errorf("PIN_KEY: %w", err)
+	}
+	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log, Secret: secret,
 		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
 		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
 
@@ -175,6 +188,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	go func() {
 		defer wg.Done()
 		sweep(relayCtx, log, svc)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// PIN hashes of the old unkeyed format become keyed ones.
+		if n, err := svc.UpgradePINHashes(relayCtx); err != nil && relayCtx.Err() == nil {
+			log.Error("upgrading PIN hashes", "err", err, "upgraded", n)
+		} else if n > 0 {
+			log.Info("PIN hashes upgraded to keyed hashes", "count", n)
+		}
 	}()
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -243,6 +266,11 @@ func sweep(ctx context.Context, log *slog.Logger, svc *service.Service) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
+		if n, err := svc.SweepIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			log.Error("deleting expired idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Info("deleted expired idempotency keys", "count", n)
+		}
 		if n, err := svc.StopUnsupplemented(ctx); err != nil && ctx.Err() == nil {
 			log.Error("stopping unsupplemented dossiers", "err", err)
 		} else if n > 0 {

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/motcua/motcua/service"
+)
+
+// The PIN attempt counters (table pin_guard, docs/security.md): one row per
+// client address, per (dossier code, address) and per dossier code, each
+// with the end of its fixed window.
+
+// CountPINAttempt bumps the counters in one INSERT ... ON CONFLICT ...
+// RETURNING: each row is incremented and read in the same atomic step, so
+// concurrent attempts each see a different count.
+func (q queries) CountPINAttempt(ctx context.Context, now time.Time, counts []service.GuardCount) ([]int, error) {
+	if len(counts) == 0 {
+		return nil, nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(counts)*3+2)
+	sb.WriteString("INSERT INTO pin_guard (scope, key, failures, window_ends) VALUES ")
+	for i, c := range counts {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, 1, ?)")
+		args = append(args, c.Scope, c.Key, ts(c.WindowEnd))
+	}
+	sb.WriteString(` ON CONFLICT (scope, key) DO UPDATE SET
+		failures = CASE WHEN pin_guard.window_ends <= ? THEN 1 ELSE pin_guard.failures + 1 END,
+		window_ends = CASE WHEN pin_guard.window_ends <= ? THEN excluded.window_ends ELSE pin_guard.window_ends END
+		RETURNING scope, key, failures`)
+	args = append(args, ts(now), ts(now))
+	rows, err := q.ctx(ctx).Raw(sb.String(), args...).Rows()
+	if err != nil {
+		return nil, translate(err, "pin attempt")
+	}
+	defer rows.Close()
+	got := make(map[[2]string]int, len(counts))
+	for rows.Next() {
+		var scope, key string
+		var n int
+		if err := rows.Scan(&scope, &key, &n); err != nil {
+			return nil, translate(err, "pin attempt")
+		}
+		got[[2]string{scope, key}] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "pin attempt")
+	}
+	out := make([]int, len(counts))
+	for i, c := range counts {
+		out[i] = got[[2]string{c.Scope, c.Key}]
+	}
+	return out, nil
+}
+
+// ForgivePINAttempt takes a right PIN's attempt back.
+func (q queries) ForgivePINAttempt(ctx context.Context, client, pair, code string) error {
+	err := q.ctx(ctx).Exec(`UPDATE pin_guard SET failures = CASE WHEN scope = ? AND failures > 0 THEN failures - 1 WHEN scope = ? THEN failures ELSE 0 END
+		WHERE (scope = ? AND key = ?) OR (scope = ? AND key = ?) OR (scope = ? AND key = ?)`,
+		service.GuardClient, service.GuardClient,
+		service.GuardClient, client, service.GuardPair, pair, service.GuardDossier, code).Error
+	return translate(err, "pin attempt")
+}
+
+// DeletePINGuards deletes the counters whose window ended.
+func (q queries) DeletePINGuards(ctx context.Context, now time.Time) (int64, error) {
+	res := q.ctx(ctx).Exec("DELETE FROM pin_guard WHERE window_ends < ?", ts(now))
+	return res.RowsAffected, translate(res.Error, "pin guards")
+}
+
+// ClearPINLock forgets the dossier's counters, on every address.
+func (q queries) ClearPINLock(ctx context.Context, code string) error {
+	err := q.ctx(ctx).Exec("DELETE FROM pin_guard WHERE (scope = ? AND key = ?) OR (scope = ? AND key >= ? AND key < ?)",
+		service.GuardDossier, code, service.GuardPair, code+"|", code+"}").Error
+	return translate(err, "pin lock")
+}
+
+// LegacyPINHashes returns unkeyed ("s256$") PIN hashes by dossier id.
+func (q queries) LegacyPINHashes(ctx context.Context, limit int) (map[int64]string, error) {
+	rows, err := q.ctx(ctx).Raw("SELECT id, pin_hash FROM dossiers WHERE pin_hash LIKE 's256$%' ORDER BY id LIMIT ?", limit).Rows()
+	if err != nil {
+		return nil, translate(err, "pin hashes")
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var h string
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, translate(err, "pin hashes")
+		}
+		out[id] = h
+	}
+	return out, translate(rows.Err(), "pin hashes")
+}
+
+// ReplacePINHashes rewrites hashes that are still what they were read as,
+// in one transaction.
+func (q queries) ReplacePINHashes(ctx context.Context, hashes map[int64][2]string) (int, error) {
+	n := 0
+	err := q.ctx(ctx).Transaction(func(g *gorm.DB) error {
+		for id, h := range hashes {
+			res := g.Exec("UPDATE dossiers SET pin_hash = ? WHERE id = ? AND pin_hash = ?", h[1], id, h[0])
+			if res.Error != nil {
+				return res.Error
+			}
+			n += int(res.RowsAffected)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, translate(err, "pin hashes")
+	}
+	return n, nil
+}
+
+// DeleteIdempotencyKeys deletes the keys (and their sealed PINs) stored
+// before the instant.
+func (q queries) DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	res := q.ctx(ctx).Exec("DELETE FROM idempotency_keys WHERE created_at < ?", ts(before))
+	return res.RowsAffected, translate(res.Error, "idempotency keys")
+}
