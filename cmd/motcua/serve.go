@@ -174,6 +174,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		defer wg.Done()
 		sweep(relayCtx, log, svc)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// One instance works the calendar's recompute jobs at a time; a job
+		// left by an instance that stopped is taken up by the next leader.
+		_ = st.Lead(relayCtx, store.LockRecompute, 5*time.Second, func(ctx context.Context) error {
+			return recompute(ctx, log, svc, time.Second)
+		})
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
