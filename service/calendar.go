@@ -190,9 +190,11 @@ func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd
 	if s.opts.RecomputeInline <= 0 {
 		return job, nil
 	}
+	// Jobs go oldest first, so each moved dossier's history lines follow
+	// the order the days were recorded in.
 	until := time.Now().Add(s.opts.RecomputeInline)
 	for !job.Done() && time.Now().Before(until) {
-		next, worked, err := s.recomputeBatch(ctx, job.ID)
+		next, worked, err := s.recomputeBatch(ctx, 0)
 		if err != nil {
 			return job, err
 		}
@@ -200,7 +202,9 @@ func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd
 			// Another runner finished it meanwhile.
 			return s.store.Recompute(ctx, job.ID)
 		}
-		job = next
+		if next.ID == job.ID {
+			job = next
+		}
 	}
 	return job, nil
 }
