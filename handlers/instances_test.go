@@ -3,10 +3,12 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
 )
@@ -125,6 +127,87 @@ func TestInstancesNeverDisagree(t *testing.T) {
 		b.must(b.do(http.MethodDelete, "/api/v1/calendar/days/2026-03-17", admin, nil), http.StatusNoContent)
 		if got, want := ask(a, ""), at(2026, 3, 17, 9, 0); !got.Equal(want) {
 			t.Errorf("A after B removed the day: due %v, want %v", got, want)
+		}
+	})
+}
+
+// TestIntakeRacingADayOff: intakes on instance B while instance A records
+// and removes a day off, round after round. Whatever the interleaving, once
+// the day's recompute is done every dossier's deadline is the one the
+// calendar in force gives: an intake never commits a deadline of the
+// calendar before a change that its recompute then misses.
+func TestIntakeRacingADayOff(t *testing.T) {
+	twoStores(t, func(t *testing.T, sa, sb *store.Store) {
+		a, b := newEnv(t, sa), newEnv(t, sb)
+		a.catalogue()
+		admin := a.token(domain.RoleAdmin, root)
+		clerk := domain.Actor{Sub: "clerk@" + center, Roles: []domain.Role{domain.RoleClerk}, Agency: center}
+		cmd := service.IntakeCmd{ProcedureCode: "2.000635", Channel: "counter", Delivery: "counter",
+			Applicant: domain.Applicant{Name: "Nguyễn Văn An", IDNumber: "001090001234"}, Documents: []string{"Giấy đề nghị"}}
+		ctx := context.Background()
+		for round := 0; round < 8; round++ {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			errs := make(chan error, 4)
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if _, err := b.svc.Intake(ctx, clerk, cmd); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			time.Sleep(20 * time.Millisecond)
+			var res response
+			if round%2 == 0 {
+				res = a.do(http.MethodPut, "/api/v1/calendar/days/2026-03-16", admin, map[string]any{"kind": "holiday", "name": "Nghỉ"})
+			} else {
+				res = a.do(http.MethodDelete, "/api/v1/calendar/days/2026-03-16", admin, nil)
+			}
+			if res.Status != http.StatusOK && res.Status != http.StatusNoContent && res.Status != http.StatusAccepted {
+				t.Fatalf("round %d: %d %s", round, res.Status, res.Body)
+			}
+			time.Sleep(20 * time.Millisecond)
+			close(stop)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if _, err := a.svc.RunRecomputes(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Every dossier's deadline is where the calendar in force puts it.
+			cal, err := a.svc.Calendar(ctx, center)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []string
+			if err := sa.DB().Raw("SELECT code FROM dossiers").Scan(&codes).Error; err != nil {
+				t.Fatal(err)
+			}
+			stale := 0
+			for _, code := range codes {
+				d, err := sa.Dossier(ctx, code)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, moved := d.FollowCalendar(cal, clerk, at(2026, 3, 16, 9, 0), ""); moved {
+					stale++
+				}
+			}
+			if stale > 0 {
+				t.Fatalf("round %d: %d of %d dossiers kept a deadline of the calendar before the change", round, stale, len(codes))
+			}
 		}
 	})
 }

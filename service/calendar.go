@@ -352,10 +352,14 @@ func (s *Service) Days(ctx context.Context, year int, agency string) ([]domain.C
 }
 
 // calendarIn returns an agency's calendar inside a transaction, cached per
-// the catalogue version the transaction reads. A transaction that changes
-// the catalogue must not call it (see the caches in cache.go).
+// the catalogue version the transaction reads and holds (FOR SHARE on
+// PostgreSQL): a calendar change waits for the commands that computed
+// deadlines on the calendar before it, so its recompute job finds what they
+// wrote, even a dossier its query would not have matched before the command
+// (a paused dossier resumed). A transaction that changes the catalogue must
+// not call it (see the caches in cache.go).
 func (s *Service) calendarIn(ctx context.Context, tx Tx, agency string) (*domain.Calendar, error) {
-	v, err := tx.CatalogueVersion(ctx)
+	v, err := tx.CatalogueVersionShared(ctx)
 	if err != nil {
 		return nil, err
 	}
