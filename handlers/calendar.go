@@ -78,11 +78,17 @@ func (h *api) putDay(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	moved, err := h.svc.PutDay(c.Request().Context(), actorOf(c), service.DayCmd{Date: date, Kind: domain.DayKind(in.Kind), Name: in.Name, AgencyCode: in.AgencyCode})
+	job, err := h.svc.PutDay(c.Request().Context(), actorOf(c), service.DayCmd{Date: date, Kind: domain.DayKind(in.Kind), Name: in.Name, AgencyCode: in.AgencyCode})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"date": date.String(), "kind": in.Kind, "name": in.Name, "agency_code": in.AgencyCode, "dossiers_moved": moved})
+	status := http.StatusOK
+	if !job.Done() {
+		status = http.StatusAccepted
+		c.Response().Header().Set(echo.HeaderLocation, recomputePath(job.ID))
+	}
+	return c.JSON(status, map[string]any{"date": date.String(), "kind": in.Kind, "name": in.Name, "agency_code": in.AgencyCode,
+		"dossiers_moved": job.Moved, "recompute": toRecomputeOut(job)})
 }
 
 func (h *api) deleteDay(c echo.Context) error {
@@ -90,10 +96,72 @@ func (h *api) deleteDay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.svc.DeleteDay(c.Request().Context(), actorOf(c), date, c.QueryParam("agency_code")); err != nil {
+	job, err := h.svc.DeleteDay(c.Request().Context(), actorOf(c), date, c.QueryParam("agency_code"))
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	if job.Done() {
+		return c.NoContent(http.StatusNoContent)
+	}
+	c.Response().Header().Set(echo.HeaderLocation, recomputePath(job.ID))
+	return c.JSON(http.StatusAccepted, map[string]any{"recompute": toRecomputeOut(job)})
+}
+
+// recomputeOut is a calendar recompute job as the API shows it.
+type recomputeOut struct {
+	ID            int64      `json:"id"`
+	Date          string     `json:"date"`
+	AgencyCode    string     `json:"agency_code"`
+	Action        string     `json:"action"`
+	Status        string     `json:"status"`
+	DossiersSeen  int64      `json:"dossiers_seen"`
+	DossiersMoved int64      `json:"dossiers_moved"`
+	Batches       int        `json:"batches"`
+	AfterID       int64      `json:"after_id"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+}
+
+func toRecomputeOut(j service.Recompute) recomputeOut {
+	status := "pending"
+	switch {
+	case j.Done():
+		status = "done"
+	case j.Batches > 0:
+		status = "running"
+	}
+	return recomputeOut{ID: j.ID, Date: j.Date.String(), AgencyCode: j.AgencyCode, Action: j.Action, Status: status,
+		DossiersSeen: j.Seen, DossiersMoved: j.Moved, Batches: j.Batches, AfterID: j.AfterID,
+		CreatedAt: local(j.CreatedAt), UpdatedAt: local(j.UpdatedAt), FinishedAt: localp(j.FinishedAt)}
+}
+
+func recomputePath(id int64) string {
+	return "/api/v1/calendar/recomputes/" + strconv.FormatInt(id, 10)
+}
+
+func (h *api) listRecomputes(c echo.Context) error {
+	jobs, err := h.svc.Recomputes(c.Request().Context(), actorOf(c))
+	if err != nil {
+		return err
+	}
+	out := make([]recomputeOut, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, toRecomputeOut(j))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (h *api) getRecompute(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return domain.NotFoundf("no recompute %q", c.Param("id"))
+	}
+	j, err := h.svc.RecomputeJob(c.Request().Context(), actorOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toRecomputeOut(j))
 }
 
 func (h *api) listDays(c echo.Context) error {

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,20 +43,12 @@ type pages struct {
 	receipt  *template.Template
 	assets   map[string]asset
 	css, js  string // asset URLs with a content hash
-
-	namesMu sync.Mutex
-	names   map[string]cachedLabel // procedure names for the citizen's page
 }
 
 type asset struct {
 	body  []byte
 	ctype string
 	etag  string
-}
-
-type cachedLabel struct {
-	name   string
-	loaded time.Time
 }
 
 // registerPages adds the pages and the receipt endpoint to the router. The
@@ -111,7 +102,7 @@ func newPages(h *api, cfg Config) (*pages, error) {
 		return nil, err
 	}
 	p := &pages{api: h, cfg: cfg, sess: sess, verifier: cfg.Verifier, tmpl: map[string]*template.Template{},
-		assets: map[string]asset{}, names: map[string]cachedLabel{}}
+		assets: map[string]asset{}}
 	if cfg.OIDC.Issuer != "" {
 		p.oidc = newOIDCClient(cfg.OIDC)
 	}

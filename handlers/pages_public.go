@@ -152,26 +152,14 @@ func (p *pages) publicResult(c echo.Context, view service.PublicView, pin string
 	return r
 }
 
-// procedureName is the procedure's current name, cached for a few minutes
-// so the look-up stays one read of the dossier on most requests.
+// procedureName is the procedure's current name, cached by the service per
+// catalogue version (so a renamed procedure shows at once on every instance).
 func (p *pages) procedureName(c echo.Context, code string) string {
-	p.namesMu.Lock()
-	e, ok := p.names[code]
-	p.namesMu.Unlock()
-	if ok && time.Since(e.loaded) < 5*time.Minute {
-		return e.name
-	}
-	pr, err := p.api.svc.Procedure(c.Request().Context(), code, 0)
+	name, err := p.api.svc.ProcedureName(c.Request().Context(), code)
 	if err != nil {
 		return ""
 	}
-	p.namesMu.Lock()
-	if len(p.names) > 10_000 {
-		clear(p.names)
-	}
-	p.names[code] = cachedLabel{name: pr.Name, loaded: time.Now()}
-	p.namesMu.Unlock()
-	return pr.Name
+	return name
 }
 
 // ratePost records the citizen's rating (1-5) after the result was

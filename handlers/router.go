@@ -97,6 +97,8 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/calendar/days", h.listDays, public)
 	v1.PUT("/calendar/days/:date", h.putDay, admin)
 	v1.DELETE("/calendar/days/:date", h.deleteDay, admin)
+	v1.GET("/calendar/recomputes", h.listRecomputes, admin)
+	v1.GET("/calendar/recomputes/:id", h.getRecompute, admin)
 
 	v1.POST("/dossiers", h.intake, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleAdmin))
 	v1.GET("/dossiers", h.listDossiers, staff)

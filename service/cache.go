@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // viewCache keeps citizens' views by dossier code and version. An entry is
@@ -16,38 +15,62 @@ type viewCache struct {
 }
 
 type cachedView struct {
-	version int
-	view    PublicView
+	version   int
+	catalogue int64 // the catalogue version its agency names were read at
+	view      PublicView
 }
 
 func newViewCache(max int) *viewCache { return &viewCache{m: make(map[string]cachedView), max: max} }
 
-func (c *viewCache) get(code string, version int) (PublicView, bool) {
+func (c *viewCache) get(code string, version int, catalogue int64) (PublicView, bool) {
 	c.mu.RLock()
 	e, ok := c.m[code]
 	c.mu.RUnlock()
-	if !ok || e.version != version {
+	if !ok || e.version != version || e.catalogue != catalogue {
 		return PublicView{}, false
 	}
 	return e.view, true
 }
 
-func (c *viewCache) put(code string, version int, v PublicView) {
+func (c *viewCache) put(code string, version int, catalogue int64, v PublicView) {
 	c.mu.Lock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[code] = cachedView{version: version, view: v}
+	c.m[code] = cachedView{version: version, catalogue: catalogue, view: v}
 	c.mu.Unlock()
 }
 
-// agencyName returns an agency's name, cached for CalendarTTL; changes made
-// on this instance clear the cache at once.
+// The caches of calendars and names are checked against the catalogue's
+// version counter, read from the database on use (one row by its key): every
+// change of agencies, office hours, procedures or recorded days moves it on in
+// its own transaction, so an entry is used only while nothing changed since it
+// was loaded, on whichever instance made the change. Entries are loaded after
+// the counter was read, so their data is never older than the version they
+// carry. A transaction that changes the catalogue must not fill these caches:
+// the version it sees is not committed and would be reused after a rollback.
+
+// catalogueVersion reads the counter outside a transaction.
+func (s *Service) catalogueVersion(ctx context.Context) (int64, error) {
+	return s.store.CatalogueVersion(ctx)
+}
+
+// agencyName returns an agency's name as of the current catalogue version.
 func (s *Service) agencyName(ctx context.Context, code string) (string, error) {
+	v, err := s.catalogueVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	return s.agencyNameAt(ctx, code, v)
+}
+
+// agencyNameAt returns an agency's name cached at version v, loading it if
+// the cache holds another version.
+func (s *Service) agencyNameAt(ctx context.Context, code string, v int64) (string, error) {
 	s.namesMu.Lock()
 	e, ok := s.names[code]
 	s.namesMu.Unlock()
-	if ok && time.Since(e.loaded) < s.opts.CalendarTTL {
+	if ok && e.version == v {
 		return e.name, nil
 	}
 	a, err := s.store.Agency(ctx, code)
@@ -55,12 +78,42 @@ func (s *Service) agencyName(ctx context.Context, code string) (string, error) {
 		return "", err
 	}
 	s.namesMu.Lock()
-	s.names[code] = cachedName{name: a.Name, loaded: time.Now()}
+	if len(s.names) >= 50_000 {
+		clear(s.names)
+	}
+	s.names[code] = cachedName{name: a.Name, version: v}
 	s.namesMu.Unlock()
 	return a.Name, nil
 }
 
 type cachedName struct {
-	name   string
-	loaded time.Time
+	name    string
+	version int64
+}
+
+// ProcedureName returns a procedure's current name, cached per catalogue
+// version ("" when there is no such procedure).
+func (s *Service) ProcedureName(ctx context.Context, code string) (string, error) {
+	v, err := s.catalogueVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	key := "procedure:" + code
+	s.namesMu.Lock()
+	e, ok := s.names[key]
+	s.namesMu.Unlock()
+	if ok && e.version == v {
+		return e.name, nil
+	}
+	p, err := s.Procedure(ctx, code, 0)
+	if err != nil {
+		return "", err
+	}
+	s.namesMu.Lock()
+	if len(s.names) >= 50_000 {
+		clear(s.names)
+	}
+	s.names[key] = cachedName{name: p.Name, version: v}
+	s.namesMu.Unlock()
+	return p.Name, nil
 }

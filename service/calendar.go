@@ -8,41 +8,48 @@ import (
 )
 
 // Calendar returns the working-time calendar of an agency ("" for the
-// national calendar with default hours), cached for CalendarTTL.
+// national calendar with default hours), cached per catalogue version: one
+// read of the version counter, and the calendar is loaded again only when
+// something changed since, on any instance.
 func (s *Service) Calendar(ctx context.Context, agency string) (*domain.Calendar, error) {
-	now := time.Now()
+	v, err := s.catalogueVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.calendarAt(ctx, s.store, agency, v)
+}
+
+// calendarAt returns the calendar cached at version v, or loads it through r
+// (read after v was, so never older than v).
+func (s *Service) calendarAt(ctx context.Context, r Reader, agency string, v int64) (*domain.Calendar, error) {
 	s.calMu.Lock()
 	c, ok := s.calendars[agency]
 	s.calMu.Unlock()
-	if ok && now.Sub(c.loaded) < s.opts.CalendarTTL {
+	if ok && c.version == v {
 		return c.cal, nil
 	}
 	hours := domain.DefaultOfficeHours()
 	if agency != "" {
-		a, err := s.store.Agency(ctx, agency)
+		a, err := r.Agency(ctx, agency)
 		if err != nil {
 			return nil, err
 		}
 		hours = a.OfficeHours()
 	}
-	days, err := s.store.CalendarDays(ctx, agency)
+	days, err := r.CalendarDays(ctx, agency)
 	if err != nil {
 		return nil, err
 	}
 	cal := domain.NewCalendar(hours, days)
 	s.calMu.Lock()
-	s.calendars[agency] = cachedCalendar{cal: cal, loaded: now}
+	if len(s.calendars) >= 10_000 {
+		clear(s.calendars)
+	}
+	if cur, ok := s.calendars[agency]; !ok || cur.version <= v {
+		s.calendars[agency] = cachedCalendar{cal: cal, version: v}
+	}
 	s.calMu.Unlock()
 	return cal, nil
-}
-
-func (s *Service) forgetCalendars() {
-	s.calMu.Lock()
-	clear(s.calendars)
-	s.calMu.Unlock()
-	s.namesMu.Lock()
-	clear(s.names)
-	s.namesMu.Unlock()
 }
 
 // DeadlineQuery asks when counting starts and ends for a duration from an instant.
@@ -78,12 +85,15 @@ type DayCmd struct {
 	AgencyCode string
 }
 
-// PutDay records a day (admin) and, in the same transaction, moves the
-// deadlines of the open dossiers it touches, writing the change into each
-// dossier's history, so a newly announced holiday never makes a dossier late.
-func (s *Service) PutDay(ctx context.Context, actor domain.Actor, cmd DayCmd) (moved int, err error) {
+// PutDay records a day (admin). The open dossiers it touches move in
+// batches (RecomputeBatch dossiers a transaction) driven by a durable job
+// recorded in the same transaction as the day: the request works the job
+// for up to RecomputeInline and answers with it, finished or not; the
+// background runner (RunRecomputes) finishes what is left, on whichever
+// instance leads, after a crash or restart too.
+func (s *Service) PutDay(ctx context.Context, actor domain.Actor, cmd DayCmd) (Recompute, error) {
 	if !actor.IsAdmin() {
-		return 0, domain.Forbiddenf("only an administrator may change the calendar")
+		return Recompute{}, domain.Forbiddenf("only an administrator may change the calendar")
 	}
 	var f domain.Fields
 	if cmd.Kind != domain.DayHoliday && cmd.Kind != domain.DayWorkday {
@@ -96,25 +106,66 @@ func (s *Service) PutDay(ctx context.Context, actor domain.Actor, cmd DayCmd) (m
 		f.Add("agency_code", "is not a valid agency code")
 	}
 	if err := f.Err(); err != nil {
-		return 0, err
+		return Recompute{}, err
 	}
 	return s.changeDays(ctx, actor, cmd, false)
 }
 
-// DeleteDay removes a recorded day (admin) and moves the deadlines back.
-func (s *Service) DeleteDay(ctx context.Context, actor domain.Actor, date domain.Date, agency string) (int, error) {
+// DeleteDay removes a recorded day (admin) and moves the deadlines back, as
+// PutDay does.
+func (s *Service) DeleteDay(ctx context.Context, actor domain.Actor, date domain.Date, agency string) (Recompute, error) {
 	if !actor.IsAdmin() {
-		return 0, domain.Forbiddenf("only an administrator may change the calendar")
+		return Recompute{}, domain.Forbiddenf("only an administrator may change the calendar")
 	}
 	if agency != "" && !domain.ValidAgencyCode(agency) {
-		return 0, domain.NotFoundf("no agency %q", agency)
+		return Recompute{}, domain.NotFoundf("no agency %q", agency)
 	}
 	return s.changeDays(ctx, actor, DayCmd{Date: date, AgencyCode: agency}, true)
 }
 
-func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd, remove bool) (int, error) {
+// Recompute is a durable job that moves the open deadlines a recorded or
+// removed day touches, in batches of dossiers in id order. AfterID is the
+// last dossier done; Seen and Moved count the dossiers looked at and those
+// whose deadline moved.
+type Recompute struct {
+	ID         int64
+	Date       domain.Date
+	AgencyCode string // "" for a national day
+	Action     string // holiday, workday or removed
+	Note       string // the history line each moved dossier gets
+	Actor      string
+	AfterID    int64
+	Seen       int64
+	Moved      int64
+	Batches    int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// Done tells whether the job has finished.
+func (j Recompute) Done() bool { return j.FinishedAt != nil }
+
+// covers tells whether the job still has to look at dossier d: one of its
+// agency's (or any, for a national day) not reached yet.
+func (j Recompute) covers(d *domain.Dossier) bool {
+	return d.ID > j.AfterID && (j.AgencyCode == "" || j.AgencyCode == d.AgencyCode)
+}
+
+func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd, remove bool) (Recompute, error) {
 	now := s.clock.Now()
-	moved := 0
+	job := Recompute{Date: cmd.Date, AgencyCode: cmd.AgencyCode, Actor: actor.Sub, CreatedAt: now, UpdatedAt: now}
+	switch {
+	case remove:
+		job.Action = "removed"
+		job.Note = "Ngày " + cmd.Date.String() + " không còn là ngày được ghi nhận riêng"
+	case cmd.Kind == domain.DayWorkday:
+		job.Action = string(domain.DayWorkday)
+		job.Note = "Ngày " + cmd.Date.String() + " được ghi nhận là ngày làm việc bù"
+	default:
+		job.Action = string(domain.DayHoliday)
+		job.Note = "Ngày " + cmd.Date.String() + " được ghi nhận là ngày nghỉ"
+	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		if cmd.AgencyCode != "" {
 			if _, err := tx.Agency(ctx, cmd.AgencyCode); err != nil {
@@ -131,44 +182,157 @@ func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd
 		} else if err := tx.SaveCalendarDay(ctx, domain.CalendarDay{Date: cmd.Date, Kind: cmd.Kind, Name: cmd.Name, AgencyCode: cmd.AgencyCode}, now); err != nil {
 			return err
 		}
-		dossiers, err := tx.RunningDossiers(ctx, cmd.Date.Time(), cmd.AgencyCode)
+		return tx.CreateRecompute(ctx, &job)
+	})
+	if err != nil {
+		return Recompute{}, err
+	}
+	if s.opts.RecomputeInline <= 0 {
+		return job, nil
+	}
+	// Jobs go oldest first, so each moved dossier's history lines follow
+	// the order the days were recorded in.
+	until := time.Now().Add(s.opts.RecomputeInline)
+	for !job.Done() && time.Now().Before(until) {
+		next, worked, err := s.recomputeBatch(ctx, 0)
+		if err != nil {
+			return job, err
+		}
+		if !worked {
+			// Another runner finished it meanwhile.
+			return s.store.Recompute(ctx, job.ID)
+		}
+		if next.ID == job.ID {
+			job = next
+		}
+	}
+	return job, nil
+}
+
+// RunRecomputes works every pending recompute job to its end, batch by
+// batch, and returns how many batches it ran; it stops early when ctx ends.
+// The background runner calls it on the instance that holds the lease.
+func (s *Service) RunRecomputes(ctx context.Context) (int, error) {
+	batches := 0
+	for ctx.Err() == nil {
+		_, worked, err := s.recomputeBatch(ctx, 0)
+		if err != nil || !worked {
+			return batches, err
+		}
+		batches++
+	}
+	return batches, nil
+}
+
+// RecomputeBatch runs one batch of the oldest pending job (for tests and
+// the operator's tools); worked is false when no job is pending.
+func (s *Service) RecomputeBatch(ctx context.Context) (Recompute, bool, error) {
+	return s.recomputeBatch(ctx, 0)
+}
+
+// recomputeBatch moves the deadlines of the next RecomputeBatch dossiers of
+// a job (id 0: the oldest pending), writes each moved dossier's history line
+// and the job's progress in one transaction. The job's row is locked for the
+// batch, so two runners never work the same batch; a crash loses at most the
+// batch in flight, which the next run does again.
+func (s *Service) recomputeBatch(ctx context.Context, id int64) (Recompute, bool, error) {
+	var (
+		job    Recompute
+		worked bool
+	)
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		var (
+			found bool
+			err   error
+		)
+		job, found, err = tx.LockRecompute(ctx, id)
+		if err != nil || !found {
+			return err
+		}
+		worked = true
+		now := s.clock.Now()
+		dossiers, err := tx.RunningDossiersAfter(ctx, job.Date.Time(), job.AgencyCode, job.AfterID, s.opts.RecomputeBatch)
 		if err != nil {
 			return err
 		}
-		calendars := map[string]*domain.Calendar{}
+		actor := domain.Actor{Sub: job.Actor}
+		v, err := tx.CatalogueVersion(ctx)
+		if err != nil {
+			return err
+		}
 		for _, d := range dossiers {
-			cal, ok := calendars[d.AgencyCode]
-			if !ok {
-				if cal, err = s.calendarIn(ctx, tx, d.AgencyCode); err != nil {
-					return err
-				}
-				calendars[d.AgencyCode] = cal
-			}
-			note := "Ngày " + cmd.Date.String() + " được ghi nhận là ngày nghỉ"
-			switch {
-			case remove:
-				note = "Ngày " + cmd.Date.String() + " không còn là ngày được ghi nhận riêng"
-			case cmd.Kind == domain.DayWorkday:
-				note = "Ngày " + cmd.Date.String() + " được ghi nhận là ngày làm việc bù"
-			}
-			read := d.Version
-			ch, changed := d.FollowCalendar(cal, actor, now, note)
-			if !changed {
-				continue
-			}
-			d.PlanChecks(cal, s.opts.DueSoonLead)
-			if err := tx.UpdateDossier(ctx, d, read, ch); err != nil {
+			cal, err := s.calendarAt(ctx, tx, d.AgencyCode, v)
+			if err != nil {
 				return err
 			}
-			moved++
+			moved, err := s.followCalendar(ctx, tx, d, cal, actor, now, job.Note)
+			if err != nil {
+				return err
+			}
+			if moved {
+				job.Moved++
+			}
+			job.AfterID = d.ID
 		}
-		return nil
+		job.Seen += int64(len(dossiers))
+		job.Batches++
+		job.UpdatedAt = now
+		if len(dossiers) < s.opts.RecomputeBatch {
+			job.FinishedAt = &now
+		}
+		return tx.SaveRecompute(ctx, job)
 	})
 	if err != nil {
-		return 0, err
+		return Recompute{}, false, err
 	}
-	s.forgetCalendars()
-	return moved, nil
+	if worked && job.Done() {
+		s.log.Info("calendar recompute finished", "job", job.ID, "date", job.Date.String(), "agency", job.AgencyCode,
+			"seen", job.Seen, "moved", job.Moved, "batches", job.Batches)
+	}
+	return job, worked, nil
+}
+
+// followCalendar recomputes a locked dossier's deadlines on cal and, when
+// they move, writes it with its calendar_changed history line.
+func (s *Service) followCalendar(ctx context.Context, tx Tx, d *domain.Dossier, cal *domain.Calendar, actor domain.Actor, now time.Time, note string) (bool, error) {
+	read := d.Version
+	ch, changed := d.FollowCalendar(cal, actor, now, note)
+	if !changed {
+		return false, nil
+	}
+	d.PlanChecks(cal, s.opts.DueSoonLead)
+	return true, tx.UpdateDossier(ctx, d, read, ch)
+}
+
+// catchUp applies, to a locked dossier that a pending recompute job has not
+// reached yet, the calendar change that job is about, before a command or
+// the watcher judges its deadline: a dossier never gets a false overdue (or
+// a wrong verdict) while its new deadline waits to be written. It returns
+// the history change, to be written with the command's (the dossier's
+// version is moved on in d); the job then finds nothing left to do for it.
+func catchUp(pending []Recompute, d *domain.Dossier, cal *domain.Calendar, now time.Time) (domain.Change, bool) {
+	for _, j := range pending {
+		if j.covers(d) {
+			return d.FollowCalendar(cal, domain.Actor{Sub: j.Actor}, now, j.Note)
+		}
+	}
+	return domain.Change{}, false
+}
+
+// Recomputes lists the latest calendar recompute jobs (admin).
+func (s *Service) Recomputes(ctx context.Context, actor domain.Actor) ([]Recompute, error) {
+	if !actor.IsAdmin() {
+		return nil, domain.Forbiddenf("only an administrator may see the calendar's recomputes")
+	}
+	return s.store.Recomputes(ctx, 100)
+}
+
+// RecomputeJob returns one calendar recompute job (admin).
+func (s *Service) RecomputeJob(ctx context.Context, actor domain.Actor, id int64) (Recompute, error) {
+	if !actor.IsAdmin() {
+		return Recompute{}, domain.Forbiddenf("only an administrator may see the calendar's recomputes")
+	}
+	return s.store.Recompute(ctx, id)
 }
 
 // Days lists the days off and make-up working days of a year, national or
@@ -187,16 +351,17 @@ func (s *Service) Days(ctx context.Context, year int, agency string) ([]domain.C
 	return cal.Days(year), nil
 }
 
-// calendarIn builds an agency's calendar from inside a transaction, so a day
-// recorded in the same transaction counts.
+// calendarIn returns an agency's calendar inside a transaction, cached per
+// the catalogue version the transaction reads and holds (FOR SHARE on
+// PostgreSQL): a calendar change waits for the commands that computed
+// deadlines on the calendar before it, so its recompute job finds what they
+// wrote, even a dossier its query would not have matched before the command
+// (a paused dossier resumed). A transaction that changes the catalogue must
+// not call it (see the caches in cache.go).
 func (s *Service) calendarIn(ctx context.Context, tx Tx, agency string) (*domain.Calendar, error) {
-	a, err := tx.Agency(ctx, agency)
+	v, err := tx.CatalogueVersionShared(ctx)
 	if err != nil {
 		return nil, err
 	}
-	days, err := tx.CalendarDays(ctx, agency)
-	if err != nil {
-		return nil, err
-	}
-	return domain.NewCalendar(a.OfficeHours(), days), nil
+	return s.calendarAt(ctx, tx, agency, v)
 }

@@ -41,7 +41,6 @@ func (s *Service) PutAgency(ctx context.Context, actor domain.Actor, a domain.Ag
 	if err != nil {
 		return domain.Agency{}, err
 	}
-	s.forgetCalendars()
 	return a, nil
 }
 

@@ -80,7 +80,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	if err := in.Validate(); err != nil {
 		return IntakeResult{}, err
 	}
-	cal, err := s.Calendar(ctx, agency)
+	_, err = s.Calendar(ctx, agency)
 	if domain.KindOf(err) == domain.NotFound {
 		return IntakeResult{}, fieldError("agency_code", "the receiving unit is not in the catalogue")
 	} else if err != nil {
@@ -101,6 +101,18 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	}
 	var d *domain.Dossier
 	err = s.store.InTx(ctx, func(tx Tx) error {
+		// The calendar as of this transaction, with the catalogue's version
+		// held: a day recorded on another instance a moment ago counts, and
+		// one being recorded now waits for this dossier, so its recompute
+		// finds it.
+		v, err := tx.CatalogueVersionShared(ctx)
+		if err != nil {
+			return err
+		}
+		cal, err := s.calendarAt(ctx, tx, agency, v)
+		if err != nil {
+			return err
+		}
 		var ch domain.Change
 		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
 		d.PlanChecks(cal, s.opts.DueSoonLead)
@@ -224,7 +236,11 @@ func (s *Service) Lookup(ctx context.Context, code, pin, client string) (PublicV
 	if err != nil {
 		return PublicView{}, err
 	}
-	if v, ok := s.views.get(code, head.Version); ok {
+	cv, err := s.catalogueVersion(ctx)
+	if err != nil {
+		return PublicView{}, err
+	}
+	if v, ok := s.views.get(code, head.Version, cv); ok {
 		return v, nil
 	}
 	d, err := s.store.DossierForLookup(ctx, code)
@@ -233,12 +249,12 @@ func (s *Service) Lookup(ctx context.Context, code, pin, client string) (PublicV
 	}
 	names := map[string]string{}
 	for _, code := range d.InvolvedAgencies() {
-		if name, err := s.agencyName(ctx, code); err == nil {
+		if name, err := s.agencyNameAt(ctx, code, cv); err == nil {
 			names[code] = name
 		}
 	}
 	v := PublicView{Dossier: d, AgencyNames: names}
-	s.views.put(code, d.Version, v)
+	s.views.put(code, d.Version, cv, v)
 	return v, nil
 }
 

@@ -36,6 +36,14 @@ type Reader interface {
 	CalendarDays(ctx context.Context, agency string) ([]domain.CalendarDay, error)
 	// Dossier returns a dossier with its steps, pauses, handoffs and history.
 	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
+	// CatalogueVersion reads the counter every change of agencies, procedures
+	// or recorded calendar days moves on in its own transaction: a cached
+	// calendar or name is used only while the counter is where it was read.
+	CatalogueVersion(ctx context.Context) (int64, error)
+	// Recomputes lists the latest calendar recompute jobs, newest first.
+	Recomputes(ctx context.Context, limit int) ([]Recompute, error)
+	// Recompute returns one job; NotFound if there is none with the id.
+	Recompute(ctx context.Context, id int64) (Recompute, error)
 	// IdempotencyKey returns the request hash and dossier code (and the
 	// sealed PIN) stored under a key, or found=false.
 	IdempotencyKey(ctx context.Context, actor, key string) (hash, code, pin string, found bool, err error)
@@ -118,6 +126,22 @@ type CalendarTx interface {
 	SaveCalendarDay(ctx context.Context, d domain.CalendarDay, at time.Time) error
 	// DeleteCalendarDay removes a recorded day; NotFound if none was recorded.
 	DeleteCalendarDay(ctx context.Context, date domain.Date, agency string) error
+	// CatalogueVersionShared reads the catalogue's version counter and keeps
+	// it from moving until the transaction ends (PostgreSQL FOR SHARE): a
+	// concurrent change of the calendar waits, or is waited for and seen.
+	CatalogueVersionShared(ctx context.Context) (int64, error)
+	// CreateRecompute records a recompute job and sets its id.
+	CreateRecompute(ctx context.Context, j *Recompute) error
+	// LockRecompute locks a pending job (id 0: the oldest) until the
+	// transaction ends; found is false when none is pending.
+	LockRecompute(ctx context.Context, id int64) (j Recompute, found bool, err error)
+	// SaveRecompute writes a job's progress.
+	SaveRecompute(ctx context.Context, j Recompute) error
+	// PendingRecomputes lists the unfinished jobs, oldest first.
+	PendingRecomputes(ctx context.Context) ([]Recompute, error)
+	// RunningDossiersAfter returns up to limit dossiers as RunningDossiers
+	// does, in id order after afterID, locked for update where the database can.
+	RunningDossiersAfter(ctx context.Context, from time.Time, agency string, afterID int64, limit int) ([]*domain.Dossier, error)
 	// RunningDossiers returns the open dossiers whose clock runs and whose
 	// dossier or step deadline is at or after from, of the given receiving
 	// agency ("" for all), locked for update where the database can.

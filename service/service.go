@@ -10,10 +10,6 @@ import (
 
 // Options tune the use cases.
 type Options struct {
-	// CalendarTTL is how long an agency's calendar is cached; a change made on
-	// this instance clears the cache at once, other instances see it after
-	// the TTL.
-	CalendarTTL time.Duration
 	// PINLimits bound wrong PINs; zero fields take DefaultPINLimits.
 	PINLimits PINLimits
 	// Secret keys the PIN hashes and seals the PINs kept for replays
@@ -31,7 +27,14 @@ type Options struct {
 	DueSoonLead int64
 	// WatchBatch is how many dossiers one watcher transaction takes; default 500.
 	WatchBatch int
-	Logger     *slog.Logger
+	// RecomputeBatch is how many dossiers one transaction of a calendar
+	// recompute job takes; default 500.
+	RecomputeBatch int
+	// RecomputeInline is how long the request that records or removes a day
+	// works the job before answering (the background runner finishes the
+	// rest); default 2 s, negative for none.
+	RecomputeInline time.Duration
+	Logger          *slog.Logger
 }
 
 // Service runs the commands and queries of motcua.
@@ -53,15 +56,12 @@ type Service struct {
 }
 
 type cachedCalendar struct {
-	cal    *domain.Calendar
-	loaded time.Time
+	cal     *domain.Calendar
+	version int64 // the catalogue version it was loaded at
 }
 
 // New builds the service on a store. waker may be nil.
 func New(store Store, clock Clock, waker Waker, opts Options) *Service {
-	if opts.CalendarTTL == 0 {
-		opts.CalendarTTL = 30 * time.Second
-	}
 	opts.PINLimits = opts.PINLimits.withDefaults()
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
@@ -74,6 +74,12 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	}
 	if opts.WatchBatch <= 0 {
 		opts.WatchBatch = 500
+	}
+	if opts.RecomputeBatch <= 0 {
+		opts.RecomputeBatch = 500
+	}
+	if opts.RecomputeInline == 0 {
+		opts.RecomputeInline = 2 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -41,10 +41,16 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 		if err != nil {
 			return err
 		}
+		pending, err := tx.PendingRecomputes(ctx)
+		if err != nil {
+			return err
+		}
+		caught, _ := catchUp(pending, d, cal, now)
 		ch, err := d.Apply(cmd.Input, actor, now, cal)
 		if err != nil {
 			return err
 		}
+		ch.History = append(caught.History, ch.History...)
 		if late, ok := d.CompletedLate(cal); ok && cmd.Input.Action == domain.ActionCompleteStep {
 			ch.Events = append(ch.Events, late)
 		}

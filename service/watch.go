@@ -32,6 +32,10 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 				return err
 			}
 			n = len(due)
+			pending, err := tx.PendingRecomputes(ctx)
+			if err != nil {
+				return err
+			}
 			calendars := map[string]*domain.Calendar{}
 			type candidate struct {
 				d     *domain.Dossier
@@ -50,6 +54,17 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 						return err
 					}
 					calendars[d.AgencyCode] = cal
+				}
+				// A recompute job still on its way to this dossier: move its
+				// deadline now, so it is judged on the calendar in force.
+				if len(pending) > 0 {
+					read := d.Version
+					if ch, moved := catchUp(pending, d, cal, now); moved {
+						d.PlanChecks(cal, s.opts.DueSoonLead)
+						if err := tx.UpdateDossier(ctx, d, read, ch); err != nil {
+							return err
+						}
+					}
 				}
 				next[d.ID] = nil
 				for _, c := range d.Checks(cal, s.opts.DueSoonLead) {

@@ -101,6 +101,9 @@ func (q queries) SaveAgency(ctx context.Context, a domain.Agency) error {
 	if err != nil {
 		return translate(err, "agency "+a.Code)
 	}
+	if err := q.bumpCatalogue(ctx); err != nil {
+		return err
+	}
 	if oldPath != "" && oldPath != path {
 		// Move the subtree: every descendant's path starts with the old path.
 		err = q.ctx(ctx).Exec("UPDATE agencies SET path = ? || substr(path, ?) WHERE path LIKE ? AND code <> ?",
@@ -213,6 +216,9 @@ func (q queries) SaveProcedure(ctx context.Context, p domain.Procedure) error {
 	if err != nil {
 		return translate(err, "procedure "+p.Code)
 	}
+	if err := q.bumpCatalogue(ctx); err != nil {
+		return err
+	}
 	v := procedureVersionRow{ProcedureCode: p.Code, Version: p.Version, Name: p.Name, AgencyCode: p.AgencyCode,
 		DurationUnit: string(p.Unit), DurationAmount: p.Amount, DurationMinutes: p.Minutes,
 		SupplementClock: string(p.SupplementClock), Online: string(p.Online), Steps: string(b), CreatedAt: ts(p.CreatedAt)}
@@ -253,7 +259,10 @@ func (q queries) SaveCalendarDay(ctx context.Context, d domain.CalendarDay, at t
 		Columns:   []clause.Column{{Name: "day"}, {Name: "agency_code"}},
 		DoUpdates: clause.AssignmentColumns([]string{"kind", "name", "created_at"}),
 	}).Create(&r).Error
-	return translate(err, "calendar day")
+	if err != nil {
+		return translate(err, "calendar day")
+	}
+	return q.bumpCatalogue(ctx)
 }
 
 // DeleteCalendarDay removes a recorded day.
@@ -265,7 +274,7 @@ func (q queries) DeleteCalendarDay(ctx context.Context, date domain.Date, agency
 	if res.RowsAffected == 0 {
 		return domain.NotFoundf("no day recorded on %s", date)
 	}
-	return nil
+	return q.bumpCatalogue(ctx)
 }
 
 // Subtree returns root and every agency below it.

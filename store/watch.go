@@ -22,35 +22,7 @@ func (q queries) DueForCheck(ctx context.Context, now time.Time, limit int) ([]*
 	if err := db.Find(&rows).Error; err != nil {
 		return nil, translate(err, "due dossiers")
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	out := make([]*domain.Dossier, 0, len(rows))
-	byID := make(map[int64]*domain.Dossier, len(rows))
-	ids := make([]int64, 0, len(rows))
-	for _, r := range rows {
-		d := r.domain()
-		out = append(out, d)
-		byID[d.ID] = d
-		ids = append(ids, d.ID)
-	}
-	var steps []stepRow
-	if err := q.ctx(ctx).Where("dossier_id IN ?", ids).Order("dossier_id, seq").Find(&steps).Error; err != nil {
-		return nil, translate(err, "steps")
-	}
-	for _, s := range steps {
-		d := byID[s.DossierID]
-		d.Steps = append(d.Steps, s.domain())
-	}
-	var pauses []pauseRow
-	if err := q.ctx(ctx).Where("dossier_id IN ?", ids).Order("dossier_id, id").Find(&pauses).Error; err != nil {
-		return nil, translate(err, "pauses")
-	}
-	for _, p := range pauses {
-		d := byID[p.DossierID]
-		d.Pauses = append(d.Pauses, p.domain())
-	}
-	return out, nil
+	return q.withStepsAndPauses(ctx, rows)
 }
 
 type claimKey struct {

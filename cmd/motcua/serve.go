@@ -199,6 +199,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 			log.Info("PIN hashes upgraded to keyed hashes", "count", n)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// One instance works the calendar's recompute jobs at a time; a job
+		// left by an instance that stopped is taken up by the next leader.
+		_ = st.Lead(relayCtx, store.LockRecompute, 5*time.Second, func(ctx context.Context) error {
+			return recompute(ctx, log, svc, time.Second)
+		})
+	}()
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	metricsSrv, err := serveMetrics(cfg.MetricsAddr, reg, log, serveErr)
