@@ -95,20 +95,29 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		return IntakeResult{}, err
 	}
 	day := receivedAt.In(domain.Vietnam())
-	seq, err := s.sequence(ctx, agency, day.Format("060102"))
-	if err != nil {
-		return IntakeResult{}, err
-	}
 	var d *domain.Dossier
 	err = s.store.InTx(ctx, func(tx Tx) error {
+		seq, err := tx.NextSequence(ctx, agency, day.Format("060102"))
+		if err != nil {
+			return err
+		}
+		at, in := now, in
+		if cmd.ReceivedAt == nil {
+			// Read the clock again now that the counter is held, so numbers
+			// and reception times run in the same order on every instance.
+			if t := s.clock.Now(); t.After(at) && t.In(domain.Vietnam()).Format("060102") == day.Format("060102") {
+				at, in.ReceivedAt = t, t
+			}
+		}
 		var ch domain.Change
-		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
+		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at)
 		d.PlanChecks(cal, s.opts.DueSoonLead)
 		if err := tx.InsertDossier(ctx, d, ch); err != nil {
 			return err
 		}
+		d.History = ch.History // the answer shows what a read shows
 		if cmd.IdempotencyKey != "" {
-			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, pin, now)
+			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, pin, at)
 		}
 		return nil
 	})
