@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/motcua/motcua/domain"
@@ -34,6 +35,31 @@ func TestIntakeAnswerIsTheStoredDossier(t *testing.T) {
 		b, _ := json.Marshal(read)
 		if !bytes.Equal(a, b) {
 			t.Fatalf("intake answer differs from the read:\n%s\n%s", a, b)
+		}
+	})
+}
+
+// Problem documents speak Vietnamese to people: title, detail and field
+// messages; the code and field names stay the machine's keys.
+func TestProblemsInVietnamese(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.catalogue()
+		tok := e.token(domain.RoleClerk, center)
+		body := intakeBody("9.999999", "counter")
+		p := e.must(e.do(http.MethodPost, "/api/v1/dossiers", tok, body), http.StatusUnprocessableEntity).problem(t)
+		if p.Code != domain.CodeValidationFailed || p.Title != "Dữ liệu không hợp lệ" || len(p.Errors) != 1 ||
+			p.Errors[0].Field != "procedure_code" || p.Errors[0].Message != "không có thủ tục nào mang mã này" ||
+			p.Detail != "Dữ liệu không hợp lệ: procedure_code: không có thủ tục nào mang mã này" {
+			t.Errorf("problem = %+v", p)
+		}
+		p = e.must(e.do(http.MethodGet, "/api/v1/dossiers/000.00.10.H29-260316-0999", tok, nil), http.StatusNotFound).problem(t)
+		if p.Title != "Không tìm thấy" || !strings.HasPrefix(p.Detail, "không có hồ sơ") {
+			t.Errorf("problem = %+v", p)
+		}
+		p = e.must(e.raw(http.MethodPost, "/api/v1/dossiers", tok, "application/json", []byte(`{"x":1}`)), http.StatusBadRequest).problem(t)
+		if p.Detail != `JSON sai định dạng: không có trường "x"` {
+			t.Errorf("problem = %+v", p)
 		}
 	})
 }

@@ -44,7 +44,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		agency = cmd.AgencyCode
 	}
 	if !domain.ValidAgencyCode(agency) {
-		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "no receiving unit",
+		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "no receiving unit",
 			Fields: []domain.FieldError{{Field: "agency_code", Message: "give the receiving unit's code"}}}
 	}
 	if cmd.ReceivedAt != nil && !actor.IsAdmin() {
@@ -122,7 +122,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		return nil
 	})
 	if err != nil {
-		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == "duplicate" {
+		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == domain.CodeDuplicate {
 			// Another request with the same key won the race: answer as it did.
 			if res, ok, rerr := s.replayIntake(ctx, actor, cmd); ok || rerr != nil {
 				return res, rerr
@@ -140,7 +140,7 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 		return IntakeResult{}, false, err
 	}
 	if hash != cmd.RequestHash {
-		return IntakeResult{}, false, domain.Conflictf("idempotency_key_reused", "this Idempotency-Key was used with a different request")
+		return IntakeResult{}, false, domain.Conflictf(domain.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request")
 	}
 	d, err := s.store.Dossier(ctx, code)
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 }
 
 func fieldError(field, msg string) error {
-	return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: field + " " + msg,
+	return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: field + " " + msg,
 		Fields: []domain.FieldError{{Field: field, Message: msg}}}
 }
 
@@ -293,10 +293,10 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 			return err
 		}
 		if d.Status != domain.StatusReturned {
-			return domain.Conflictf("not_returned", "a rating is taken after the result is returned")
+			return domain.Conflictf(domain.CodeNotReturned, "a rating is taken after the result is returned")
 		}
 		if d.RatedAt != nil {
-			return domain.Conflictf("already_rated", "this dossier was already rated")
+			return domain.Conflictf(domain.CodeAlreadyRated, "this dossier was already rated")
 		}
 		read := d.Version
 		d.Rating, d.RatingComment, d.RatedAt = cmd.Rating, cmd.Comment, &now

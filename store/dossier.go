@@ -438,7 +438,7 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 		return translate(res.Error, "dossier "+d.Code)
 	}
 	if res.RowsAffected == 0 {
-		return domain.Conflictf("version_conflict", "the dossier changed since version %d was read", readVersion)
+		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
 	for _, s := range d.Steps {
 		sr := toStepRow(d.ID, s)
