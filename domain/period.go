@@ -74,7 +74,7 @@ func NewPeriod(from, to Date) (Period, error) {
 // quarter or year it ends in.
 func ParsePeriod(s string) (Period, error) {
 	bad := func() (Period, error) {
-		return Period{}, &Error{Kind: Invalid, Code: "validation_failed", Detail: "unknown period " + strconv.Quote(s),
+		return Period{}, &Error{Kind: Invalid, Code: CodeValidationFailed, Detail: "unknown period " + strconv.Quote(s),
 			Fields: []FieldError{{Field: "period", Message: "must be YYYY, YYYY-MM or YYYY-Qn, optionally prefixed by stat: (e.g. 2026-03, 2026-Q1, stat:2026-Q1)"}}}
 	}
 	body, stat := strings.CutPrefix(s, "stat:")

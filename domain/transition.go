@@ -225,19 +225,19 @@ func (d *Dossier) stateGuard(a Action) error {
 	switch a {
 	case ActionTransfer:
 		if len(d.Steps) == 0 {
-			return Conflictf("no_steps", "the dossier's procedure version has no processing steps")
+			return Conflictf(CodeNoSteps, "the dossier's procedure version has no processing steps")
 		}
 	case ActionCompleteStep, ActionRequestSupplement, ActionRequestPayment, ActionExtend:
 		if d.Current() == nil {
-			return Conflictf("invalid_transition", "no step is being processed")
+			return Conflictf(CodeInvalidTransition, "no step is being processed")
 		}
 		if a == ActionExtend {
 			if d.Extension != nil {
-				return Conflictf("already_extended", "the dossier was already extended on %s; only one new appointment is allowed",
+				return Conflictf(CodeAlreadyExtended, "the dossier was already extended on %s; only one new appointment is allowed",
 					d.Extension.RecordedAt.In(vietnam).Format("15:04 02/01/2006"))
 			}
 			if d.Clock.DueAt == nil {
-				return Conflictf("invalid_transition", "the dossier has no legal deadline to extend")
+				return Conflictf(CodeInvalidTransition, "the dossier has no legal deadline to extend")
 			}
 		}
 	case ActionReceiveSupplement, ActionReceivePayment:
@@ -246,7 +246,7 @@ func (d *Dossier) stateGuard(a Action) error {
 			want = PausePayment
 		}
 		if p := d.OpenPause(); p == nil || p.Kind != want {
-			return Conflictf("invalid_transition", "no %s pause is open", want)
+			return Conflictf(CodeInvalidTransition, "no %s pause is open", want)
 		}
 	}
 	return nil
@@ -342,7 +342,7 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 // with ID 0; ended ones get EndedAt.
 func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Calendar) (Change, error) {
 	if _, ok := ParseAction(string(in.Action)); !ok {
-		return Change{}, &Error{Kind: Invalid, Code: "validation_failed", Detail: "unknown action",
+		return Change{}, &Error{Kind: Invalid, Code: CodeValidationFailed, Detail: "unknown action",
 			Fields: []FieldError{{Field: "action", Message: "must be one of the contract's transition actions"}}}
 	}
 	if !d.authorised(in.Action, actor) {
@@ -354,7 +354,7 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		for _, a := range ActionsFrom(d.Status) {
 			allowed = append(allowed, string(a))
 		}
-		return Change{}, &Error{Kind: Conflict, Code: "invalid_transition",
+		return Change{}, &Error{Kind: Conflict, Code: CodeInvalidTransition,
 			Detail:  "action " + string(in.Action) + " is not allowed when the dossier is " + d.Status.String(),
 			Allowed: allowed}
 	}

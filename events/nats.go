@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +49,12 @@ type Options struct {
 	Replicas int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Listen is the address ("host:port", port 0 for any free one) the
+	// in-process server also accepts clients on, so other programs on the
+	// machine (motcua events tail, the nats CLI) can watch the stream; ""
+	// accepts none. Its client URL is written to EmbeddedURLFile(DataDir).
+	// Unused with URL.
+	Listen string
 	// BindStream uses the stream as it is, without creating or updating it,
 	// for programs that only read it (the events tail and compliance
 	// commands): Connect fails when it does not exist.
@@ -57,6 +66,8 @@ type Conn struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	ns     *server.Server // nil with an external server
+	// urlFile is the in-process server's client URL file, removed at Close.
+	urlFile string
 	stream string
 	prefix string
 	log    *slog.Logger
@@ -122,6 +133,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 			return nil, err
 		}
 		c.ns = ns
+		if o.Listen != "" {
+			c.urlFile = EmbeddedURLFile(o.DataDir)
+		}
 		nc, err = nats.Connect("", append(opts, nats.InProcessServer(ns))...)
 		if err != nil {
 			ns.Shutdown()
@@ -160,18 +174,47 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	return c, nil
 }
 
+// EmbeddedURLFile is where the in-process server, when it listens, writes
+// its client URL for other programs of the same data directory.
+func EmbeddedURLFile(dataDir string) string { return filepath.Join(dataDir, "nats", "client-url") }
+
+// EmbeddedURL reads the client URL the in-process server of a data directory
+// wrote, or "" when it wrote none.
+func EmbeddedURL(dataDir string) string {
+	b, err := os.ReadFile(EmbeddedURLFile(dataDir))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
 func startServer(ctx context.Context, o Options) (*server.Server, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("events: no NATS URL and no data directory for the in-process server")
 	}
-	ns, err := server.NewServer(&server.Options{
+	sopts := &server.Options{
 		ServerName: "motcua-embedded",
 		JetStream:  true,
 		StoreDir:   filepath.Join(o.DataDir, "nats"),
 		DontListen: true,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	if o.Listen != "" {
+		host, port, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("events: listen address %q: %w", o.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 0 || p > 65535 {
+			return nil, fmt.Errorf("events: listen address %q: bad port", o.Listen)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		sopts.DontListen, sopts.Host, sopts.Port = false, host, p
+	}
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("events: in-process nats-server: %w", err)
 	}
@@ -187,6 +230,18 @@ func startServer(ctx context.Context, o Options) (*server.Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("events: in-process nats-server not ready after %s", wait)
 	}
+	file := EmbeddedURLFile(o.DataDir)
+	if o.Listen == "" {
+		_ = os.Remove(file)
+		return ns, nil
+	}
+	url := ns.ClientURL()
+	if err := os.WriteFile(file, []byte(url+"\n"), 0o600); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("events: write %s: %w", file, err)
+	}
+	o.Logger.Info("embedded nats listening", "url", url, "url_file", file)
 	return ns, nil
 }
 
@@ -231,6 +286,9 @@ func (c *Conn) Close() {
 		if c.ns != nil {
 			c.ns.Shutdown()
 			c.ns.WaitForShutdown()
+		}
+		if c.urlFile != "" {
+			_ = os.Remove(c.urlFile)
 		}
 	})
 }

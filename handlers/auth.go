@@ -25,11 +25,11 @@ func authenticate(v Verifier, roles ...domain.Role) echo.MiddlewareFunc {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok || strings.TrimSpace(token) == "" {
-				return &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "a bearer token is required"}
+				return &domain.Error{Kind: domain.Unauthorized, Code: domain.CodeUnauthorized, Detail: "a bearer token is required"}
 			}
 			actor, err := v.Verify(c.Request().Context(), strings.TrimSpace(token))
 			if err != nil {
-				return &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "the token is not valid: " + err.Error()}
+				return &domain.Error{Kind: domain.Unauthorized, Code: domain.CodeUnauthorized, Detail: "the token is not valid: " + err.Error()}
 			}
 			if len(roles) > 0 && !actor.HasAny(roles...) {
 				return domain.Forbiddenf("this needs one of the roles %s", joinRoles(roles))

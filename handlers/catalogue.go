@@ -46,7 +46,7 @@ func (h *api) putAgency(c echo.Context) error {
 	if in.OfficeHours != nil {
 		hours, err := domain.ParseOfficeHours(in.OfficeHours)
 		if err != nil {
-			return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: err.Error(),
+			return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: err.Error(),
 				Fields: []domain.FieldError{{Field: "office_hours", Message: err.Error()}}}
 		}
 		a.Hours = &hours

@@ -176,7 +176,7 @@ func (h *api) intake(c echo.Context) error {
 	}
 	key := c.Request().Header.Get("Idempotency-Key")
 	if len(key) > 200 {
-		return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "Idempotency-Key is over 200 characters",
+		return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "Idempotency-Key is over 200 characters",
 			Fields: []domain.FieldError{{Field: "Idempotency-Key", Message: "at most 200 characters"}}}
 	}
 	canonical, _ := json.Marshal(in)

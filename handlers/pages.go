@@ -239,10 +239,7 @@ type errorPage struct {
 }
 
 func titleFor(pr Problem) string {
-	if pr.Code == "csrf" {
-		return "Biểu mẫu không hợp lệ"
-	}
-	if t, ok := titles[pr.Code]; ok {
+	if t, ok := domain.Titles[pr.Code]; ok {
 		return t
 	}
 	return http.StatusText(pr.Status)
@@ -277,7 +274,7 @@ func messageFor(pr Problem) string {
 }
 
 // errCSRF is a form posted without this site's token for it.
-var errCSRF = &domain.Error{Kind: domain.Forbidden, Code: "csrf", Detail: "the form's CSRF token is missing or wrong"}
+var errCSRF = &domain.Error{Kind: domain.Forbidden, Code: domain.CodeCSRF, Detail: "the form's CSRF token is missing or wrong"}
 
 func (p *pages) asset(c echo.Context) error {
 	a, ok := p.assets[c.Param("name")]
@@ -317,7 +314,7 @@ func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 					}
 					return c.Redirect(http.StatusSeeOther, "/dang-nhap?"+q.Encode())
 				}
-				return &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "no valid session"}
+				return &domain.Error{Kind: domain.Unauthorized, Code: domain.CodeUnauthorized, Detail: "no valid session"}
 			}
 			c.Set(sessionKey, ss)
 			if c.Request().Method == http.MethodPost && !p.sess.checkCSRF("session:"+ss.ID, c.FormValue(csrfField)) {
@@ -346,7 +343,7 @@ func (p *pages) bearerOrSession(roles ...domain.Role) echo.MiddlewareFunc {
 			}
 			ss, state := p.sess.current(c)
 			if state != sessionOK {
-				return &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "a bearer token or a signed-in session is required"}
+				return &domain.Error{Kind: domain.Unauthorized, Code: domain.CodeUnauthorized, Detail: "a bearer token or a signed-in session is required"}
 			}
 			a := ss.actor()
 			if !a.HasAny(roles...) {
@@ -375,7 +372,7 @@ func (p *pages) shareLimit(public echo.MiddlewareFunc) echo.MiddlewareFunc {
 			case err != nil:
 				return err
 			case !allowed:
-				return &domain.Error{Kind: domain.TooMany, Code: "too_many_requests", Detail: "too many requests"}
+				return &domain.Error{Kind: domain.TooMany, Code: domain.CodeTooManyRequests, Detail: "too many requests"}
 			}
 			return next(c)
 		}
@@ -415,7 +412,7 @@ func fieldErrors(err error, rename map[string]string) map[string]string {
 				name = r
 			}
 			if _, dup := out[name]; !dup {
-				out[name] = f.Message
+				out[name] = vi(f.Message)
 			}
 		}
 	}

@@ -269,7 +269,7 @@ func (p *pages) intakePost(c echo.Context) error {
 	case domain.KindOf(err) == domain.Invalid:
 		return p.renderIntake(c, http.StatusUnprocessableEntity, v, fieldErrors(err, intakeFieldNames),
 			"Hồ sơ chưa được tiếp nhận: vui lòng sửa các mục được đánh dấu.")
-	case domain.CodeOf(err) == "idempotency_key_reused":
+	case domain.CodeOf(err) == domain.CodeIdempotencyKeyReused:
 		v.Key = randomID(16)
 		return p.renderIntake(c, http.StatusConflict, v, nil,
 			"Biểu mẫu này đã được dùng để tiếp nhận một hồ sơ khác. Kiểm tra lại rồi bấm Tiếp nhận để tạo hồ sơ mới.")
@@ -277,7 +277,7 @@ func (p *pages) intakePost(c echo.Context) error {
 		return err
 	}
 	view, err := p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, res.PIN)
-	if domain.CodeOf(err) == "validation_failed" && res.Replay {
+	if domain.CodeOf(err) == domain.CodeValidationFailed && res.Replay {
 		// The form was sent again after a new PIN was issued: the PIN
 		// remembered with the intake is no longer the dossier's.
 		view, err = p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, "")
@@ -393,7 +393,7 @@ func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, err
 func (p *pages) actionPost(c echo.Context) error {
 	action, ok := domain.ParseAction(c.FormValue("action"))
 	if !ok {
-		return p.actionFailed(c, &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "unknown action"})
+		return p.actionFailed(c, &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown action"})
 	}
 	version, _ := strconv.Atoi(c.FormValue("version"))
 	in := domain.TransitionInput{Action: action, Reason: strings.TrimSpace(c.FormValue("reason")), Note: strings.TrimSpace(c.FormValue("note")),
@@ -437,7 +437,7 @@ func (p *pages) actionFailed(c echo.Context, err error) error {
 		return err
 	}
 	msg := messageFor(pr)
-	if pr.Code == "validation_failed" {
+	if pr.Code == domain.CodeValidationFailed {
 		msg = "Thao tác chưa được thực hiện: vui lòng sửa các mục được đánh dấu."
 		if len(pr.Errors) == 0 {
 			msg = "Thao tác chưa được thực hiện: " + pr.Detail

@@ -199,7 +199,7 @@ func (p *pages) dashboard(c echo.Context) error {
 // reportMessage says in Vietnamese what was wrong with the filters.
 func reportMessage(err error) string {
 	pr := problemFor(err)
-	if pr.Code == "forbidden" {
+	if pr.Code == domain.CodeForbidden {
 		return "đơn vị được chọn nằm ngoài phạm vi quý vị giám sát."
 	}
 	fields := map[string]string{"period": "kỳ báo cáo", "from": "ngày bắt đầu", "to": "ngày kết thúc", "agency_code": "đơn vị",

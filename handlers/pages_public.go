@@ -184,15 +184,15 @@ func (p *pages) ratePost(c echo.Context) error {
 		return p.lookup(c, code, pin, "Cảm ơn quý vị đã đánh giá mức độ hài lòng. Ý kiến của quý vị đã được ghi nhận.", 0)
 	case domain.KindOf(err) == domain.NotFound:
 		return p.notFound(c, code) // the wrong PIN was counted once, by Feedback
-	case domain.CodeOf(err) == "validation_failed":
+	case domain.CodeOf(err) == domain.CodeValidationFailed:
 		msg := "Vui lòng chọn một mức đánh giá từ 1 đến 5."
 		if _, bad := fieldErrors(err, nil)["comment"]; bad {
 			msg = "Ý kiến góp ý dài quá 2.000 ký tự."
 		}
 		return p.lookup(c, code, pin, msg+" Đánh giá chưa được ghi nhận.", http.StatusUnprocessableEntity)
-	case domain.CodeOf(err) == "already_rated":
+	case domain.CodeOf(err) == domain.CodeAlreadyRated:
 		return p.lookup(c, code, pin, "Hồ sơ này đã được đánh giá; mỗi hồ sơ được đánh giá một lần.", http.StatusConflict)
-	case domain.CodeOf(err) == "not_returned":
+	case domain.CodeOf(err) == domain.CodeNotReturned:
 		return p.lookup(c, code, pin, "Quý vị có thể đánh giá sau khi nhận kết quả.", http.StatusConflict)
 	}
 	return err

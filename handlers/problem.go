@@ -35,24 +35,6 @@ type ProblemField struct {
 	Message string `json:"message"`
 }
 
-var titles = map[string]string{
-	"validation_failed":      "Dữ liệu không hợp lệ",
-	"not_found":              "Không tìm thấy",
-	"invalid_transition":     "Thao tác không được phép ở trạng thái hiện tại",
-	"version_conflict":       "Hồ sơ đã được người khác cập nhật",
-	"duplicate":              "Đã tồn tại",
-	"idempotency_key_reused": "Idempotency-Key đã dùng cho yêu cầu khác",
-	"forbidden":              "Không có quyền",
-	"unauthorized":           "Chưa xác thực",
-	"bad_request":            "Yêu cầu sai định dạng",
-	"unsupported_media_type": "Kiểu nội dung không được hỗ trợ",
-	"payload_too_large":      "Nội dung quá lớn",
-	"method_not_allowed":     "Phương thức không được hỗ trợ",
-	"too_many_requests":      "Quá nhiều yêu cầu",
-	"internal":               "Lỗi hệ thống",
-	"unavailable":            "Dịch vụ chưa sẵn sàng",
-}
-
 var kindStatus = map[domain.Kind]int{
 	domain.Invalid:      http.StatusUnprocessableEntity,
 	domain.NotFound:     http.StatusNotFound,
@@ -63,19 +45,26 @@ var kindStatus = map[domain.Kind]int{
 }
 
 var statusCodes = map[int]string{
-	http.StatusBadRequest:            "bad_request",
-	http.StatusUnauthorized:          "unauthorized",
-	http.StatusForbidden:             "forbidden",
-	http.StatusNotFound:              "not_found",
-	http.StatusMethodNotAllowed:      "method_not_allowed",
-	http.StatusRequestEntityTooLarge: "payload_too_large",
-	http.StatusUnsupportedMediaType:  "unsupported_media_type",
-	http.StatusTooManyRequests:       "too_many_requests",
-	http.StatusServiceUnavailable:    "unavailable",
+	http.StatusBadRequest:            domain.CodeBadRequest,
+	http.StatusUnauthorized:          domain.CodeUnauthorized,
+	http.StatusForbidden:             domain.CodeForbidden,
+	http.StatusNotFound:              domain.CodeNotFound,
+	http.StatusMethodNotAllowed:      domain.CodeMethodNotAllowed,
+	http.StatusRequestEntityTooLarge: domain.CodePayloadTooLarge,
+	http.StatusUnsupportedMediaType:  domain.CodeUnsupportedMediaType,
+	http.StatusTooManyRequests:       domain.CodeTooManyRequests,
+	http.StatusServiceUnavailable:    domain.CodeUnavailable,
 }
 
-// problemFor maps any error to its problem document, once for the whole API.
+// problemFor maps any error to its problem document, once for the whole API
+// and the pages, in Vietnamese (messages_vi.go).
 func problemFor(err error) Problem {
+	p := problemOf(err)
+	viProblem(&p)
+	return p
+}
+
+func problemOf(err error) Problem {
 	var de *domain.Error
 	if errors.As(err, &de) {
 		status, ok := kindStatus[de.Kind]
@@ -83,7 +72,7 @@ func problemFor(err error) Problem {
 			status = http.StatusInternalServerError
 		}
 		p := Problem{Status: status, Code: de.Code, Detail: de.Detail}
-		if de.Code == "invalid_transition" {
+		if de.Code == domain.CodeInvalidTransition {
 			allowed := append([]string{}, de.Allowed...)
 			p.Allowed = &allowed
 		}
@@ -96,7 +85,7 @@ func problemFor(err error) Problem {
 	if errors.As(err, &he) {
 		code, ok := statusCodes[he.Code]
 		if !ok {
-			code = "internal"
+			code = domain.CodeInternal
 		}
 		detail := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && he.Code < 500 {
@@ -104,7 +93,7 @@ func problemFor(err error) Problem {
 		}
 		return Problem{Status: he.Code, Code: code, Detail: detail}
 	}
-	return Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "Đã có lỗi hệ thống; vui lòng thử lại sau."}
+	return Problem{Status: http.StatusInternalServerError, Code: domain.CodeInternal, Detail: "Đã có lỗi hệ thống; vui lòng thử lại sau."}
 }
 
 // errorHandler is echo's HTTPErrorHandler: every error leaves as a problem
@@ -116,7 +105,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		p := problemFor(err)
 		p.Type = ProblemTypeBase + p.Code
-		if t, ok := titles[p.Code]; ok {
+		if t, ok := domain.Titles[p.Code]; ok {
 			p.Title = t
 		} else {
 			p.Title = http.StatusText(p.Status)

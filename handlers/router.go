@@ -170,7 +170,7 @@ func rateLimit(perSecond float64) echo.MiddlewareFunc {
 		},
 		DenyHandler: func(c echo.Context, id string, err error) error {
 			c.Response().Header().Set("Retry-After", "1")
-			return &domain.Error{Kind: domain.TooMany, Code: "too_many_requests", Detail: "quá nhiều yêu cầu; vui lòng thử lại sau giây lát"}
+			return &domain.Error{Kind: domain.TooMany, Code: domain.CodeTooManyRequests, Detail: "quá nhiều yêu cầu; vui lòng thử lại sau giây lát"}
 		},
 	})
 }

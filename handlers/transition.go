@@ -31,7 +31,7 @@ func (h *api) transition(c echo.Context) error {
 	}
 	action, ok := domain.ParseAction(in.Action)
 	if !ok {
-		return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "unknown action " + quote(in.Action),
+		return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown action " + quote(in.Action),
 			Fields: []domain.FieldError{{Field: "action", Message: "must be one of the contract's transition actions"}}}
 	}
 	d, err := h.svc.Transition(c.Request().Context(), actorOf(c), service.TransitionCmd{

@@ -30,6 +30,6 @@ func atoiPositive(s string) (int, error) {
 }
 
 func queryError(field, msg string) error {
-	return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: field + " " + msg,
+	return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: field + " " + msg,
 		Fields: []domain.FieldError{{Field: field, Message: msg}}}
 }

@@ -29,7 +29,7 @@ func (s *Service) PutAgency(ctx context.Context, actor domain.Actor, a domain.Ag
 		if a.ParentCode != "" {
 			if _, err := tx.Agency(ctx, a.ParentCode); err != nil {
 				if domain.KindOf(err) == domain.NotFound {
-					return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "unknown parent agency",
+					return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown parent agency",
 						Fields: []domain.FieldError{{Field: "parent_code", Message: "no agency has this code"}}}
 				}
 				return err

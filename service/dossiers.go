@@ -44,7 +44,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		agency = cmd.AgencyCode
 	}
 	if !domain.ValidAgencyCode(agency) {
-		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "no receiving unit",
+		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "no receiving unit",
 			Fields: []domain.FieldError{{Field: "agency_code", Message: "give the receiving unit's code"}}}
 	}
 	if cmd.ReceivedAt != nil && !actor.IsAdmin() {
@@ -95,10 +95,6 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		return IntakeResult{}, err
 	}
 	day := receivedAt.In(domain.Vietnam())
-	seq, err := s.sequence(ctx, agency, day.Format("060102"))
-	if err != nil {
-		return IntakeResult{}, err
-	}
 	var d *domain.Dossier
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		// The calendar as of this transaction, with the catalogue's version
@@ -113,23 +109,36 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		if err != nil {
 			return err
 		}
+		seq, err := tx.NextSequence(ctx, agency, day.Format("060102"))
+		if err != nil {
+			return err
+		}
+		at, in := now, in
+		if cmd.ReceivedAt == nil {
+			// Read the clock again now that the counter is held, so numbers
+			// and reception times run in the same order on every instance.
+			if t := s.clock.Now(); t.After(at) && t.In(domain.Vietnam()).Format("060102") == day.Format("060102") {
+				at, in.ReceivedAt = t, t
+			}
+		}
 		var ch domain.Change
-		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
+		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at)
 		d.PlanChecks(cal, s.opts.DueSoonLead)
 		if err := tx.InsertDossier(ctx, d, ch); err != nil {
 			return err
 		}
+		d.History = ch.History // the answer shows what a read shows
 		if cmd.IdempotencyKey != "" {
 			sealed, err := s.keys.sealReplay(pin, actor.Sub, cmd.IdempotencyKey, d.Code)
 			if err != nil {
 				return err
 			}
-			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, sealed, now)
+			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, sealed, at)
 		}
 		return nil
 	})
 	if err != nil {
-		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == "duplicate" {
+		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == domain.CodeDuplicate {
 			// Another request with the same key won the race: answer as it did.
 			if res, ok, rerr := s.replayIntake(ctx, actor, cmd); ok || rerr != nil {
 				return res, rerr
@@ -147,7 +156,7 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 		return IntakeResult{}, false, err
 	}
 	if hash != cmd.RequestHash {
-		return IntakeResult{}, false, domain.Conflictf("idempotency_key_reused", "this Idempotency-Key was used with a different request")
+		return IntakeResult{}, false, domain.Conflictf(domain.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request")
 	}
 	d, err := s.store.Dossier(ctx, code)
 	if err != nil {
@@ -167,7 +176,7 @@ func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd Inta
 }
 
 func fieldError(field, msg string) error {
-	return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: field + " " + msg,
+	return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: field + " " + msg,
 		Fields: []domain.FieldError{{Field: field, Message: msg}}}
 }
 
@@ -307,10 +316,10 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 			return err
 		}
 		if d.Status != domain.StatusReturned {
-			return domain.Conflictf("not_returned", "a rating is taken after the result is returned")
+			return domain.Conflictf(domain.CodeNotReturned, "a rating is taken after the result is returned")
 		}
 		if d.RatedAt != nil {
-			return domain.Conflictf("already_rated", "this dossier was already rated")
+			return domain.Conflictf(domain.CodeAlreadyRated, "this dossier was already rated")
 		}
 		read := d.Version
 		d.Rating, d.RatingComment, d.RatedAt = cmd.Rating, cmd.Comment, &now

@@ -51,10 +51,6 @@ type Reader interface {
 
 // LookupStore serves the citizen's look-up.
 type LookupStore interface {
-	// ReserveSequence reserves n numbers of an agency's daily dossier-code
-	// sequence in a transaction of its own and returns the last; concurrent
-	// callers, on any instance, never get the same numbers.
-	ReserveSequence(ctx context.Context, agency, day string, n int) (last int64, err error)
 	// LookupHead returns, in one indexed read, what every look-up checks
 	// first: the dossier's id, version and PIN hash.
 	LookupHead(ctx context.Context, code string) (LookupHead, error)
@@ -112,6 +108,11 @@ type Tx interface {
 	// SaveIdempotencyKey stores a key with the sealed PIN; Conflict
 	// "duplicate" if another request stored it first.
 	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
+	// NextSequence takes the next number of an agency's daily dossier-code
+	// sequence inside the transaction: the counter row stays locked until
+	// the transaction ends, so numbers follow the order of the commits, and
+	// a rolled-back intake gives its number back.
+	NextSequence(ctx context.Context, agency, day string) (int64, error)
 	// InsertDossier writes a new dossier, its steps, and the change's history
 	// and events (the outbox), setting d.ID.
 	InsertDossier(ctx context.Context, d *domain.Dossier, ch domain.Change) error

@@ -112,7 +112,7 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 			return err
 		}
 		if d.Version != version {
-			return domain.Conflictf("version_conflict", "the dossier is at version %d, you read version %d", d.Version, version)
+			return domain.Conflictf(domain.CodeVersionConflict, "the dossier is at version %d, you read version %d", d.Version, version)
 		}
 		d.PINHash = hash
 		d.Version++

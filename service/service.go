@@ -49,7 +49,6 @@ type Service struct {
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
 
-	seq     sequences
 	views   *viewCache
 	namesMu sync.Mutex
 	names   map[string]cachedName
@@ -88,7 +87,7 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 		clock = SystemClock{}
 	}
 	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: map[string]cachedCalendar{},
-		views: newViewCache(50_000), names: map[string]cachedName{}, seq: sequences{blocks: map[string]*[2]int64{}}}
+		views: newViewCache(50_000), names: map[string]cachedName{}}
 }
 
 // Now is the service's clock, for adapters that need the same time.

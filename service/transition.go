@@ -35,7 +35,7 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 			return err
 		}
 		if d.Version != cmd.Version {
-			return domain.Conflictf("version_conflict", "the dossier is at version %d, you read version %d", d.Version, cmd.Version)
+			return domain.Conflictf(domain.CodeVersionConflict, "the dossier is at version %d, you read version %d", d.Version, cmd.Version)
 		}
 		cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
 		if err != nil {

@@ -78,7 +78,7 @@ func (q queries) SaveAgency(ctx context.Context, a domain.Agency) error {
 			return err
 		}
 		if parent.Within(a.Code) {
-			return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "an agency cannot be its own ancestor",
+			return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "an agency cannot be its own ancestor",
 				Fields: []domain.FieldError{{Field: "parent_code", Message: "would make a cycle"}}}
 		}
 		path = parent.Path + a.Code + "/"

@@ -342,14 +342,16 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 	return d, nil
 }
 
-// ReserveSequence reserves n numbers of the agency's daily sequence in its
-// own short transaction, so the counter row is locked for one statement,
-// not for a whole intake.
-func (q queries) ReserveSequence(ctx context.Context, agency, day string, n int) (int64, error) {
+// NextSequence takes the next number of the agency's daily sequence in the
+// caller's transaction. The upsert locks the counter row (PostgreSQL) or the
+// database (SQLite's immediate transactions) until the commit, so intakes of
+// one unit and day get their numbers in commit order, without gaps, on every
+// instance; a rolled-back intake gives its number back with the row.
+func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
 	var last int64
-	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, ?)
-		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + excluded.last_seq
-		RETURNING last_seq`, agency, day, n).Scan(&last).Error
+	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
+		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
+		RETURNING last_seq`, agency, day).Scan(&last).Error
 	if err != nil {
 		return 0, translate(err, "dossier sequence")
 	}
@@ -414,7 +416,7 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 		return translate(res.Error, "dossier "+d.Code)
 	}
 	if res.RowsAffected == 0 {
-		return domain.Conflictf("version_conflict", "the dossier changed since version %d was read", readVersion)
+		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
 	for _, s := range d.Steps {
 		sr := toStepRow(d.ID, s)

@@ -225,7 +225,7 @@ func translate(err error, what string) error {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return domain.NotFoundf("no %s", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return &domain.Error{Kind: domain.Conflict, Code: "duplicate", Detail: what + " already exists"}
+		return &domain.Error{Kind: domain.Conflict, Code: domain.CodeDuplicate, Detail: what + " already exists"}
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return domain.Invalidf("%s refers to something that does not exist", what)
 	}

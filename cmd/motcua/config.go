@@ -21,6 +21,7 @@ type Config struct {
 	MetricsAddr     string
 	DatabaseURL     string
 	NATSURL         string
+	NATSListen      string
 	DataDir         string
 	JWTSecret       string
 	JWKSURL         string
@@ -102,6 +103,18 @@ var settings = []setting{
 			}
 		}
 		c.NATSURL = v
+		return nil
+	}},
+	{name: "NATS_EMBEDDED_LISTEN", def: "127.0.0.1:0", help: "without NATS_URL: where the in-process NATS also accepts clients (port 0: any free port, written to DATA_DIR/nats/client-url); off = nowhere", parse: func(c *Config, v string) error {
+		if v == "" || v == "off" {
+			c.NATSListen = ""
+			return nil
+		}
+		host, port, err := net.SplitHostPort(v)
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 || host == "" {
+			return fmt.Errorf("must be host:port (port 0 = any free port) or off")
+		}
+		c.NATSListen = v
 		return nil
 	}},
 	{name: "DATA_DIR", def: "./data", help: "where the embedded database, NATS store and generated key live", parse: func(c *Config, v string) error {

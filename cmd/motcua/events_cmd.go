@@ -23,18 +23,22 @@ import (
 	"github.com/motcua/motcua/events"
 )
 
-const needNATSURL = "needs NATS_URL: without it the service runs NATS inside its own process, " +
-	"which no other process can reach (run the service with NATS_URL, e.g. nats://127.0.0.1:4222)"
+const needNATSURL = "needs NATS_URL, or a service running on the same DATA_DIR with its in-process NATS " +
+	"listening (NATS_EMBEDDED_LISTEN, on by default): none found under "
 
-// connectReader connects to the configured NATS and binds the existing
-// stream, leaving its configuration alone.
+// connectReader connects to the configured NATS (without NATS_URL, to the
+// in-process server of a service running on the same DATA_DIR) and binds the
+// existing stream, leaving its configuration alone.
 func connectReader(ctx context.Context, cfg Config, log *slog.Logger, what string) (*events.Conn, error) {
-	if cfg.NATSURL == "" {
-		return nil, errors.New(what + " " + needNATSURL)
+	url := cfg.NATSURL
+	if url == "" {
+		if url = events.EmbeddedURL(cfg.DataDir); url == "" {
+			return nil, errors.New(what + " " + needNATSURL + events.EmbeddedURLFile(cfg.DataDir))
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return events.Connect(ctx, events.Options{URL: cfg.NATSURL, Stream: cfg.NATSStream,
+	return events.Connect(ctx, events.Options{URL: url, Stream: cfg.NATSStream,
 		SubjectPrefix: cfg.SubjectPrefix, Logger: log, BindStream: true})
 }
 

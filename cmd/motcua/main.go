@@ -32,8 +32,11 @@ Usage:
   motcua [serve]                          serve the API (the default)
   motcua migrate [--down-to VERSION]     apply database migrations and exit (or roll back to VERSION)
   motcua token --role ROLE --agency CODE  print a bearer token signed with the service's key
-               [--sub ID] [--name NAME] [--ttl 8h]
-  motcua seed demo                        load demo agencies, procedures and dossiers
+               [--sub ID] [--name NAME] [--title TITLE] [--ttl 8h]
+  motcua seed demo                        load demo agencies, procedures and dossiers (its own codes; again: no change)
+  motcua seed --dossiers N [--months 12] [--now RFC3339] [--random-seed 1]
+                                          generate N synthetic dossiers at national scale, for benchmarks
+  motcua seed rollups                     rebuild the reports' roll-ups from the dossiers' history
   motcua bench [--url U] [--duration 10s] [--connections 32] [--scenarios healthz,lookup,intake,transition,mix,stream] [--rate 500]
                                           drive a running service and print rates, latencies, errors and memory
   motcua healthcheck                      exit 0 when the local server answers /healthz (for containers)
@@ -46,7 +49,8 @@ Usage:
                                           count late-processing events per agency, procedure and kind with a
                                           durable consumer; the table on SIGUSR1, every --every and at exit
 
-events tail and compliance need NATS_URL: without it NATS runs inside the serving process, out of reach.
+events tail and compliance use NATS_URL; without it, the in-process NATS of a service running on the same
+DATA_DIR (it listens on a loopback port written to DATA_DIR/nats/client-url). The stream keeps events 90 days.
 
 Configuration comes from the environment; see README.md.
 `

@@ -136,7 +136,25 @@ func TestWalkThrough(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, status, body)
 		}
 	}
+	// Another process on the same DATA_DIR watches the embedded NATS: the
+	// server listens on a loopback port and writes its URL for it.
+	if u := events.EmbeddedURL(dir); !strings.HasPrefix(u, "nats://127.0.0.1:") {
+		t.Fatalf("embedded NATS URL %q", u)
+	}
+	var tailed bytes.Buffer
+	tctx, tcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer tcancel()
+	if err := run(tctx, []string{"events", "tail", "--all", "--type", "received", "-n", "1"},
+		envOf(map[string]string{"DATA_DIR": dir, "LOG_LEVEL": "error"}), &tailed, testLog(), nil); err != nil {
+		t.Fatalf("events tail on the embedded NATS: %v", err)
+	}
+	if !strings.Contains(tailed.String(), d.Code) {
+		t.Fatalf("events tail printed %q, want %s", tailed.String(), d.Code)
+	}
 	stop()
+	if u := events.EmbeddedURL(dir); u != "" {
+		t.Errorf("the URL file outlives the server: %q", u)
+	}
 
 	// The stream keeps the event on disk: open the same store again.
 	conn, err := events.Connect(context.Background(), events.Options{DataDir: dir, Logger: storetest.Quiet()})

@@ -117,7 +117,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	}
 	defer st.Close()
 
-	conn, err := events.Connect(ctx, events.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Stream: cfg.NATSStream, SubjectPrefix: cfg.SubjectPrefix, Logger: log})
+	conn, err := events.Connect(ctx, events.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Listen: cfg.NATSListen, Stream: cfg.NATSStream, SubjectPrefix: cfg.SubjectPrefix, Logger: log})
 	if err != nil {
 		return err
 	}
