@@ -37,15 +37,27 @@ const (
 	PausePayment    PauseKind = "payment"
 )
 
+// PaymentMethod is how the applicant's payment was received (Decision
+// 766/QĐ-TTg, indicator 3.6 counts the online ones).
+type PaymentMethod string
+
+// Payment methods; counter is the default.
+const (
+	PaymentCounter PaymentMethod = "counter"
+	PaymentOnline  PaymentMethod = "online"
+)
+
 // Pause is one interval in which the dossier's clock stood still (or, for a
 // restarting supplement, after which it began again), kept with its reason.
 type Pause struct {
-	ID        int64
-	Kind      PauseKind
-	Clock     SupplementClock // pause or restart
-	Reason    string
-	Items     []string
-	Amount    int64 // payment amount in VND, when Kind is payment
+	ID     int64
+	Kind   PauseKind
+	Clock  SupplementClock // pause or restart
+	Reason string
+	Items  []string
+	Amount int64 // payment amount in VND, when Kind is payment
+	// Method is how a payment was received (online or counter), once it was.
+	Method    PaymentMethod
 	StartedAt time.Time
 	EndedAt   *time.Time
 }
@@ -147,15 +159,13 @@ func (d *Dossier) PromisedAt() *time.Time {
 }
 
 // LateAt reports whether the dossier is late against its legal deadline at t:
-// finished after it, or still open past it.
+// its result was made after it, or it is overdue at t (the one overdue rule,
+// OverdueAt).
 func (d *Dossier) LateAt(t time.Time) bool {
 	if d.Verdict == VerdictLate {
 		return true
 	}
-	if d.ProcessedAt != nil || d.Clock.DueAt == nil || !d.Status.Open() {
-		return false
-	}
-	return t.After(*d.Clock.DueAt)
+	return d.ProcessedAt == nil && d.OverdueAt(t)
 }
 
 // Current returns the step held now, or nil.

@@ -65,9 +65,10 @@ func (s Status) Paused() bool {
 // Open reports whether the dossier was received and has no result yet and was
 // not closed: the clock is the agency's concern.
 func (s Status) Open() bool {
-	switch s {
-	case StatusReceived, StatusProcessing, StatusSupplementRequested, StatusAwaitingPayment:
-		return true
+	for _, o := range openStatuses {
+		if s == o {
+			return true
+		}
 	}
 	return false
 }

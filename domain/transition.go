@@ -302,12 +302,17 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 		f.Add("amount", "only for request_payment")
 	}
 
-	if in.Action == ActionReturnResult {
+	switch {
+	case in.Action == ActionReturnResult:
 		if _, ok := ParseDelivery(string(in.Method)); !ok {
 			f.Add("method", "must be counter, postal or online")
 		}
-	} else if in.Method != "" {
-		f.Add("method", "only for return_result")
+	case in.Action == ActionReceivePayment:
+		if m := PaymentMethod(in.Method); m != "" && m != PaymentCounter && m != PaymentOnline {
+			f.Add("method", "must be online or counter")
+		}
+	case in.Method != "":
+		f.Add("method", "only for return_result and receive_payment")
 	}
 
 	if in.Action == ActionExtend {
@@ -463,6 +468,10 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		events = append(events, EventSupplementReceived)
 		if in.Action == ActionReceivePayment {
 			events[0] = EventPaymentReceived
+			p.Method = PaymentMethod(in.Method)
+			if p.Method == "" {
+				p.Method = PaymentCounter
+			}
 		}
 
 	case ActionExtend:

@@ -23,11 +23,26 @@ type Check struct {
 // Checks lists the late-processing deadlines of a running dossier: due_soon
 // lead working minutes before the legal deadline, overdue at it,
 // extension_overdue at the promised time, and step_overdue at the current
-// step's deadline. A paused, finished or closed dossier has none: its
-// clock does not run.
+// step's deadline. A finished or closed dossier has none, nor has one paused
+// with time left (its clock does not run). One paused after its deadline
+// passed is overdue by the one overdue rule (OverdueFrom): it keeps its
+// overdue and step_overdue checks, so a pause taken before the watcher's
+// pass never hides the event.
 func (d *Dossier) Checks(cal *Calendar, lead int64) []Check {
-	if !d.Status.Open() || d.Status.Paused() || !d.Clock.Running() || d.Clock.DueAt == nil {
+	if !d.Status.Open() || d.Clock.DueAt == nil {
 		return nil
+	}
+	if !d.Clock.Running() {
+		var out []Check
+		if f := d.OverdueFrom(); f != nil {
+			out = append(out, Check{Kind: EventOverdue, At: *f, Deadline: *f})
+		}
+		if s := d.Current(); s != nil {
+			if f := d.StepOverdueFrom(s.Seq); f != nil {
+				out = append(out, Check{Kind: EventStepOverdue, At: *f, StepSeq: s.Seq, Deadline: *f})
+			}
+		}
+		return out
 	}
 	due := *d.Clock.DueAt
 	soon := *d.Clock.RunningSince

@@ -48,6 +48,7 @@ type pauseOut struct {
 	Reason    string     `json:"reason"`
 	Items     []string   `json:"items,omitempty"`
 	Amount    int64      `json:"amount,omitempty"`
+	Method    string     `json:"method,omitempty"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at"`
 }
@@ -149,7 +150,7 @@ func toDossierOut(d *domain.Dossier, now time.Time, actor domain.Actor) dossierO
 		out.CurrentStep = &cs
 	}
 	for _, p := range d.Pauses {
-		out.Pauses = append(out.Pauses, pauseOut{Kind: string(p.Kind), Clock: string(p.Clock), Reason: p.Reason, Items: p.Items,
+		out.Pauses = append(out.Pauses, pauseOut{Kind: string(p.Kind), Clock: string(p.Clock), Method: string(p.Method), Reason: p.Reason, Items: p.Items,
 			Amount: p.Amount, StartedAt: local(p.StartedAt), EndedAt: localp(p.EndedAt)})
 	}
 	if e := d.Extension; e != nil {

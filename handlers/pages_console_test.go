@@ -374,6 +374,17 @@ func TestDashboardPage(t *testing.T) {
 		if len(res.Body) > 100_000 {
 			t.Errorf("dashboard of %d bytes", len(res.Body))
 		}
+		// One page, one instant per answer, said plainly: March still runs,
+		// so its figures are as of the end of today and the list as of now.
+		res.must(t, 200, "tính đến 00:00 26/03/2026", "Tính đến 09:00 25/03/2026 (số liệu ở trên tính đến 00:00 26/03/2026)")
+		// A closed period: the list answers for the figures' instant, the
+		// end of the period, where the 4-hour dossier was not yet received.
+		sup.get("/giam-sat?period=2026-02").must(t, 200, "Tính đến 00:00 01/03/2026, cùng thời điểm với số liệu ở trên",
+			"Không có hồ sơ quá hạn").lacks(t, late.Code)
+		// A chosen instant, and bad or future ones.
+		sup.get("/giam-sat?as_of=2026-03-24T10:00").must(t, 200, "Tính đến 10:00 24/03/2026", late.Code)
+		sup.get("/giam-sat?as_of=hôm-qua").must(t, 422, "thời điểm của danh sách quá hạn không hợp lệ")
+		sup.get("/giam-sat?as_of=2026-03-26T10:00").must(t, 422, "thời điểm của danh sách quá hạn không hợp lệ")
 		sup.get("/giam-sat?period=2026-Q1&group_by=procedure").must(t, 200, "Đăng ký thành lập hộ kinh doanh", "Theo thủ tục hành chính")
 		sup.get("/giam-sat?period=stat:2026-03").must(t, 200, "15/02/2026")
 		sup.get("/giam-sat?period=<script>").must(t, 422, "kỳ báo cáo không hợp lệ").lacks(t, "<script>")

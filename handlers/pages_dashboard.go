@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,9 +36,17 @@ type dashboardPage struct {
 
 	Overdue      *service.OverdueReport
 	OverdueError string
-	OverdueNext  string
-	Names        map[string]string
-	ProcNames    map[string]string
+	// AsOf is the overdue list's instant as chosen (local
+	// "YYYY-MM-DDTHH:MM"), empty for the default: the end of the period of
+	// the figures, or now while that period runs.
+	AsOf string
+	// FiguresAsOf is the instant of the figures "at the end of the period";
+	// SameInstant says whether the list answers for it too.
+	FiguresAsOf *time.Time
+	SameInstant bool
+	OverdueNext string
+	Names       map[string]string
+	ProcNames   map[string]string
 
 	ExportReport  exportLinks
 	ExportOverdue exportLinks
@@ -120,6 +129,7 @@ func (p *pages) dashboard(c echo.Context) error {
 		groupBy = service.GroupByAgency
 	}
 	agency, proc, holder := q.Get("agency_code"), q.Get("procedure_code"), q.Get("holder_code")
+	asOfText := clip(q.Get("as_of"), 16)
 
 	procs, names, err := p.catalogue(c)
 	if err != nil {
@@ -133,7 +143,8 @@ func (p *pages) dashboard(c echo.Context) error {
 		GroupBy: []option{{service.GroupByAgency, "Theo cơ quan chủ trì", groupBy == service.GroupByAgency},
 			{service.GroupByProcedure, "Theo thủ tục hành chính", groupBy == service.GroupByProcedure}},
 		Agencies: agencyOptions(visible, agency, "Tất cả đơn vị được giám sát"), Procedures: procedureOptions(procs, proc, "Tất cả thủ tục"),
-		Holders: agencyOptions(visible, holder, "Mọi đơn vị đang giữ"), ByProcedure: groupBy == service.GroupByProcedure}
+		Holders: agencyOptions(visible, holder, "Mọi đơn vị đang giữ"), ByProcedure: groupBy == service.GroupByProcedure,
+		AsOf: asOfText}
 	for _, pr := range procs {
 		dp.ProcNames[pr.Code] = pr.Name
 	}
@@ -163,8 +174,36 @@ func (p *pages) dashboard(c echo.Context) error {
 		return err
 	}
 
+	// The overdue list answers for the instant of the figures (the end of
+	// the period) unless the supervisor picks another; while the period
+	// runs, its end is still to come and the list is as of now: the page
+	// says which instant each answer is for.
+	var asOf *time.Time
+	if dp.Report != nil {
+		figures, at := dp.Report.AsOf, dp.Report.AsOf
+		dp.FiguresAsOf = &figures
+		if at.After(now) {
+			at = now
+		}
+		asOf = &at
+	}
+	var asOfErr error
+	if asOfText != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", asOfText, domain.Vietnam())
+		if err != nil {
+			asOfErr = queryError("as_of", "must be a local date and time, e.g. 2026-03-31T17:00")
+		} else {
+			asOf = &t
+		}
+	}
+	if asOf != nil && dp.FiguresAsOf != nil {
+		dp.SameInstant = asOf.Equal(*dp.FiguresAsOf)
+	}
 	ov, err := p.api.svc.Overdue(ctx, a, service.OverdueQuery{AgencyCode: agency, ProcedureCode: proc, HolderCode: holder,
-		Limit: 50, Cursor: q.Get("sau")})
+		Limit: 50, Cursor: q.Get("sau"), AsOf: asOf})
+	if asOfErr != nil {
+		err = asOfErr
+	}
 	switch {
 	case err == nil:
 		dp.Overdue = &ov
@@ -173,6 +212,9 @@ func (p *pages) dashboard(c echo.Context) error {
 			if v != "" {
 				ex.Set(k, v)
 			}
+		}
+		if ov.AsOf.Before(now) {
+			ex.Set("as_of", ov.AsOf.In(domain.Vietnam()).Format(time.RFC3339))
 		}
 		dp.ExportOverdue = exportsOf("/giam-sat/xuat/qua-han", ex)
 		if ov.NextCursor != "" {
@@ -203,7 +245,8 @@ func reportMessage(err error) string {
 		return "đơn vị được chọn nằm ngoài phạm vi quý vị giám sát."
 	}
 	fields := map[string]string{"period": "kỳ báo cáo", "from": "ngày bắt đầu", "to": "ngày kết thúc", "agency_code": "đơn vị",
-		"procedure_code": "thủ tục", "holder_code": "đơn vị đang giữ", "cursor": "trang", "group_by": "cách nhóm"}
+		"procedure_code": "thủ tục", "holder_code": "đơn vị đang giữ", "cursor": "trang", "group_by": "cách nhóm",
+		"as_of": "thời điểm của danh sách quá hạn"}
 	for _, f := range pr.Errors {
 		if n, ok := fields[f.Field]; ok {
 			return n + " không hợp lệ (" + f.Message + ")."

@@ -60,6 +60,9 @@ type OverdueFilter struct {
 	HolderCode    string
 	Limit         int
 	After         *OverdueCursor
+	// Past asks for the list as it stood at AsOf (before now), from the
+	// overdue states kept by the commands, dossiers finished since included.
+	Past bool
 }
 
 // OverdueCursor is a position in the overdue list.
@@ -340,6 +343,19 @@ func (s *Service) Overdue(ctx context.Context, actor domain.Actor, q OverdueQuer
 		}
 		after = &c
 	}
+	now := s.clock.Now()
+	asOf, past := now, false
+	if q.AsOf != nil {
+		asOf = q.AsOf.UTC().Truncate(time.Microsecond)
+		switch {
+		case asOf.After(now):
+			f.Add("as_of", "must not be in the future: the list says what was overdue, not what will be")
+		case asOf.Year() < 2000:
+			f.Add("as_of", "must be in the year 2000 or later")
+		default:
+			past = asOf.Before(now)
+		}
+	}
 	if err := f.Err(); err != nil {
 		return OverdueReport{}, err
 	}
@@ -347,13 +363,9 @@ func (s *Service) Overdue(ctx context.Context, actor domain.Actor, q OverdueQuer
 	if err != nil {
 		return OverdueReport{}, err
 	}
-	asOf := s.clock.Now()
-	if q.AsOf != nil {
-		asOf = q.AsOf.UTC().Truncate(time.Microsecond)
-	}
 	rep := OverdueReport{AsOf: asOf, Items: []OverdueItem{}}
 	filter := OverdueFilter{AsOf: asOf, AgencyCodes: codes, ProcedureCode: q.ProcedureCode, HolderCode: q.HolderCode,
-		Limit: min(limit, 1000), After: after}
+		Limit: min(limit, 1000), After: after, Past: past}
 	for len(rep.Items) < limit {
 		rows, err := s.store.Overdue(ctx, filter)
 		if err != nil {

@@ -53,6 +53,7 @@ type dossierRow struct {
 	CurrentStep       int
 	HolderCode        string
 	NextDeadlineAt    *time.Time
+	OverdueFrom       *time.Time
 	Rating            *int
 	RatingComment     *string
 	RatedAt           *time.Time
@@ -75,6 +76,7 @@ type stepRow struct {
 	DueAt           *time.Time
 	FinishedAt      *time.Time
 	Verdict         string
+	OverdueFrom     *time.Time
 }
 
 func (stepRow) TableName() string { return "dossier_steps" }
@@ -87,6 +89,7 @@ type pauseRow struct {
 	Reason    string
 	Items     string
 	Amount    int64
+	Method    string
 	StartedAt time.Time
 	EndedAt   *time.Time
 }
@@ -166,6 +169,7 @@ func toDossierRow(d *domain.Dossier) dossierRow {
 		DueAt: tsp(d.Clock.DueAt), OriginalDueAt: tsp(d.OriginalDue), Result: strp(d.Result), Verdict: string(d.Verdict),
 		ProcessedAt: tsp(d.ProcessedAt), ReturnedAt: tsp(d.ReturnedAt), ReturnMethod: strp(string(d.ReturnMethod)),
 		ClosedAt: tsp(d.ClosedAt), CurrentStep: d.CurrentStep, HolderCode: d.HolderCode, NextDeadlineAt: tsp(d.NextCheckAt),
+		OverdueFrom:   tsp(d.OverdueFrom()),
 		RatingComment: strp(d.RatingComment), RatedAt: tsp(d.RatedAt), Version: d.Version,
 		CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt),
 	}
@@ -221,8 +225,9 @@ func (r dossierRow) domain() *domain.Dossier {
 	return d
 }
 
-func toStepRow(id int64, s domain.Step) stepRow {
-	return stepRow{DossierID: id, Seq: s.Seq, Name: s.Name, AgencyCode: s.AgencyCode, AllottedMinutes: s.Clock.Budget,
+// toStepRow is the row of one of d's steps.
+func toStepRow(d *domain.Dossier, s domain.Step) stepRow {
+	return stepRow{DossierID: d.ID, OverdueFrom: tsp(d.StepOverdueFrom(s.Seq)), Seq: s.Seq, Name: s.Name, AgencyCode: s.AgencyCode, AllottedMinutes: s.Clock.Budget,
 		UsedMinutes: s.Clock.Used, RunningSince: tsp(s.Clock.RunningSince), StartedAt: tsp(s.StartedAt), DueAt: tsp(s.Clock.DueAt),
 		FinishedAt: tsp(s.FinishedAt), Verdict: string(s.Verdict)}
 }
@@ -236,12 +241,12 @@ func (r stepRow) domain() domain.Step {
 func toPauseRow(id int64, p domain.Pause) pauseRow {
 	items, _ := json.Marshal(nonNil(p.Items))
 	return pauseRow{ID: p.ID, DossierID: id, Kind: string(p.Kind), Clock: string(p.Clock), Reason: p.Reason, Items: string(items),
-		Amount: p.Amount, StartedAt: ts(p.StartedAt), EndedAt: tsp(p.EndedAt)}
+		Amount: p.Amount, Method: string(p.Method), StartedAt: ts(p.StartedAt), EndedAt: tsp(p.EndedAt)}
 }
 
 func (r pauseRow) domain() domain.Pause {
 	p := domain.Pause{ID: r.ID, Kind: domain.PauseKind(r.Kind), Clock: domain.SupplementClock(r.Clock), Reason: r.Reason,
-		Amount: r.Amount, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
+		Amount: r.Amount, Method: domain.PaymentMethod(r.Method), StartedAt: r.StartedAt, EndedAt: r.EndedAt}
 	_ = json.Unmarshal([]byte(r.Items), &p.Items)
 	return p
 }
@@ -398,11 +403,14 @@ func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain
 	if len(d.Steps) > 0 {
 		steps := make([]stepRow, 0, len(d.Steps))
 		for _, s := range d.Steps {
-			steps = append(steps, toStepRow(d.ID, s))
+			steps = append(steps, toStepRow(d, s))
 		}
 		if err := q.ctx(ctx).Create(&steps).Error; err != nil {
 			return translate(err, "steps")
 		}
+	}
+	if err := q.writeSpans(ctx, d, ch, true); err != nil {
+		return err
 	}
 	return q.writeChange(ctx, d, ch)
 }
@@ -419,7 +427,7 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
 	for _, s := range d.Steps {
-		sr := toStepRow(d.ID, s)
+		sr := toStepRow(d, s)
 		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, s.Seq).Select("*").Updates(&sr).Error; err != nil {
 			return translate(err, "step")
 		}
@@ -434,9 +442,12 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 			p.ID = pr.ID
 			continue
 		}
-		if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Update("ended_at", pr.EndedAt).Error; err != nil {
+		if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Updates(map[string]any{"ended_at": pr.EndedAt, "method": pr.Method}).Error; err != nil {
 			return translate(err, "pause")
 		}
+	}
+	if err := q.writeSpans(ctx, d, ch, false); err != nil {
+		return err
 	}
 	return q.writeChange(ctx, d, ch)
 }
@@ -497,7 +508,7 @@ func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 // RunningDossiers returns the open dossiers with a running clock whose
 // deadline (or current step's) is at or after from.
 func (q queries) RunningDossiers(ctx context.Context, from time.Time, agency string) ([]*domain.Dossier, error) {
-	db := q.ctx(ctx).Where(`status IN (2, 4) AND running_since IS NOT NULL AND (due_at >= ? OR EXISTS (
+	db := q.ctx(ctx).Where(`status IN `+statusList(domain.RunningStatuses())+` AND running_since IS NOT NULL AND (due_at >= ? OR EXISTS (
 		SELECT 1 FROM dossier_steps s WHERE s.dossier_id = dossiers.id AND s.running_since IS NOT NULL AND s.due_at >= ?))`, ts(from), ts(from))
 	if agency != "" {
 		db = db.Where("agency_code = ?", agency)
@@ -537,7 +548,7 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 		db = db.Where("procedure_code = ?", f.ProcedureCode)
 	}
 	if f.OverdueAt != nil {
-		db = db.Where("status IN (2, 4) AND due_at < ?", ts(*f.OverdueAt))
+		db = db.Where(overdueWhere("status", "overdue_from"), ts(*f.OverdueAt))
 	}
 	if f.ReceivedFrom != nil {
 		db = db.Where("received_at >= ?", ts(*f.ReceivedFrom))
@@ -554,8 +565,28 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 		return nil, translate(err, "dossiers")
 	}
 	out := make([]*domain.Dossier, 0, len(rows))
+	paused := map[int64]*domain.Dossier{}
 	for _, r := range rows {
-		out = append(out, r.domain())
+		d := r.domain()
+		out = append(out, d)
+		if d.Status.Open() && d.Status.Paused() {
+			paused[d.ID] = d
+		}
+	}
+	// The open pause of a paused dossier decides whether it is overdue
+	// (domain.Dossier.OverdueFrom): one query for the page.
+	if len(paused) > 0 {
+		ids := make([]int64, 0, len(paused))
+		for id := range paused {
+			ids = append(ids, id)
+		}
+		var pauses []pauseRow
+		if err := q.ctx(ctx).Where("dossier_id IN ? AND ended_at IS NULL", ids).Order("id").Find(&pauses).Error; err != nil {
+			return nil, translate(err, "pauses")
+		}
+		for _, p := range pauses {
+			paused[p.DossierID].Pauses = append(paused[p.DossierID].Pauses, p.domain())
+		}
 	}
 	return out, nil
 }

@@ -317,6 +317,7 @@ func (s *Store) Names(ctx context.Context, kind string, codes []string) (map[str
 
 // overdueRow scans one line of the overdue list.
 type overdueRow struct {
+	Kind           int // overdue_spans only
 	ID             int64
 	Seq            int
 	StepName       string
@@ -354,23 +355,26 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 		args = append(args, f.HolderCode)
 	}
 	asOf := ts(f.AsOf)
+	if f.Past {
+		return s.overdueThen(ctx, f)
+	}
 	var ds, ss []overdueRow
 	read := func(db *gorm.DB) error {
 		// Dossiers whose legal deadline passed, by (due_at, id).
 		dq := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
-		d.status, d.due_at, d.promised_at, d.extension_late
-		FROM dossiers d WHERE d.status IN (2, 4) AND d.due_at < ?`
+		d.status, d.overdue_from AS due_at, d.promised_at, d.extension_late
+		FROM dossiers d WHERE ` + overdueWhere("d.status", "d.overdue_from")
 		dargs := []any{asOf}
 		if c := f.After; c != nil {
 			if c.Kind == 0 {
-				dq += " AND (d.due_at, d.id) > (?, ?)"
+				dq += " AND (d.overdue_from, d.id) > (?, ?)"
 				dargs = append(dargs, ts(c.DueAt), c.ID)
 			} else {
-				dq += " AND d.due_at > ?"
+				dq += " AND d.overdue_from > ?"
 				dargs = append(dargs, ts(c.DueAt))
 			}
 		}
-		dq += where.String() + " ORDER BY d.due_at, d.id LIMIT ?"
+		dq += where.String() + " ORDER BY d.overdue_from, d.id LIMIT ?"
 		dargs = append(append(dargs, args...), f.Limit)
 		if err := db.Raw(dq, dargs...).Scan(&ds).Error; err != nil {
 			return translate(err, "overdue dossiers")
@@ -378,20 +382,20 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 
 		// Running steps whose allotment passed, by (due_at, dossier, step).
 		sq := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
-		d.status, s.due_at, d.promised_at, d.extension_late
+		d.status, s.overdue_from AS due_at, d.promised_at, d.extension_late
 		FROM dossier_steps s JOIN dossiers d ON d.id = s.dossier_id
-		WHERE s.running_since IS NOT NULL AND s.due_at < ? AND d.status IN (2, 4)`
+		WHERE ` + overdueWhere("d.status", "s.overdue_from")
 		sargs := []any{asOf}
 		if c := f.After; c != nil {
 			if c.Kind == 0 {
-				sq += " AND s.due_at >= ?"
+				sq += " AND s.overdue_from >= ?"
 				sargs = append(sargs, ts(c.DueAt))
 			} else {
-				sq += " AND (s.due_at, s.dossier_id, s.seq) > (?, ?, ?)"
+				sq += " AND (s.overdue_from, s.dossier_id, s.seq) > (?, ?, ?)"
 				sargs = append(sargs, ts(c.DueAt), c.ID, c.Seq)
 			}
 		}
-		sq += where.String() + " ORDER BY s.due_at, s.dossier_id, s.seq LIMIT ?"
+		sq += where.String() + " ORDER BY s.overdue_from, s.dossier_id, s.seq LIMIT ?"
 		sargs = append(append(sargs, args...), f.Limit)
 		if err := db.Raw(sq, sargs...).Scan(&ss).Error; err != nil {
 			return translate(err, "overdue steps")

@@ -255,6 +255,7 @@ type seedBatch struct {
 	history  []historyRow
 	handoffs []handoffRow
 	open     []rollupOpenRow
+	spans    []overdueSpanRow
 	seqs     map[int]int64 // receiving agency -> last sequence of the day
 	samples  []SeedSample
 
@@ -283,6 +284,9 @@ func (b *seedBatch) offset(ids *seedIDs) {
 	}
 	for i := range b.open {
 		b.open[i].DossierID += ids.dossier
+	}
+	for i := range b.spans {
+		b.spans[i].DossierID += ids.dossier
 	}
 	ids.dossier += int64(len(b.dossiers))
 	ids.pause += int64(len(b.pauses))
@@ -337,6 +341,22 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 		Documents: []string{"Tờ khai", "Bản sao giấy tờ tùy thân"}, ReceivedAt: t0}
 	d, ch := domain.Receive(in, code, pinHash, cal, g.admin, t0)
 	d.History = ch.History
+	// The overdue states, as the command transactions keep them
+	// (writeSpans): versions in force and those that ended overdue.
+	var openSpans, spans []overdueSpanRow
+	trackSpans := func(at time.Time) {
+		closed, deleted, added := advanceSpans(openSpans, spansOf(d, at), at)
+		spans = append(spans, closed...)
+		keep := openSpans[:0]
+		for _, o := range openSpans {
+			if !slices.ContainsFunc(closed, func(c overdueSpanRow) bool { return c.same(o) }) &&
+				!slices.ContainsFunc(deleted, func(c overdueSpanRow) bool { return c.same(o) }) {
+				keep = append(keep, o)
+			}
+		}
+		openSpans = append(keep, added...)
+	}
+	trackSpans(t0)
 
 	t := t0
 	ok := true
@@ -353,6 +373,7 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 			return false
 		}
 		t = at
+		trackSpans(at)
 		return true
 	}
 	reason := func(a domain.Action) domain.TransitionInput {
@@ -493,18 +514,22 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 	if len(d.Pauses) > 0 {
 		b.Supplemented++
 	}
-	w.rows(b, sp, d, pin)
+	w.rows(b, sp, d, pin, append(spans, openSpans...))
 }
 
 // rows turns a simulated dossier into table rows and roll-up deltas.
-func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin string) {
+func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin string, spans []overdueSpanRow) {
 	d.ID = int64(len(b.dossiers) + 1)
+	for _, r := range spans {
+		r.DossierID = d.ID
+		b.spans = append(b.spans, r)
+	}
 	if len(b.samples) == 0 && b.day.Day == 1 {
 		b.samples = append(b.samples, SeedSample{Code: d.Code, PIN: pin, Status: d.Status.String()})
 	}
 	b.dossiers = append(b.dossiers, toDossierRow(d))
 	for _, s := range d.Steps {
-		b.steps = append(b.steps, toStepRow(d.ID, s))
+		b.steps = append(b.steps, toStepRow(d, s))
 	}
 	for _, p := range d.Pauses {
 		p.ID = int64(len(b.pauses) + 1)
@@ -610,12 +635,14 @@ var (
 		"counting_from", "budget_minutes", "used_minutes", "running_since", "due_at", "original_due_at", "promised_at",
 		"extension_reason", "extended_at", "extension_late", "result", "verdict", "processed_at", "returned_at", "return_method",
 		"closed_at", "current_step", "holder_code", "next_deadline_at", "rating", "rating_comment", "rated_at", "version",
-		"created_at", "updated_at"}
-	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict"}
+		"created_at", "updated_at", "overdue_from"}
+	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict", "overdue_from"}
 	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at"}
 	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
 	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict"}
 	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
+	seedSpanCols    = []string{"dossier_id", "kind", "step_seq", "step_name", "valid_from", "valid_to", "overdue_from", "status",
+		"holder_code", "lead_agency_code", "agency_code", "procedure_code"}
 )
 
 // seedTable is a table a day's batch fills: its columns, and each row's
@@ -636,12 +663,12 @@ var seedTables = []seedTable{
 			r.CountingFrom, &r.BudgetMinutes, &r.UsedMinutes, r.RunningSince, r.DueAt, r.OriginalDueAt, r.PromisedAt,
 			r.ExtensionReason, r.ExtendedAt, r.ExtensionLate, r.Result, &r.Verdict, r.ProcessedAt, r.ReturnedAt, r.ReturnMethod,
 			r.ClosedAt, &r.CurrentStep, &r.HolderCode, r.NextDeadlineAt, r.Rating, r.RatingComment, r.RatedAt, &r.Version,
-			&r.CreatedAt, &r.UpdatedAt)
+			&r.CreatedAt, &r.UpdatedAt, r.OverdueFrom)
 	}},
 	{"dossier_steps", seedStepCols, func(b *seedBatch) int { return len(b.steps) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.steps[i]
 		return append(buf[:0], &r.DossierID, &r.Seq, &r.Name, &r.AgencyCode, &r.AllottedMinutes, &r.UsedMinutes, r.RunningSince,
-			r.StartedAt, r.DueAt, r.FinishedAt, &r.Verdict)
+			r.StartedAt, r.DueAt, r.FinishedAt, &r.Verdict, r.OverdueFrom)
 	}},
 	{"dossier_pauses", seedPauseCols, func(b *seedBatch) int { return len(b.pauses) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.pauses[i]
@@ -659,6 +686,11 @@ var seedTables = []seedTable{
 	{"rollup_open", seedOpenCols, func(b *seedBatch) int { return len(b.open) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.open[i]
 		return append(buf[:0], &r.DossierID, &r.Since, &r.Paused, r.DueAt)
+	}},
+	{"overdue_spans", seedSpanCols, func(b *seedBatch) int { return len(b.spans) }, func(b *seedBatch, i int, buf []any) []any {
+		r := &b.spans[i]
+		return append(buf[:0], &r.DossierID, &r.Kind, &r.StepSeq, &r.StepName, &r.ValidFrom, r.ValidTo, &r.OverdueFrom, &r.Status,
+			&r.HolderCode, &r.LeadAgencyCode, &r.AgencyCode, &r.ProcedureCode)
 	}},
 }
 

@@ -117,7 +117,7 @@ func (p *pgSink) abort() {
 // build afterwards is several times faster), keeping their definitions.
 func (p *pgSink) dropIndexes(ctx context.Context) error {
 	db := p.s.db.WithContext(ctx)
-	tables := []string{"dossiers", "dossier_steps", "dossier_pauses", "dossier_history", "dossier_handoffs", "rollup_open"}
+	tables := []string{"dossiers", "dossier_steps", "dossier_pauses", "dossier_history", "dossier_handoffs", "rollup_open", "overdue_spans"}
 	var cons []struct{ Table, Name, Def string }
 	err := db.Raw(`SELECT t.relname AS "table", c.conname AS name, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname IN ? AND c.contype IN ('f', 'u')

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
+)
+
+// statusList writes statuses as an SQL list of their codes: "(2, 4)".
+func statusList(ss []domain.Status) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(s.Code()))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// overdueWhere is the one overdue rule in SQL (domain/overdue.go): open
+// (domain.OpenStatuses) and overdue_from, the column written from
+// domain.Dossier.OverdueFrom or StepOverdueFrom, before the instant given as
+// the one parameter.
+func overdueWhere(status, overdueFrom string) string {
+	return status + " IN " + statusList(domain.OpenStatuses()) + " AND " + overdueFrom + " < ?"
+}
+
+// overdueSpanRow is one version of a dossier's (Kind 0) or held step's
+// (Kind 1) overdue state, in force from ValidFrom until ValidTo (nil: now).
+type overdueSpanRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	DossierID      int64
+	Kind           int
+	StepSeq        int
+	StepName       string
+	ValidFrom      time.Time
+	ValidTo        *time.Time
+	OverdueFrom    time.Time
+	Status         int
+	HolderCode     string
+	LeadAgencyCode string
+	AgencyCode     string
+	ProcedureCode  string
+}
+
+func (overdueSpanRow) TableName() string { return "overdue_spans" }
+
+// same reports whether two versions say the same thing (the state a command
+// left unchanged keeps its row).
+func (r overdueSpanRow) same(o overdueSpanRow) bool {
+	return r.Kind == o.Kind && r.StepSeq == o.StepSeq && r.OverdueFrom.Equal(o.OverdueFrom) && r.Status == o.Status &&
+		r.HolderCode == o.HolderCode
+}
+
+// spansOf lists the overdue states of d as it stands, valid from c: the
+// dossier's when domain.Dossier.OverdueFrom is set, the held step's when
+// StepOverdueFrom is.
+func spansOf(d *domain.Dossier, c time.Time) []overdueSpanRow {
+	var out []overdueSpanRow
+	base := overdueSpanRow{DossierID: d.ID, ValidFrom: ts(c), Status: int(d.Status), LeadAgencyCode: d.LeadAgencyCode,
+		AgencyCode: d.AgencyCode, ProcedureCode: d.ProcedureCode}
+	if f := d.OverdueFrom(); f != nil {
+		r := base
+		r.OverdueFrom, r.HolderCode = ts(*f), d.HolderCode
+		out = append(out, r)
+	}
+	if s := d.Current(); s != nil {
+		if f := d.StepOverdueFrom(s.Seq); f != nil {
+			r := base
+			r.Kind, r.StepSeq, r.StepName, r.OverdueFrom, r.HolderCode = 1, s.Seq, s.Name, ts(*f), s.AgencyCode
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// advanceSpans moves the versions in force (open) to those of the dossier
+// after a change at c (next): a version that stays is kept; one that ends
+// is closed at c when it had become overdue before c, and deleted otherwise
+// (it never was overdue); the new ones are added.
+func advanceSpans(open, next []overdueSpanRow, c time.Time) (closed, deleted, added []overdueSpanRow) {
+	kept := make([]bool, len(next))
+	for _, o := range open {
+		stays := false
+		for i, n := range next {
+			if !kept[i] && o.same(n) {
+				kept[i], stays = true, true
+				break
+			}
+		}
+		switch {
+		case stays:
+		case o.OverdueFrom.Before(c):
+			to := ts(c)
+			o.ValidTo = &to
+			closed = append(closed, o)
+		default:
+			deleted = append(deleted, o)
+		}
+	}
+	for i, n := range next {
+		if !kept[i] {
+			added = append(added, n)
+		}
+	}
+	return closed, deleted, added
+}
+
+// changeInstant is when the change took effect: its last history line's
+// time; for a dossier taken in with an earlier reception time (an
+// administrator's import), that reception time.
+func changeInstant(d *domain.Dossier, ch domain.Change) (time.Time, bool) {
+	if len(ch.History) == 0 {
+		return time.Time{}, false
+	}
+	c := ch.History[len(ch.History)-1].At
+	if ch.History[0].From == 0 && d.ReceivedAt.Before(c) {
+		c = d.ReceivedAt
+	}
+	return c, true
+}
+
+// writeSpans keeps overdue_spans in step with the dossier, in the command's
+// transaction.
+func (q queries) writeSpans(ctx context.Context, d *domain.Dossier, ch domain.Change, isNew bool) error {
+	c, ok := changeInstant(d, ch)
+	if !ok {
+		return nil
+	}
+	var open []overdueSpanRow
+	if !isNew {
+		if err := q.ctx(ctx).Where("dossier_id = ? AND valid_to IS NULL", d.ID).Order("id").Find(&open).Error; err != nil {
+			return translate(err, "overdue spans")
+		}
+	}
+	closed, deleted, added := advanceSpans(open, spansOf(d, c), c)
+	for _, r := range closed {
+		if err := q.ctx(ctx).Model(&overdueSpanRow{}).Where("id = ?", r.ID).Update("valid_to", r.ValidTo).Error; err != nil {
+			return translate(err, "overdue span")
+		}
+	}
+	if len(deleted) > 0 {
+		ids := make([]int64, 0, len(deleted))
+		for _, r := range deleted {
+			ids = append(ids, r.ID)
+		}
+		if err := q.ctx(ctx).Where("id IN ?", ids).Delete(&overdueSpanRow{}).Error; err != nil {
+			return translate(err, "overdue spans")
+		}
+	}
+	if len(added) > 0 {
+		if err := q.ctx(ctx).Create(&added).Error; err != nil {
+			return translate(err, "overdue spans")
+		}
+	}
+	return nil
+}
+
+// overdueThen answers the overdue list as it stood at f.AsOf, from
+// overdue_spans: the versions in force then whose deadline had passed, with
+// the status and holder of that moment and the appointment recorded by then.
+// On PostgreSQL the versions in force at an instant come from a GiST index
+// on their validity range; the page is then sorted by deadline.
+func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
+	asOf := ts(f.AsOf)
+	var b strings.Builder
+	args := []any{asOf}
+	b.WriteString(`SELECT o.kind, o.dossier_id AS id, o.step_seq AS seq, o.step_name, d.code, o.procedure_code,
+		o.lead_agency_code, o.agency_code, o.holder_code, o.status, o.overdue_from AS due_at,
+		CASE WHEN d.extended_at <= ? THEN d.promised_at END AS promised_at,
+		CASE WHEN d.extended_at <= ? THEN d.extension_late END AS extension_late
+		FROM overdue_spans o JOIN dossiers d ON d.id = o.dossier_id WHERE `)
+	args = append(args, asOf)
+	if s.dialect == Postgres {
+		b.WriteString("tstzrange(o.valid_from, o.valid_to, '[)') @> ?::timestamptz")
+		args = append(args, asOf)
+	} else {
+		b.WriteString("o.valid_from <= ? AND (o.valid_to IS NULL OR o.valid_to > ?)")
+		args = append(args, asOf, asOf)
+	}
+	b.WriteString(" AND o.overdue_from < ?")
+	args = append(args, asOf)
+	if f.AgencyCodes != nil {
+		b.WriteString(" AND (o.lead_agency_code IN ? OR o.agency_code IN ? OR o.holder_code IN ?)")
+		args = append(args, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+	}
+	if f.ProcedureCode != "" {
+		b.WriteString(" AND o.procedure_code = ?")
+		args = append(args, f.ProcedureCode)
+	}
+	if f.HolderCode != "" {
+		b.WriteString(" AND o.holder_code = ?")
+		args = append(args, f.HolderCode)
+	}
+	if c := f.After; c != nil {
+		b.WriteString(" AND (o.overdue_from > ? OR (o.overdue_from = ? AND (o.kind > ? OR (o.kind = ? AND (o.dossier_id > ? OR (o.dossier_id = ? AND o.step_seq > ?))))))")
+		due := ts(c.DueAt)
+		args = append(args, due, due, c.Kind, c.Kind, c.ID, c.ID, c.Seq)
+	}
+	b.WriteString(" ORDER BY o.overdue_from, o.kind, o.dossier_id, o.step_seq LIMIT ?")
+	args = append(args, f.Limit)
+	var rows []overdueRow
+	if err := s.db.WithContext(ctx).Raw(b.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "overdue then")
+	}
+	out := make([]service.OverdueRow, 0, len(rows))
+	for _, r := range rows {
+		o := service.OverdueRow{Kind: r.Kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
+			ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
+			Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}
+		if r.ExtensionLate != nil {
+			o.ApologyLate = *r.ExtensionLate
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
