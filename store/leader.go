@@ -12,6 +12,8 @@ import (
 // Advisory-lock keys of the jobs one instance runs at a time.
 const (
 	LockRelay int64 = 0x6d6f74637561_01 // "motcua" + 1
+	// LockNotify is the notifier's: one instance tells applicants at a time.
+	LockNotify int64 = 0x6d6f74637561_10
 )
 
 // OutboxChannel is the PostgreSQL notification channel a commit that wrote
