@@ -113,6 +113,11 @@ type Dossier struct {
 	Applicant        Applicant
 	Documents        []string
 	PINHash          string
+	// Notify is the channels the applicant consented to be told by.
+	Notify Consent
+	// Notifications are the messages sent or to send to the applicant
+	// (loaded with the whole dossier only).
+	Notifications []Notification
 
 	ReceivedAt   time.Time  // handed in (submitted online, or at the counter)
 	CountingFrom *time.Time // when counting began (acceptance for online dossiers)
@@ -203,6 +208,8 @@ type IntakeInput struct {
 	Applicant  Applicant
 	Documents  []string
 	ReceivedAt time.Time
+	// Notify is the channels the applicant asks to be told by (sms, email).
+	Notify []string
 }
 
 // Validate checks the intake form (the fields of the receipt, Circular
@@ -232,6 +239,8 @@ func (in IntakeInput) Validate() error {
 			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
 		}
 	}
+	_, nf := CheckConsent("notify", in.Notify, in.Applicant)
+	f = append(f, nf...)
 	if _, ok := ParseChannel(string(in.Channel)); !ok {
 		f.Add("channel", "must be counter, online or postal")
 	}
@@ -266,6 +275,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 		Clock:            Clock{Budget: p.Minutes},
 		HolderCode:       in.AgencyCode,
 		Version:          1,
+		Notify:           ParseConsent(strings.Join(in.Notify, ",")),
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}

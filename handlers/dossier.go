@@ -29,6 +29,17 @@ type intakeIn struct {
 	Delivery      string       `json:"delivery"`
 	ReceivedAt    *time.Time   `json:"received_at,omitempty"`
 	AgencyCode    string       `json:"agency_code,omitempty"`
+	Notify        []string     `json:"notify,omitempty"`
+}
+
+// notificationOut is one message to the applicant, the recipient masked.
+type notificationOut struct {
+	Channel  string     `json:"channel"`
+	Event    string     `json:"event"`
+	To       string     `json:"to"`
+	Status   string     `json:"status"`
+	Attempts int        `json:"attempts"`
+	SentAt   *time.Time `json:"sent_at"`
 }
 
 type stepOut struct {
@@ -113,6 +124,9 @@ type dossierOut struct {
 	Handoffs         []handoffOut  `json:"handoffs"`
 	History          []historyOut  `json:"history"`
 	LookupPIN        string        `json:"lookup_pin,omitempty"`
+	// Notify is the channels the applicant consented to be told by.
+	Notify        []string          `json:"notify"`
+	Notifications []notificationOut `json:"notifications"`
 	// AllowedActions are the actions the caller may take now (for the console).
 	AllowedActions []string `json:"allowed_actions"`
 }
@@ -144,6 +158,15 @@ func toDossierOut(d *domain.Dossier, now time.Time, actor domain.Actor) dossierO
 	}
 	if out.Documents == nil {
 		out.Documents = []string{}
+	}
+	out.Notify = []string{}
+	for _, ch := range d.Notify {
+		out.Notify = append(out.Notify, string(ch))
+	}
+	out.Notifications = []notificationOut{}
+	for _, n := range d.Notifications {
+		out.Notifications = append(out.Notifications, notificationOut{Channel: string(n.Channel), Event: string(n.Event), To: n.To,
+			Status: string(n.Status), Attempts: n.Attempts, SentAt: localp(n.SentAt)})
 	}
 	if d.CurrentStep > 0 {
 		cs := d.CurrentStep
@@ -186,7 +209,7 @@ func (h *api) intake(c echo.Context) error {
 		ProcedureCode: in.ProcedureCode, Channel: in.Channel, Delivery: in.Delivery,
 		Applicant: domain.Applicant{Name: in.Applicant.Name, IDNumber: in.Applicant.IDNumber, Phone: in.Applicant.Phone,
 			Email: in.Applicant.Email, Address: in.Applicant.Address},
-		Documents: in.Documents, ReceivedAt: in.ReceivedAt, AgencyCode: in.AgencyCode,
+		Documents: in.Documents, ReceivedAt: in.ReceivedAt, AgencyCode: in.AgencyCode, Notify: in.Notify,
 		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]),
 	})
 	if err != nil {
@@ -205,6 +228,28 @@ func (h *api) intake(c echo.Context) error {
 
 func (h *api) getDossier(c echo.Context) error {
 	d, err := h.svc.Dossier(c.Request().Context(), actorOf(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now(), actorOf(c)))
+}
+
+// setNotifyIn changes the channels the applicant is told by.
+type setNotifyIn struct {
+	Notify  []string `json:"notify"`
+	Version int      `json:"version"`
+}
+
+func (h *api) setNotify(c echo.Context) error {
+	var in setNotifyIn
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Notify == nil {
+		return &domain.Error{Kind: domain.Invalid, Code: "validation_failed", Detail: "notify is required",
+			Fields: []domain.FieldError{{Field: "notify", Message: "give the channels: [], [\"sms\"], [\"email\"] or both"}}}
+	}
+	d, err := h.svc.SetNotify(c.Request().Context(), actorOf(c), service.SetNotifyCmd{Code: c.Param("code"), Version: in.Version, Notify: in.Notify})
 	if err != nil {
 		return err
 	}

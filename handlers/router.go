@@ -104,6 +104,7 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/dossiers", h.listDossiers, staff)
 	v1.GET("/dossiers/:code", h.getDossier, staff)
 	v1.POST("/dossiers/:code/transitions", h.transition, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleOfficer, domain.RoleAdmin))
+	v1.PUT("/dossiers/:code/notify", h.setNotify, authenticate(cfg.Verifier, domain.RoleClerk, domain.RoleAdmin))
 
 	reports := authenticate(cfg.Verifier, domain.RoleSupervisor, domain.RoleAdmin)
 	v1.GET("/reports/overdue", h.overdueReport, reports)

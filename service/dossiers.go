@@ -15,6 +15,8 @@ type IntakeCmd struct {
 	Delivery      string
 	Applicant     domain.Applicant
 	Documents     []string
+	// Notify is the channels the applicant asks to be told by (sms, email).
+	Notify []string
 	// ReceivedAt is for administrators importing old dossiers; nil means now.
 	ReceivedAt *time.Time
 	// AgencyCode lets an administrator take in for a unit; clerks take in for their own.
@@ -73,7 +75,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		return IntakeResult{}, err
 	}
 	in := domain.IntakeInput{Procedure: proc, AgencyCode: agency, Channel: domain.Channel(cmd.Channel),
-		Delivery: domain.Delivery(cmd.Delivery), Applicant: cmd.Applicant, Documents: cmd.Documents, ReceivedAt: receivedAt}
+		Delivery: domain.Delivery(cmd.Delivery), Applicant: cmd.Applicant, Documents: cmd.Documents, ReceivedAt: receivedAt, Notify: cmd.Notify}
 	if in.Delivery == "" {
 		in.Delivery = domain.DeliveryCounter
 	}

@@ -30,6 +30,7 @@ type dossierRow struct {
 	ApplicantEmail    string
 	ApplicantAddress  string
 	Documents         string
+	Notify            string
 	PINHash           string     `gorm:"column:pin_hash"`
 	PINFailures       int        `gorm:"column:pin_failures"`
 	PINLockedUntil    *time.Time `gorm:"column:pin_locked_until"`
@@ -163,7 +164,7 @@ func toDossierRow(d *domain.Dossier) dossierRow {
 		ProcedureCode: d.ProcedureCode, ProcedureVersion: d.ProcedureVersion, SupplementClock: string(d.SupplementClock),
 		Channel: string(d.Channel), Delivery: string(d.Delivery), Status: int(d.Status),
 		ApplicantName: d.Applicant.Name, ApplicantIDNumber: d.Applicant.IDNumber, ApplicantPhone: d.Applicant.Phone,
-		ApplicantEmail: d.Applicant.Email, ApplicantAddress: d.Applicant.Address, Documents: string(docs),
+		ApplicantEmail: d.Applicant.Email, ApplicantAddress: d.Applicant.Address, Documents: string(docs), Notify: d.Notify.String(),
 		PINHash: d.PINHash, ReceivedAt: ts(d.ReceivedAt), CountingFrom: tsp(d.CountingFrom),
 		BudgetMinutes: d.Clock.Budget, UsedMinutes: d.Clock.Used, RunningSince: tsp(d.Clock.RunningSince),
 		DueAt: tsp(d.Clock.DueAt), OriginalDueAt: tsp(d.OriginalDue), Result: strp(d.Result), Verdict: string(d.Verdict),
@@ -201,6 +202,7 @@ func (r dossierRow) domain() *domain.Dossier {
 		Channel: domain.Channel(r.Channel), Delivery: domain.Delivery(r.Delivery), Status: domain.Status(r.Status),
 		Applicant: domain.Applicant{Name: r.ApplicantName, IDNumber: r.ApplicantIDNumber, Phone: r.ApplicantPhone,
 			Email: r.ApplicantEmail, Address: r.ApplicantAddress},
+		Notify:  domain.ParseConsent(r.Notify),
 		PINHash: r.PINHash, ReceivedAt: r.ReceivedAt, CountingFrom: r.CountingFrom,
 		Clock:       domain.Clock{Budget: r.BudgetMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
 		OriginalDue: r.OriginalDueAt, Result: deref(r.Result), Verdict: domain.Verdict(r.Verdict),
@@ -297,6 +299,11 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: h.Action, From: domain.Status(h.FromStatus),
 			To: domain.Status(h.ToStatus), Note: h.Note, DueAt: h.DueAt, PromisedAt: h.PromisedAt, StepDueAt: h.StepDueAt})
 	}
+	ns, err := q.NotificationsOf(ctx, d.Code)
+	if err != nil {
+		return err
+	}
+	d.Notifications = ns
 	return nil
 }
 

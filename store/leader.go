@@ -14,6 +14,8 @@ const (
 	LockRelay int64 = 0x6d6f74637561_01 // "motcua" + 1
 	// LockRecompute: the runner of the calendar's recompute jobs.
 	LockRecompute int64 = 0x6d6f74637561_08
+	// LockNotify is the notifier's: one instance tells applicants at a time.
+	LockNotify int64 = 0x6d6f74637561_10
 )
 
 // OutboxChannel is the PostgreSQL notification channel a commit that wrote

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/motcua/motcua/auth"
+	"github.com/motcua/motcua/domain"
 )
 
 // Config is everything the service reads from the environment, checked at
@@ -43,7 +44,14 @@ type Config struct {
 	OIDCIssuer      string
 	OIDCClientID    string
 	OIDCSecret      string
+	SMTPURL         string
+	SMTPFrom        string
+	SMSURL          string
+	SMSToken        string
 }
+
+// notifying reports whether a channel to tell applicants by is configured.
+func (c Config) notifying() bool { return c.SMTPURL != "" || c.SMSURL != "" }
 
 var (
 	streamNameRe    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -267,6 +275,52 @@ var settings = []setting{
 			return fmt.Errorf("must be set when OIDC_ISSUER is")
 		}
 		c.OIDCSecret = v
+		return nil
+	}},
+	{name: "SMTP_URL", help: "mail server for e-mail to applicants: smtp://user:pass@host:port (STARTTLS when offered) or smtps:// (implicit TLS)", secret: true, parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return fmt.Errorf("must be smtp://[user:pass@]host[:port] or smtps://...")
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("the port must be from 1 to 65535")
+			}
+		}
+		c.SMTPURL = v
+		return nil
+	}},
+	{name: "SMTP_FROM", help: "sender address of e-mail to applicants (required with SMTP_URL)", parse: func(c *Config, v string) error {
+		switch {
+		case c.SMTPURL != "" && v == "":
+			return fmt.Errorf("must be set when SMTP_URL is")
+		case c.SMTPURL == "" && v != "":
+			return fmt.Errorf("is set but SMTP_URL is not")
+		case v != "" && !domain.ValidEmail(v):
+			return fmt.Errorf("must be an e-mail address such as motcua@example.gov.vn")
+		}
+		c.SMTPFrom = v
+		return nil
+	}},
+	{name: "SMS_URL", help: "SMS gateway for SMS to applicants: POST {to, text, ref}", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("must be an http(s) URL")
+		}
+		c.SMSURL = v
+		return nil
+	}},
+	{name: "SMS_TOKEN", help: "bearer token for the SMS gateway", secret: true, parse: func(c *Config, v string) error {
+		if v != "" && c.SMSURL == "" {
+			return fmt.Errorf("is set but SMS_URL is not")
+		}
+		c.SMSToken = v
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

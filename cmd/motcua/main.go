@@ -49,7 +49,12 @@ Usage:
                                           count late-processing events per agency, procedure and kind with a
                                           durable consumer; the table on SIGUSR1, every --every and at exit
 
-events tail and compliance use NATS_URL; without it, the in-process NATS of a service running on the same
+  motcua notify [--durable NAME]         tell applicants by SMS and e-mail (SMTP_URL/SMTP_FROM, SMS_URL); serve
+                                          does it too when a channel is configured, one instance at a time
+  motcua notify status [--since 168h] [-n 20]
+                                          notifications per channel and status, the oldest pending, recent failures
+
+events tail, compliance and notify use NATS_URL; without it, the in-process NATS of a service running on the same
 DATA_DIR (it listens on a loopback port written to DATA_DIR/nats/client-url). The stream keeps events 90 days.
 
 Configuration comes from the environment; see README.md.
@@ -85,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return eventsCmd(ctx, cfg, log, args, stdout)
 	case "compliance":
 		return complianceCmd(ctx, cfg, log, args, stdout)
+	case "notify":
+		return notifyCmd(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/handlers"
+	"github.com/motcua/motcua/notify"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 )
@@ -139,6 +140,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
 		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
 
+	// The notifier tells applicants by SMS and e-mail when a channel is
+	// configured (one instance at a time, like the relay).
+	var notifier *notify.Notifier
+	if cfg.notifying() {
+		if notifier, err = newNotifier(cfg, conn, st, log, reg, ""); err != nil {
+			return err
+		}
+	}
+
 	sessionKey, err := pageSessionKey(cfg)
 	if err != nil {
 		return fmt.Errorf("SESSION_KEY: %w", err)
@@ -208,6 +218,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 			return recompute(ctx, log, svc, time.Second)
 		})
 	}()
+	if n := notifier; n != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			leadNotifier(relayCtx, st, n, log)
+		}()
+	}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	metricsSrv, err := serveMetrics(cfg.MetricsAddr, reg, log, serveErr)

@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/store/storetest"
+)
+
+func TestNotificationRows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)
+		mk := func(ev, code string, ch domain.NotifyChannel) domain.Notification {
+			return domain.Notification{EventID: ev, Channel: ch, DossierCode: code, Event: domain.EventReceived, To: "091****678", OccurredAt: now}
+		}
+		n, err := st.AddNotifications(ctx, []domain.Notification{mk("e1", "A", domain.NotifySMS), mk("e1", "A", domain.NotifyEmail),
+			mk("e2", "A", domain.NotifySMS), mk("e3", "B", domain.NotifySMS)}, now)
+		if err != nil || n != 4 {
+			t.Fatalf("add: %d, %v", n, err)
+		}
+		// The same (event, channel) again is skipped: one row per message.
+		if n, err := st.AddNotifications(ctx, []domain.Notification{mk("e1", "A", domain.NotifySMS)}, now); err != nil || n != 0 {
+			t.Fatalf("add again: %d, %v", n, err)
+		}
+		due, err := st.DueNotifications(ctx, now, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// e2 waits behind e1 on the same dossier and channel.
+		var got []string
+		for _, d := range due {
+			got = append(got, d.EventID+"/"+string(d.Channel))
+		}
+		if len(got) != 3 || got[0] != "e1/sms" || got[1] != "e1/email" || got[2] != "e3/sms" {
+			t.Fatalf("due: %v", got)
+		}
+		// Only one of many racing callers wins an attempt.
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				ok, err := st.BeginAttempt(ctx, due[0].ID, now, now.Add(time.Minute))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d attempts won, want 1", wins.Load())
+		}
+		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationSent, "", now, now); err != nil {
+			t.Fatal(err)
+		}
+		// A finished row is never finished again.
+		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationFailed, "late", now, now); err != nil {
+			t.Fatal(err)
+		}
+		due, _ = st.DueNotifications(ctx, now, 100)
+		if len(due) != 3 || due[0].EventID != "e1" || due[0].Channel != domain.NotifyEmail || due[1].EventID != "e2" {
+			t.Fatalf("after e1/sms sent: %+v", due)
+		}
+		if ok, _ := st.BeginAttempt(ctx, due[0].ID, now, now.Add(time.Hour)); !ok {
+			t.Fatal("attempt not taken")
+		}
+		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationFailed, "refused", now, now); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := st.NotificationStatus(ctx, now.Add(-time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, c := range rep.Counts {
+			counts[string(c.Channel)+"/"+string(c.Status)] = c.Count
+		}
+		if counts["sms/sent"] != 1 || counts["sms/pending"] != 2 || counts["email/failed"] != 1 || len(rep.Failed) != 1 ||
+			rep.Failed[0].LastError != "refused" || rep.OldestPending == nil {
+			t.Fatalf("status: %+v %+v", counts, rep)
+		}
+	})
+}
