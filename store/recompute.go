@@ -22,23 +22,38 @@ func (q queries) CatalogueVersion(ctx context.Context) (int64, error) {
 }
 
 // CatalogueVersionShared reads the counter in a transaction and, on
-// PostgreSQL, keeps a share lock on its row until the transaction ends: a
-// change of the catalogue (which updates the row) then waits for the
-// transaction, or the transaction waits for the change and reads its new
-// version. So a dossier is never written with a calendar older than a change
-// committed before it, nor missed by the recompute that change starts.
+// PostgreSQL, holds a shared transaction-level advisory lock until the
+// transaction ends: a change of the catalogue (which takes the lock
+// exclusively) then waits for the transaction, or the transaction waits for
+// the change and reads its new version. So a dossier is never written with a
+// calendar older than a change committed before it, nor missed by the
+// recompute that change starts. An advisory lock, not FOR SHARE on the row:
+// the lock manager queues requests in order, so a steady stream of intakes
+// cannot starve a change waiting for its exclusive lock (row share locks
+// are granted past a waiting writer).
 func (q queries) CatalogueVersionShared(ctx context.Context) (int64, error) {
-	sql := "SELECT version FROM cache_versions WHERE name = ?"
 	if q.dialect == Postgres {
-		sql += " FOR SHARE"
+		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock_shared(?)", lockCatalogue).Error; err != nil {
+			return 0, translate(err, "cache version lock")
+		}
 	}
 	var v int64
-	err := q.ctx(ctx).Raw(sql, catalogueKey).Scan(&v).Error
+	err := q.ctx(ctx).Raw("SELECT version FROM cache_versions WHERE name = ?", catalogueKey).Scan(&v).Error
 	return v, translate(err, "cache version")
 }
 
-// bumpCatalogue moves the counter on, in the transaction of the change.
+// lockCatalogue is the advisory-lock key of catalogue changes ("motcua" +
+// 0x20), apart from the leader keys of store/leader.go.
+const lockCatalogue int64 = 0x6d6f74637561_20
+
+// bumpCatalogue moves the counter on, in the transaction of the change,
+// after taking the catalogue lock exclusively (see CatalogueVersionShared).
 func (q queries) bumpCatalogue(ctx context.Context) error {
+	if q.dialect == Postgres {
+		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockCatalogue).Error; err != nil {
+			return translate(err, "cache version lock")
+		}
+	}
 	return translate(q.ctx(ctx).Exec("UPDATE cache_versions SET version = version + 1 WHERE name = ?", catalogueKey).Error, "cache version")
 }
 
