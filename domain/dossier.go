@@ -22,7 +22,7 @@ type Step struct {
 	Seq        int // 1-based
 	Name       string
 	AgencyCode string
-	Clock      Clock
+	Clock      TimeBudget
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	Verdict    Verdict
@@ -100,7 +100,7 @@ type Dossier struct {
 
 	ReceivedAt   time.Time  // handed in (submitted online, or at the counter)
 	CountingFrom *time.Time // when counting began (acceptance for online dossiers)
-	Clock        Clock      // the legal deadline's clock
+	Clock        TimeBudget // the legal deadline's clock
 	OriginalDue  *time.Time // the deadline printed on the receipt
 	Extension    *Extension
 	Result       string // approved or denied
@@ -249,14 +249,14 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 		Documents:        in.Documents,
 		PINHash:          pinHash,
 		ReceivedAt:       in.ReceivedAt,
-		Clock:            Clock{Budget: p.Minutes},
+		Clock:            TimeBudget{Budget: p.Minutes},
 		HolderCode:       in.AgencyCode,
 		Version:          1,
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
 	for i, s := range p.Steps {
-		d.Steps = append(d.Steps, Step{Seq: i + 1, Name: s.Name, AgencyCode: s.AgencyCode, Clock: Clock{Budget: s.Minutes}, Verdict: VerdictOpen})
+		d.Steps = append(d.Steps, Step{Seq: i + 1, Name: s.Name, AgencyCode: s.AgencyCode, Clock: TimeBudget{Budget: s.Minutes}, Verdict: VerdictOpen})
 	}
 	var ch Change
 	if in.Channel == ChannelOnline {

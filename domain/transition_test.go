@@ -115,7 +115,7 @@ func cloneDossier(d *Dossier) *Dossier {
 		v := *p
 		return &v
 	}
-	clk := func(k Clock) Clock { k.RunningSince, k.DueAt = tp(k.RunningSince), tp(k.DueAt); return k }
+	clk := func(k TimeBudget) TimeBudget { k.RunningSince, k.DueAt = tp(k.RunningSince), tp(k.DueAt); return k }
 	c.Documents = slices.Clone(d.Documents)
 	c.CountingFrom, c.OriginalDue, c.ProcessedAt, c.ReturnedAt, c.ClosedAt, c.RatedAt =
 		tp(d.CountingFrom), tp(d.OriginalDue), tp(d.ProcessedAt), tp(d.ReturnedAt), tp(d.ClosedAt), tp(d.RatedAt)
