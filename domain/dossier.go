@@ -122,7 +122,7 @@ type Dossier struct {
 	RatedAt       *time.Time
 
 	// NextCheckAt is when the deadline watcher must next look at the dossier
-	// (PlanChecks sets it); nil when no deadline runs.
+	// (PlanNextCheck sets it; the column next_deadline_at keeps it); nil when no deadline runs.
 	NextCheckAt *time.Time
 
 	Version   int

@@ -156,7 +156,7 @@ func (s *Service) changeDays(ctx context.Context, actor domain.Actor, cmd DayCmd
 			if !changed {
 				continue
 			}
-			d.PlanChecks(cal, s.opts.DueSoonLead)
+			d.PlanNextCheck(cal, s.opts.DueSoonLead)
 			if err := tx.UpdateDossier(ctx, d, read, ch); err != nil {
 				return err
 			}

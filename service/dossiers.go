@@ -103,7 +103,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		var ch domain.Change
 		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, now)
-		d.PlanChecks(cal, s.opts.DueSoonLead)
+		d.PlanNextCheck(cal, s.opts.DueSoonLead)
 		if err := tx.InsertDossier(ctx, d, ch); err != nil {
 			return err
 		}

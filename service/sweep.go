@@ -39,7 +39,7 @@ func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 			if err != nil || !ok {
 				return err
 			}
-			d.PlanChecks(cal, s.opts.DueSoonLead)
+			d.PlanNextCheck(cal, s.opts.DueSoonLead)
 			stopped++
 			return tx.UpdateDossier(ctx, d, read, ch)
 		})

@@ -27,7 +27,7 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 		now := s.clock.Now()
 		n := 0
 		err := s.store.InTx(ctx, func(tx Tx) error {
-			due, err := tx.DueForCheck(ctx, now, s.opts.WatchBatch)
+			due, err := tx.NextChecksDue(ctx, now, s.opts.WatchBatch)
 			if err != nil {
 				return err
 			}
@@ -79,7 +79,7 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 					pass.Lag = lag
 				}
 			}
-			if err := tx.SetNextChecks(ctx, next); err != nil {
+			if err := tx.SetNextCheckAt(ctx, next); err != nil {
 				return err
 			}
 			return tx.WriteEvents(ctx, events)
