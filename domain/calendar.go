@@ -335,16 +335,3 @@ func (c *Calendar) IsWorkingDay(d Date) bool { return len(c.periods(d.dayNumber(
 func (c *Calendar) Days(year int) []CalendarDay {
 	return slices.Clone(c.year(year).days)
 }
-
-// Judge gives the verdict of something finished at finished against due:
-// early on a day before the deadline's day, on time on that day no later than
-// the deadline, late after it (contract.md, Verdicts).
-func Judge(finished, due time.Time) Verdict {
-	if finished.After(due) {
-		return VerdictLate
-	}
-	if DateOf(finished).Before(DateOf(due)) {
-		return VerdictEarly
-	}
-	return VerdictOnTime
-}

@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Status is where a dossier stands; its numeric value is the code the national
 // portal sync uses (1-10).
 type Status uint8
@@ -120,3 +122,16 @@ const (
 	VerdictOnTime Verdict = "on_time"
 	VerdictLate   Verdict = "late"
 )
+
+// Judge gives the verdict of something finished at finished against due:
+// early on a day before the deadline's day, on time on that day no later than
+// the deadline, late after it (contract.md, Verdicts).
+func Judge(finished, due time.Time) Verdict {
+	if finished.After(due) {
+		return VerdictLate
+	}
+	if DateOf(finished).Before(DateOf(due)) {
+		return VerdictEarly
+	}
+	return VerdictOnTime
+}
