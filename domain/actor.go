@@ -3,7 +3,7 @@ package domain
 // Role is what a signed-in person may do.
 type Role string
 
-// Roles of contract.md.
+// Roles (docs/api.md, HTTP conventions).
 const (
 	RoleClerk      Role = "clerk"
 	RoleOfficer    Role = "officer"

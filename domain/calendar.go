@@ -10,7 +10,7 @@ import (
 )
 
 // MinutesPerWorkingDay is the length of a working day, whatever the agency's
-// office hours (contract.md).
+// office hours (docs/domain.md, Working time).
 const MinutesPerWorkingDay = 480
 
 var vietnam = mustLoad("Asia/Ho_Chi_Minh")

@@ -3,7 +3,7 @@ package domain
 import "time"
 
 // TimeBudget is the working time allowed plus the working time already used, from which the
-// deadline is derived (the ticketing-SLA model of domain.md: no counter can
+// deadline is derived (the ticketing-SLA model of docs/domain.md: no counter can
 // drift, because the deadline is always recomputed from budget, use and the
 // calendar). It serves a dossier and each of its steps.
 type TimeBudget struct {

@@ -274,7 +274,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 }
 
 // startCounting starts the legal clock at the start of counting for
-// something received at t (domain.md, Time).
+// something received at t (Decree 118/2025; docs/domain.md, The clock).
 func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
 	start := cal.CountingStart(t)
 	d.CountingFrom = &start
@@ -316,7 +316,7 @@ func (d *Dossier) InvolvedAgencies() []string {
 }
 
 // FollowCalendar recomputes the running deadlines of the dossier and of its
-// current step from a changed calendar (domain.md: a newly announced holiday
+// current step from a changed calendar (docs/domain.md, Working time: a newly announced holiday
 // never makes a dossier late). It reports whether anything moved and, if so,
 // the history line that explains it.
 func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note string) (Change, bool) {

@@ -6,7 +6,7 @@ import "time"
 // portal sync uses (1-10).
 type Status uint8
 
-// The ten statuses of domain.md.
+// The ten statuses (docs/domain.md, Statuses and actions).
 const (
 	StatusNew                 Status = 1
 	StatusReceived            Status = 2
@@ -115,7 +115,7 @@ func ParseDelivery(s string) (Delivery, bool) {
 // Verdict judges a finish against a deadline.
 type Verdict string
 
-// Verdicts of contract.md.
+// Verdicts (docs/domain.md, Deadlines, verdicts and apologies).
 const (
 	VerdictOpen   Verdict = "open"
 	VerdictEarly  Verdict = "early"
@@ -125,7 +125,7 @@ const (
 
 // Judge gives the verdict of something finished at finished against due:
 // early on a day before the deadline's day, on time on that day no later than
-// the deadline, late after it (contract.md, Verdicts).
+// the deadline, late after it (docs/domain.md, Deadlines).
 func Judge(finished, due time.Time) Verdict {
 	if finished.After(due) {
 		return VerdictLate
