@@ -110,7 +110,7 @@ type CalendarTx interface {
 // DossierFilter selects dossiers for a list, newest received first.
 type DossierFilter struct {
 	Status        domain.Status // 0 = any
-	AgencyCodes   []string      // receiving unit, lead agency or holder among these; nil = any
+	AgencyCodes   []string      // one of the involved agencies (domain.Dossier.InvolvedAgencies) among these; nil = any
 	ProcedureCode string
 	OverdueAt     *time.Time // open, clock running, legal deadline before this instant
 	ReceivedFrom  *time.Time // inclusive
