@@ -496,6 +496,13 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		}
 		ch.Events = append(ch.Events, e)
 	}
+	// A result made after the legal deadline is a late completion, written
+	// with the result.
+	if in.Action == ActionCompleteStep {
+		if late, ok := d.CompletedLate(cal); ok {
+			ch.Events = append(ch.Events, late)
+		}
+	}
 	return ch, nil
 }
 

@@ -45,9 +45,6 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 		if err != nil {
 			return err
 		}
-		if late, ok := d.CompletedLate(cal); ok && cmd.Input.Action == domain.ActionCompleteStep {
-			ch.Events = append(ch.Events, late)
-		}
 		d.PlanNextCheck(cal, s.opts.DueSoonLead)
 		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
 	})
