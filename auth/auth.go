@@ -59,7 +59,7 @@ const (
 	MinSecretLen = 32
 )
 
-// claims is the token payload of contract.md.
+// claims is the token payload (docs/api.md, HTTP conventions).
 type claims struct {
 	jwt.RegisteredClaims
 	Name   string   `json:"name,omitempty"`

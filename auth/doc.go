@@ -1,7 +1,7 @@
 // Package auth turns bearer tokens into domain.Actor values.
 //
-// Two verifiers exist because the service runs in two ways (contract.md,
-// "Running it"): locally it signs and checks its own HS256 tokens (NewHS256,
+// Two verifiers exist because the service runs in two ways (README.md,
+// Configuration): locally it signs and checks its own HS256 tokens (NewHS256,
 // Issue, LoadOrCreateKey, used by `motcua token`); in production it checks
 // RS256/ES256 tokens of an OpenID Connect provider against the provider's
 // JWKS (NewJWKS).

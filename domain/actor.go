@@ -5,7 +5,7 @@ import "time"
 // Role is what a signed-in person may do.
 type Role string
 
-// Roles of contract.md.
+// Roles (docs/api.md, HTTP conventions).
 const (
 	RoleClerk      Role = "clerk"
 	RoleOfficer    Role = "officer"

@@ -10,7 +10,7 @@ import (
 )
 
 // MinutesPerWorkingDay is the length of a working day, whatever the agency's
-// office hours (contract.md).
+// office hours (docs/domain.md, Working time).
 const MinutesPerWorkingDay = 480
 
 var vietnam = mustLoad("Asia/Ho_Chi_Minh")
@@ -334,17 +334,4 @@ func (c *Calendar) IsWorkingDay(d Date) bool { return len(c.periods(d.dayNumber(
 // day of the same date.
 func (c *Calendar) Days(year int) []CalendarDay {
 	return slices.Clone(c.year(year).days)
-}
-
-// Judge gives the verdict of something finished at finished against due:
-// early on a day before the deadline's day, on time on that day no later than
-// the deadline, late after it (contract.md, Verdicts).
-func Judge(finished, due time.Time) Verdict {
-	if finished.After(due) {
-		return VerdictLate
-	}
-	if DateOf(finished).Before(DateOf(due)) {
-		return VerdictEarly
-	}
-	return VerdictOnTime
 }

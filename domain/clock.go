@@ -2,11 +2,11 @@ package domain
 
 import "time"
 
-// Clock is a time budget plus the working time already used, from which the
-// deadline is derived (the ticketing-SLA model of domain.md: no counter can
+// TimeBudget is the working time allowed plus the working time already used, from which the
+// deadline is derived (the ticketing-SLA model of docs/domain.md: no counter can
 // drift, because the deadline is always recomputed from budget, use and the
 // calendar). It serves a dossier and each of its steps.
-type Clock struct {
+type TimeBudget struct {
 	Budget int64 // working minutes allowed
 	Used   int64 // working minutes used before the running segment
 	// RunningSince is when the running segment began; nil while stopped.
@@ -17,10 +17,10 @@ type Clock struct {
 }
 
 // Running reports whether the clock is counting.
-func (c Clock) Running() bool { return c.RunningSince != nil }
+func (c TimeBudget) Running() bool { return c.RunningSince != nil }
 
 // Start starts (or resumes) counting at t.
-func (c *Clock) Start(cal *Calendar, t time.Time) {
+func (c *TimeBudget) Start(cal *Calendar, t time.Time) {
 	at := t
 	c.RunningSince = &at
 	c.Recompute(cal)
@@ -28,13 +28,13 @@ func (c *Clock) Start(cal *Calendar, t time.Time) {
 
 // Restart gives the full budget again from t (a complete supplement under a
 // procedure whose clock restarts).
-func (c *Clock) Restart(cal *Calendar, t time.Time) {
+func (c *TimeBudget) Restart(cal *Calendar, t time.Time) {
 	c.Used = 0
 	c.Start(cal, t)
 }
 
 // Stop stops counting at t, keeping the time used.
-func (c *Clock) Stop(cal *Calendar, t time.Time) {
+func (c *TimeBudget) Stop(cal *Calendar, t time.Time) {
 	if c.RunningSince == nil {
 		return
 	}
@@ -43,7 +43,7 @@ func (c *Clock) Stop(cal *Calendar, t time.Time) {
 }
 
 // UsedAt returns the working minutes used up to t.
-func (c Clock) UsedAt(cal *Calendar, t time.Time) int64 {
+func (c TimeBudget) UsedAt(cal *Calendar, t time.Time) int64 {
 	if c.RunningSince == nil {
 		return c.Used
 	}
@@ -53,7 +53,7 @@ func (c Clock) UsedAt(cal *Calendar, t time.Time) int64 {
 // Recompute derives the deadline again from the calendar, so a newly
 // recorded day off moves it. A clock already past its budget keeps the
 // deadline it passed.
-func (c *Clock) Recompute(cal *Calendar) {
+func (c *TimeBudget) Recompute(cal *Calendar) {
 	if c.RunningSince == nil {
 		return
 	}

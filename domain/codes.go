@@ -71,7 +71,7 @@ func ParseDossierCode(code string) (agency string, day time.Time, seq int64, ok 
 }
 
 // SubjectToken writes an agency code as one NATS subject token: each '.'
-// becomes '_' (contract.md, Events).
+// becomes '_' (docs/api.md, Events).
 func SubjectToken(agency string) string {
 	return strings.ReplaceAll(agency, ".", "_")
 }

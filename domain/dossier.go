@@ -22,7 +22,7 @@ type Step struct {
 	Seq        int // 1-based
 	Name       string
 	AgencyCode string
-	Clock      Clock
+	Clock      TimeBudget
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	Verdict    Verdict
@@ -121,7 +121,7 @@ type Dossier struct {
 
 	ReceivedAt   time.Time  // handed in (submitted online, or at the counter)
 	CountingFrom *time.Time // when counting began (acceptance for online dossiers)
-	Clock        Clock      // the legal deadline's clock
+	Clock        TimeBudget // the legal deadline's clock
 	OriginalDue  *time.Time // the deadline printed on the receipt
 	Extension    *Extension
 	Result       string // approved or denied
@@ -143,7 +143,7 @@ type Dossier struct {
 	RatedAt       *time.Time
 
 	// NextCheckAt is when the deadline watcher must next look at the dossier
-	// (PlanChecks sets it); nil when no deadline runs.
+	// (PlanNextCheck sets it; the column next_deadline_at keeps it); nil when no deadline runs.
 	NextCheckAt *time.Time
 
 	Version   int
@@ -272,7 +272,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 		Documents:        in.Documents,
 		PINHash:          pinHash,
 		ReceivedAt:       in.ReceivedAt,
-		Clock:            Clock{Budget: p.Minutes},
+		Clock:            TimeBudget{Budget: p.Minutes},
 		HolderCode:       in.AgencyCode,
 		Version:          1,
 		Notify:           ParseConsent(strings.Join(in.Notify, ",")),
@@ -280,7 +280,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 		UpdatedAt:        now,
 	}
 	for i, s := range p.Steps {
-		d.Steps = append(d.Steps, Step{Seq: i + 1, Name: s.Name, AgencyCode: s.AgencyCode, Clock: Clock{Budget: s.Minutes}, Verdict: VerdictOpen})
+		d.Steps = append(d.Steps, Step{Seq: i + 1, Name: s.Name, AgencyCode: s.AgencyCode, Clock: TimeBudget{Budget: s.Minutes}, Verdict: VerdictOpen})
 	}
 	var ch Change
 	if in.Channel == ChannelOnline {
@@ -300,7 +300,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 }
 
 // startCounting starts the legal clock at the start of counting for
-// something received at t (domain.md, Time).
+// something received at t (Decree 118/2025; docs/domain.md, The clock).
 func (d *Dossier) startCounting(cal *Calendar, t time.Time) {
 	start := cal.CountingStart(t)
 	d.CountingFrom = &start
@@ -342,7 +342,7 @@ func (d *Dossier) InvolvedAgencies() []string {
 }
 
 // FollowCalendar recomputes the running deadlines of the dossier and of its
-// current step from a changed calendar (domain.md: a newly announced holiday
+// current step from a changed calendar (docs/domain.md, Working time: a newly announced holiday
 // never makes a dossier late). It reports whether anything moved and, if so,
 // the history line that explains it.
 func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note string) (Change, bool) {

@@ -37,7 +37,7 @@ func RunningStatuses() []Status {
 // overdueFrom applies the rule to one clock: the deadline of a running
 // clock, or of a clock stopped at stoppedAt after its deadline had passed;
 // nil for a clock stopped with time left or one with no deadline.
-func overdueFrom(c Clock, stoppedAt *time.Time) *time.Time {
+func overdueFrom(c TimeBudget, stoppedAt *time.Time) *time.Time {
 	if c.DueAt == nil {
 		return nil
 	}

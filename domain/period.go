@@ -12,7 +12,7 @@ import (
 const MaxPeriodYears = 5
 
 // Period is a reporting period of local dates, both included
-// (contract.md, Reports).
+// (docs/reports.md).
 type Period struct {
 	// Name is how the period was asked for ("2026-Q1", "stat:2026-03"), or ""
 	// for a from/to range.
@@ -59,7 +59,7 @@ func NewPeriod(from, to Date) (Period, error) {
 	return Period{From: from, To: to}, nil
 }
 
-// ParsePeriod reads a named period (contract.md, Reports):
+// ParsePeriod reads a named period (docs/reports.md):
 //
 //	2026-03       a calendar month
 //	2026-Q1       a calendar quarter

@@ -31,7 +31,7 @@ func (o Online) Offered() bool { return o == OnlineFull || o == OnlinePartial }
 // DurationUnit is the unit a procedure's statutory time is given in.
 type DurationUnit string
 
-// Duration units of contract.md.
+// Duration units of a procedure (docs/api.md; handlers/openapi.yaml).
 const (
 	UnitWorkingDays  DurationUnit = "working_days"
 	UnitWorkingHours DurationUnit = "working_hours"

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The service-quality figures (domain.md, Measures of service quality; the
+// The service-quality figures (docs/reports.md; the
 // indicators of Decision 766/QĐ-TTg and the periodic reports of Circular
 // 03/2025/TT-VPCP) are counted from roll-ups: for each local date and group
 // (lead agency, procedure), counters that one dossier's history moves.
@@ -270,8 +270,7 @@ func (c *StatCounts) Add(o StatCounts) {
 }
 
 // Figures are the service-quality figures of one group of dossiers for one
-// period (domain.md, How each figure is counted; docs/reports.md defines
-// each).
+// period (docs/reports.md defines each).
 type Figures struct {
 	Received, ReceivedOnline, ReceivedPostal, ReceivedByPost  int64
 	CarriedOver                                               int64

@@ -1,10 +1,12 @@
 package domain
 
+import "time"
+
 // Status is where a dossier stands; its numeric value is the code the national
 // portal sync uses (1-10).
 type Status uint8
 
-// The ten statuses of domain.md.
+// The ten statuses (docs/domain.md, Statuses and actions).
 const (
 	StatusNew                 Status = 1
 	StatusReceived            Status = 2
@@ -114,10 +116,23 @@ func ParseDelivery(s string) (Delivery, bool) {
 // Verdict judges a finish against a deadline.
 type Verdict string
 
-// Verdicts of contract.md.
+// Verdicts (docs/domain.md, Deadlines, verdicts and apologies).
 const (
 	VerdictOpen   Verdict = "open"
 	VerdictEarly  Verdict = "early"
 	VerdictOnTime Verdict = "on_time"
 	VerdictLate   Verdict = "late"
 )
+
+// Judge gives the verdict of something finished at finished against due:
+// early on a day before the deadline's day, on time on that day no later than
+// the deadline, late after it (docs/domain.md, Deadlines).
+func Judge(finished, due time.Time) Verdict {
+	if finished.After(due) {
+		return VerdictLate
+	}
+	if DateOf(finished).Before(DateOf(due)) {
+		return VerdictEarly
+	}
+	return VerdictOnTime
+}

@@ -8,11 +8,11 @@ import (
 	"unicode/utf8"
 )
 
-// Action is one transition action of contract.md, posted to
+// Action is one transition action (docs/domain.md), posted to
 // /dossiers/{code}/transitions.
 type Action string
 
-// The transition actions of contract.md.
+// The transition actions.
 const (
 	ActionAccept            Action = "accept"
 	ActionRefuse            Action = "refuse"
@@ -28,7 +28,7 @@ const (
 	ActionReturnResult      Action = "return_result"
 )
 
-// AllActions lists the transition actions in the order of contract.md.
+// AllActions lists the transition actions in the order of the API document.
 func AllActions() []Action {
 	return []Action{ActionAccept, ActionRefuse, ActionTransfer, ActionCompleteStep, ActionRequestSupplement,
 		ActionReceiveSupplement, ActionRequestPayment, ActionReceivePayment, ActionExtend, ActionWithdraw,
@@ -44,8 +44,8 @@ func ParseAction(s string) (Action, bool) {
 	return "", false
 }
 
-// Performer says who, besides an administrator, may take an action (issue 4,
-// item 7).
+// Performer says who, besides an administrator, may take an action
+// (docs/domain.md, Statuses and actions).
 type Performer string
 
 // Performers.
@@ -176,8 +176,8 @@ const (
 	ResultDenied   = "denied"
 )
 
-// TransitionInput is one action and the fields it needs (contract.md,
-// Transition actions).
+// TransitionInput is one action and the fields it needs (the transition
+// request of handlers/openapi.yaml).
 type TransitionInput struct {
 	Action   Action
 	Reason   string
@@ -504,6 +504,13 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 			e.Step = completed
 		}
 		ch.Events = append(ch.Events, e)
+	}
+	// A result made after the legal deadline is a late completion, written
+	// with the result.
+	if in.Action == ActionCompleteStep {
+		if late, ok := d.CompletedLate(cal); ok {
+			ch.Events = append(ch.Events, late)
+		}
 	}
 	return ch, nil
 }

@@ -115,7 +115,7 @@ func cloneDossier(d *Dossier) *Dossier {
 		v := *p
 		return &v
 	}
-	clk := func(k Clock) Clock { k.RunningSince, k.DueAt = tp(k.RunningSince), tp(k.DueAt); return k }
+	clk := func(k TimeBudget) TimeBudget { k.RunningSince, k.DueAt = tp(k.RunningSince), tp(k.DueAt); return k }
 	c.Documents = slices.Clone(d.Documents)
 	c.CountingFrom, c.OriginalDue, c.ProcessedAt, c.ReturnedAt, c.ClosedAt, c.RatedAt =
 		tp(d.CountingFrom), tp(d.OriginalDue), tp(d.ProcessedAt), tp(d.ReturnedAt), tp(d.ClosedAt), tp(d.RatedAt)
@@ -369,9 +369,10 @@ func TestFullWalk(t *testing.T) {
 		// legal deadline stays.
 		{at(2026, 4, 10, 9, 30), tOfficerC, TransitionInput{Action: ActionExtend, Reason: "Cần xác minh thực địa",
 			NewDueAt: &newDue}, StatusProcessing, at(2026, 4, 10, 11, 0), tp(2026, 4, 9, 9, 0), []EventType{EventExtended}},
-		// Approved Monday 13/4 10:00: late against the legal deadline.
+		// Approved Monday 13/4 10:00: late against the legal deadline, and
+		// the change says so (completed_late).
 		{at(2026, 4, 13, 10, 0), tOfficerC, TransitionInput{Action: ActionCompleteStep, Result: ResultApproved},
-			StatusProcessed, at(2026, 4, 10, 11, 0), nil, []EventType{EventStepCompleted, EventProcessed}},
+			StatusProcessed, at(2026, 4, 10, 11, 0), nil, []EventType{EventStepCompleted, EventProcessed, EventCompletedLate}},
 		{at(2026, 4, 14, 15, 0), tClerk, TransitionInput{Action: ActionReturnResult, Method: DeliveryPostal},
 			StatusReturned, at(2026, 4, 10, 11, 0), nil, []EventType{EventReturned}},
 	}
@@ -424,7 +425,7 @@ func TestFullWalk(t *testing.T) {
 		events = append(events, ch.Events...)
 	}
 
-	if len(history) != len(steps) || len(events) != 12 || len(d.History) != len(steps) {
+	if len(history) != len(steps) || len(events) != 13 || len(d.History) != len(steps) {
 		t.Errorf("%d history rows (%d on the dossier), %d events", len(history), len(d.History), len(events))
 	}
 	// The step named by step_completed is the finished one; transferred names step 1.

@@ -62,10 +62,10 @@ func (d *Dossier) Checks(cal *Calendar, lead int64) []Check {
 	return out
 }
 
-// PlanChecks sets NextCheckAt to the earliest check, past ones included:
+// PlanNextCheck sets NextCheckAt to the earliest check, past ones included:
 // the watcher claims each check once, so looking again is harmless, and a
 // check that fell due between two commands is never skipped.
-func (d *Dossier) PlanChecks(cal *Calendar, lead int64) {
+func (d *Dossier) PlanNextCheck(cal *Calendar, lead int64) {
 	d.NextCheckAt = nil
 	for _, c := range d.Checks(cal, lead) {
 		if d.NextCheckAt == nil || c.At.Before(*d.NextCheckAt) {

@@ -316,7 +316,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	e := handlers.New(handlers.Config{AsyncAPI: []byte(`{}`), Logger: slog.New(slog.DiscardHandler)})
 	registered := map[string]bool{}
 	for _, r := range e.Routes() {
-		// HTML pages (issue 9) are named "page:..." and are not part of the
+		// HTML pages (README.md, Pages) are named "page:..." and are not part of the
 		// API contract; anything under /api/ and the operations endpoints
 		// must still be documented, whatever its name.
 		if strings.HasPrefix(r.Name, "page:") && !strings.HasPrefix(r.Path, "/api/") && !opsPaths[r.Path] {

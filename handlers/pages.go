@@ -20,7 +20,7 @@ import (
 	"github.com/motcua/motcua/domain"
 )
 
-// The pages people use (issue 9): the citizen's look-up, the receipt, the
+// The pages people use (README.md, Pages): the citizen's look-up, the receipt, the
 // supervisor's dashboard and the staff console, rendered on the server with
 // html/template from templates and assets embedded in the binary (no CDN,
 // no build step, no JavaScript needed).

@@ -56,8 +56,8 @@ func qrPNG(text string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// nopCloser keeps the writer's Save from closing the buffer (stack.md,
-// pitfall 8).
+// nopCloser keeps the writer's Save from closing the buffer: the standard
+// writer of yeqown/go-qrcode closes what it writes to.
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }

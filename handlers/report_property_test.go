@@ -247,7 +247,7 @@ func loadHistories(t *testing.T, st *store.Store) []*bruteDossier {
 	return ds
 }
 
-// bruteFigures counts the figures of domain.md straight from the history:
+// bruteFigures counts the figures of docs/reports.md straight from the history:
 // each dossier's state at an instant is that of its last status line before
 // it (a reception at the counter counting from received_at).
 func bruteFigures(data []*bruteDossier, from, to, stateDay domain.Date) map[string]figs {

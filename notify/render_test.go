@@ -80,7 +80,7 @@ func TestEverySMSFits(t *testing.T) {
 		for _, delivery := range []domain.Delivery{domain.DeliveryCounter, domain.DeliveryPostal, domain.DeliveryOnline} {
 			d := &domain.Dossier{Code: code, ProcedureCode: "1.000001.C24T34", Delivery: delivery, Status: domain.StatusProcessing,
 				Applicant:   domain.Applicant{Name: "Nguyễn Thị Ánh Tuyết", IDNumber: "001190123456", Phone: "0912345678", Address: "Số 1 Tràng Tiền"},
-				OriginalDue: &due, Clock: domain.Clock{DueAt: &due},
+				OriginalDue: &due, Clock: domain.TimeBudget{DueAt: &due},
 				Extension: &domain.Extension{Reason: reason, NewDueAt: newDue},
 				Pauses:    []domain.Pause{{Kind: domain.PauseSupplement, Reason: reason, Items: items, StartedAt: received}},
 				History: []domain.HistoryEntry{{Action: "refuse", Note: reason + " — ghi chú nội bộ"},
@@ -128,7 +128,7 @@ func TestMessagesSayWhatHappened(t *testing.T) {
 	due := time.Date(2026, 3, 19, 9, 0, 0, 0, domain.Vietnam())
 	newDue := time.Date(2026, 3, 25, 16, 0, 0, 0, domain.Vietnam())
 	d := &domain.Dossier{Code: "000.00.10.H29-260316-0001", Delivery: domain.DeliveryCounter, Applicant: domain.Applicant{Name: "Nguyễn Văn An"},
-		OriginalDue: &due, Clock: domain.Clock{DueAt: &due}, Extension: &domain.Extension{Reason: "Cần xác minh thêm", NewDueAt: newDue},
+		OriginalDue: &due, Clock: domain.TimeBudget{DueAt: &due}, Extension: &domain.Extension{Reason: "Cần xác minh thêm", NewDueAt: newDue},
 		Pauses: []domain.Pause{{Kind: domain.PauseSupplement, Reason: "Thiếu giấy tờ", Items: []string{"Bản sao CCCD", "Giấy đề nghị"}, StartedAt: due.Add(-time.Hour)}}}
 	for _, tc := range []struct {
 		ev          domain.EventType

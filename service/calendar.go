@@ -300,7 +300,7 @@ func (s *Service) followCalendar(ctx context.Context, tx Tx, d *domain.Dossier, 
 	if !changed {
 		return false, nil
 	}
-	d.PlanChecks(cal, s.opts.DueSoonLead)
+	d.PlanNextCheck(cal, s.opts.DueSoonLead)
 	return true, tx.UpdateDossier(ctx, d, read, ch)
 }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -125,7 +124,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		}
 		var ch domain.Change
 		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at)
-		d.PlanChecks(cal, s.opts.DueSoonLead)
+		d.PlanNextCheck(cal, s.opts.DueSoonLead)
 		if err := tx.InsertDossier(ctx, d, ch); err != nil {
 			return err
 		}
@@ -298,14 +297,7 @@ type FeedbackCmd struct {
 // Feedback records one rating (1-5) and a comment, once, after the result
 // was returned.
 func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
-	var f domain.Fields
-	if cmd.Rating < 1 || cmd.Rating > 5 {
-		f.Add("rating", "must be from 1 to 5")
-	}
-	if len(cmd.Comment) > 2000 {
-		f.Add("comment", "at most 2000 characters")
-	}
-	if err := f.Err(); err != nil {
+	if err := domain.ValidateRating(cmd.Rating, cmd.Comment); err != nil {
 		return err
 	}
 	if _, err := s.unlock(ctx, cmd.Code, cmd.PIN, ClientKey(cmd.Client)); err != nil {
@@ -317,17 +309,11 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 		if err != nil {
 			return err
 		}
-		if d.Status != domain.StatusReturned {
-			return domain.Conflictf(domain.CodeNotReturned, "a rating is taken after the result is returned")
-		}
-		if d.RatedAt != nil {
-			return domain.Conflictf(domain.CodeAlreadyRated, "this dossier was already rated")
-		}
 		read := d.Version
-		d.Rating, d.RatingComment, d.RatedAt = cmd.Rating, cmd.Comment, &now
-		d.Version++
-		d.UpdatedAt = now
-		h := domain.HistoryEntry{At: now, Actor: "citizen", Action: "rate", From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(cmd.Rating)}
-		return tx.UpdateDossier(ctx, d, read, domain.Change{History: []domain.HistoryEntry{h}})
+		ch, err := d.Rate(cmd.Rating, cmd.Comment, now)
+		if err != nil {
+			return err
+		}
+		return tx.UpdateDossier(ctx, d, read, ch)
 	})
 }

@@ -35,15 +35,7 @@ func (c *fixedClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-const (
-	root   = "000.00.00.H29"
-	center = "000.00.10.H29"
-)
-
-var (
-	admin = domain.Actor{Sub: "admin", Roles: []domain.Role{domain.RoleAdmin}, Agency: root}
-	clerk = domain.Actor{Sub: "clerk-1", Roles: []domain.Role{domain.RoleClerk}, Agency: center}
-)
+// root, center, admin and clerk are service_test.go's.
 
 // pinEnv is a service on a real store (wrapped by wrap when given), with a
 // small catalogue.

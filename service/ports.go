@@ -152,7 +152,7 @@ type CalendarTx interface {
 // DossierFilter selects dossiers for a list, newest received first.
 type DossierFilter struct {
 	Status        domain.Status // 0 = any
-	AgencyCodes   []string      // receiving unit, lead agency or holder among these; nil = any
+	AgencyCodes   []string      // one of the involved agencies (domain.Dossier.InvolvedAgencies) among these; nil = any
 	ProcedureCode string
 	OverdueAt     *time.Time // open, clock running, legal deadline before this instant
 	ReceivedFrom  *time.Time // inclusive
@@ -185,17 +185,17 @@ type SweepStore interface {
 
 // WatchTx is the deadline watcher's part of a transaction.
 type WatchTx interface {
-	// DueForCheck locks and returns up to limit dossiers whose next check is
+	// NextChecksDue locks and returns up to limit dossiers whose next check is
 	// at or before now, earliest first; rows another transaction holds are
 	// skipped (PostgreSQL FOR UPDATE SKIP LOCKED), so several watchers share
 	// the work.
-	DueForCheck(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error)
+	NextChecksDue(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error)
 	// ClaimChecks records that late events are written for these checks and
 	// returns those that were not claimed before, in one statement.
 	ClaimChecks(ctx context.Context, claims []Claim, at time.Time) (map[Claim]bool, error)
-	// SetNextChecks moves dossiers' next checks (nil: none) without touching
+	// SetNextCheckAt moves dossiers' next checks (nil: none) without touching
 	// their versions, in one statement.
-	SetNextChecks(ctx context.Context, next map[int64]*time.Time) error
+	SetNextCheckAt(ctx context.Context, next map[int64]*time.Time) error
 	// WriteEvents puts events in the outbox.
 	WriteEvents(ctx context.Context, events []domain.Event) error
 }

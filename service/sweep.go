@@ -11,8 +11,8 @@ import (
 var systemActor = domain.Actor{Sub: "system", Name: "motcua", Roles: []domain.Role{domain.RoleAdmin}}
 
 // StopUnsupplemented stops the dossiers left unsupplemented past the limit
-// (domain.md: a dossier left unsupplemented for 15 working days may be
-// closed), each in its own transaction with its history line and stopped
+// (docs/domain.md, The clock of a dossier: a dossier left unsupplemented
+// for 15 working days may be closed), each in its own transaction with its history line and stopped
 // event. It returns how many it stopped.
 func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 	now := s.clock.Now()
@@ -39,7 +39,7 @@ func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 			if err != nil || !ok {
 				return err
 			}
-			d.PlanChecks(cal, s.opts.DueSoonLead)
+			d.PlanNextCheck(cal, s.opts.DueSoonLead)
 			stopped++
 			return tx.UpdateDossier(ctx, d, read, ch)
 		})

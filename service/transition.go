@@ -51,10 +51,7 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 			return err
 		}
 		ch.History = append(caught.History, ch.History...)
-		if late, ok := d.CompletedLate(cal); ok && cmd.Input.Action == domain.ActionCompleteStep {
-			ch.Events = append(ch.Events, late)
-		}
-		d.PlanChecks(cal, s.opts.DueSoonLead)
+		d.PlanNextCheck(cal, s.opts.DueSoonLead)
 		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
 	})
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 		now := s.clock.Now()
 		n := 0
 		err := s.store.InTx(ctx, func(tx Tx) error {
-			due, err := tx.DueForCheck(ctx, now, s.opts.WatchBatch)
+			due, err := tx.NextChecksDue(ctx, now, s.opts.WatchBatch)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 				if len(pending) > 0 {
 					read := d.Version
 					if ch, moved := catchUp(pending, d, cal, now); moved {
-						d.PlanChecks(cal, s.opts.DueSoonLead)
+						d.PlanNextCheck(cal, s.opts.DueSoonLead)
 						if err := tx.UpdateDossier(ctx, d, read, ch); err != nil {
 							return err
 						}
@@ -94,7 +94,7 @@ func (s *Service) WatchDeadlines(ctx context.Context) (WatchPass, error) {
 					pass.Lag = lag
 				}
 			}
-			if err := tx.SetNextChecks(ctx, next); err != nil {
+			if err := tx.SetNextCheckAt(ctx, next); err != nil {
 				return err
 			}
 			return tx.WriteEvents(ctx, events)

@@ -204,7 +204,7 @@ func (r dossierRow) domain() *domain.Dossier {
 			Email: r.ApplicantEmail, Address: r.ApplicantAddress},
 		Notify:  domain.ParseConsent(r.Notify),
 		PINHash: r.PINHash, ReceivedAt: r.ReceivedAt, CountingFrom: r.CountingFrom,
-		Clock:       domain.Clock{Budget: r.BudgetMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
+		Clock:       domain.TimeBudget{Budget: r.BudgetMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
 		OriginalDue: r.OriginalDueAt, Result: deref(r.Result), Verdict: domain.Verdict(r.Verdict),
 		ProcessedAt: r.ProcessedAt, ReturnedAt: r.ReturnedAt, ReturnMethod: domain.Delivery(deref(r.ReturnMethod)),
 		ClosedAt: r.ClosedAt, CurrentStep: r.CurrentStep, HolderCode: r.HolderCode, NextCheckAt: r.NextDeadlineAt,
@@ -236,7 +236,7 @@ func toStepRow(d *domain.Dossier, s domain.Step) stepRow {
 
 func (r stepRow) domain() domain.Step {
 	return domain.Step{Seq: r.Seq, Name: r.Name, AgencyCode: r.AgencyCode,
-		Clock:     domain.Clock{Budget: r.AllottedMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
+		Clock:     domain.TimeBudget{Budget: r.AllottedMinutes, Used: r.UsedMinutes, RunningSince: r.RunningSince, DueAt: r.DueAt},
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Verdict: domain.Verdict(r.Verdict)}
 }
 

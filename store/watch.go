@@ -11,9 +11,9 @@ import (
 	"github.com/motcua/motcua/service"
 )
 
-// DueForCheck locks the dossiers whose next check has come, skipping rows
+// NextChecksDue locks the dossiers whose next check has come, skipping rows
 // another watcher holds, and loads their steps and pauses in two queries.
-func (q queries) DueForCheck(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error) {
+func (q queries) NextChecksDue(ctx context.Context, now time.Time, limit int) ([]*domain.Dossier, error) {
 	db := q.ctx(ctx).Where("next_deadline_at IS NOT NULL AND next_deadline_at <= ?", ts(now)).Order("next_deadline_at").Limit(limit)
 	if q.dialect == Postgres {
 		db = db.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
@@ -65,8 +65,8 @@ func (q queries) ClaimChecks(ctx context.Context, claims []service.Claim, at tim
 	return fresh, nil
 }
 
-// SetNextChecks moves the watcher's next looks at dossiers in one UPDATE.
-func (q queries) SetNextChecks(ctx context.Context, next map[int64]*time.Time) error {
+// SetNextCheckAt moves the watcher's next looks at dossiers in one UPDATE.
+func (q queries) SetNextCheckAt(ctx context.Context, next map[int64]*time.Time) error {
 	if len(next) == 0 {
 		return nil
 	}

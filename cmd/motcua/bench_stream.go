@@ -23,7 +23,7 @@ type streamStats struct {
 	paced    time.Duration
 }
 
-// streamRun measures issue 5's "commit to stream": it paces commands at
+// streamRun measures "commit to stream" (docs/benchmarks.md): it paces commands at
 // o.rate a second for the duration, intakes and transfers alternately, and
 // times each event from its commit to its arrival here from JetStream. The
 // start is the event's time (occurred_at, taken just before the command's

@@ -19,7 +19,7 @@ import (
 // TestCommitToStreamLatency measures, at a steady 500 intakes per second
 // for 10 s, the time from each dossier's commit (its event's occurred_at,
 // taken just before the commit) to the event's arrival from the stream
-// (issue 5's goal: p99 under 250 ms). A measurement: it runs only with
+// (the goal in docs/benchmarks.md: p99 under 250 ms). A measurement: it runs only with
 // MOTCUA_BENCH=1, TEST_DATABASE_URL and TEST_NATS_URL.
 func TestCommitToStreamLatency(t *testing.T) {
 	if os.Getenv("MOTCUA_BENCH") != "1" {

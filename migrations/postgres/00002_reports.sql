@@ -1,5 +1,5 @@
 -- +goose Up
--- Roll-ups of the service-quality figures (issue 6, docs/reports.md): per local
+-- Roll-ups of the service-quality figures (docs/reports.md): per local
 -- date (YYYYMMDD) or month (YYYYMM), lead agency and procedure, the counters
 -- domain.StatStep moves, written in the transaction that changes the dossier.
 -- Flow counters count what happened on the date; *_delta columns are state

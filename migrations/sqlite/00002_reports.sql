@@ -1,6 +1,6 @@
 -- +goose Up
 -- SQLite twin of postgres/00002_reports.sql (TIMESTAMP columns as in 00001).
--- Roll-ups of the service-quality figures (issue 6, docs/reports.md): per local
+-- Roll-ups of the service-quality figures (docs/reports.md): per local
 -- date (YYYYMMDD) or month (YYYYMM), lead agency and procedure, the counters
 -- domain.StatStep moves, written in the transaction that changes the dossier.
 -- Flow counters count what happened on the date; *_delta columns are state
