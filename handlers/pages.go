@@ -225,6 +225,10 @@ func (p *pages) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 
 // fail renders the error page for err.
 func (p *pages) fail(c echo.Context, err error) error {
+	if clientGone(c, err) {
+		closedByClient(p.cfg.Logger, c, err)
+		return nil
+	}
 	pr := problemFor(err)
 	if pr.Status >= 500 {
 		p.cfg.Logger.Error("page failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),

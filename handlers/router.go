@@ -185,7 +185,10 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			}
 			status := c.Response().Status
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == StatusClientClosedRequest:
+				level = slog.LevelDebug // the client went away: no fault of ours
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(c.Request().Context(), level, "request",
