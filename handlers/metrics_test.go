@@ -90,4 +90,3 @@ func TestMetricsElsewhere(t *testing.T) {
 		}
 	}
 }
-
