@@ -110,6 +110,9 @@ func newPages(h *api, cfg Config) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h.svc != nil {
+		sess.book = h.svc
+	}
 	p := &pages{api: h, cfg: cfg, sess: sess, verifier: cfg.Verifier, tmpl: map[string]*template.Template{},
 		assets: map[string]asset{}, names: map[string]cachedLabel{}}
 	if cfg.OIDC.Issuer != "" {
@@ -318,7 +321,10 @@ func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			ss, state := p.sess.current(c)
+			ss, state, err := p.sess.current(c)
+			if err != nil {
+				return err
+			}
 			if state != sessionOK {
 				if state != sessionNone {
 					p.sess.end(c)
@@ -357,7 +363,10 @@ func (p *pages) bearerOrSession(roles ...domain.Role) echo.MiddlewareFunc {
 			if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
 				return withBearer(c)
 			}
-			ss, state := p.sess.current(c)
+			ss, state, err := p.sess.current(c)
+			if err != nil {
+				return err
+			}
 			if state != sessionOK {
 				return &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "a bearer token or a signed-in session is required"}
 			}

@@ -107,6 +107,8 @@ func New(cfg Config) *echo.Echo {
 	v1.GET("/reports/overdue", h.overdueReport, reports)
 	v1.GET("/reports/compliance", h.complianceReport, reports)
 
+	v1.DELETE("/sessions", h.endSessions, admin)
+
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
 	registerPages(e, h, cfg, public)
