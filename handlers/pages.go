@@ -410,12 +410,13 @@ func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
-// baseURL is PUBLIC_URL, or what the request was sent to.
+// baseURL is PUBLIC_URL, or what a trusted proxy says the request was sent
+// to (requestBase).
 func (p *pages) baseURL(c echo.Context) string {
 	if p.cfg.PublicURL != "" {
 		return strings.TrimRight(p.cfg.PublicURL, "/")
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	return requestBase(c.Request(), p.cfg.TrustedProxies)
 }
 
 // home is where a signed-in person starts.
