@@ -70,6 +70,7 @@ func New(cfg Config) *echo.Echo {
 	e.Use(m.middleware)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
+	e.Use(securityHeaders(cfg.PublicURL))
 
 	h := &api{svc: cfg.Service, log: cfg.Logger}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
