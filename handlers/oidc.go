@@ -140,13 +140,13 @@ func (p *pages) oidcCallback(c echo.Context) error {
 	if code == "" || len(code) > 2048 {
 		return p.oidcFailed(c, http.StatusBadRequest, "Phiên đăng nhập không hợp lệ. Vui lòng đăng nhập lại.")
 	}
-	a, err := p.oidcActor(c, code, st)
+	a, exp, err := p.oidcActor(c, code, st)
 	if err != nil {
 		p.cfg.Logger.Warn("OIDC sign-in refused", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "reason", err.Error())
 		return p.oidcFailed(c, http.StatusUnauthorized,
 			"Không đăng nhập được: tài khoản chưa được cấp vai trò và cơ quan trong hệ thống một cửa, hoặc phiên đăng nhập không hợp lệ.")
 	}
-	if _, err := p.sess.start(c, a, "oidc"); err != nil {
+	if _, err := p.sess.start(c, a, "oidc", exp); err != nil {
 		return err
 	}
 	next := st.Next
@@ -170,33 +170,33 @@ type oidcClaims struct {
 // from its claims, completed from the UserInfo endpoint when the provider
 // keeps roles or agency there. Errors say why, for the log only (they never
 // quote the tokens).
-func (p *pages) oidcActor(c echo.Context, code string, st oidcState) (domain.Actor, error) {
+func (p *pages) oidcActor(c echo.Context, code string, st oidcState) (domain.Actor, time.Time, error) {
 	ctx := p.oidc.ctx(c.Request().Context())
 	ctx = oidc.ClientContext(ctx, p.oidc.httpClient())
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	prov, err := p.oidc.get(ctx)
 	if err != nil {
-		return domain.Actor{}, errors.New("provider unavailable")
+		return domain.Actor{}, time.Time{}, errors.New("provider unavailable")
 	}
 	tok, err := p.oidc.oauth(prov, p.callbackURL(c)).Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return domain.Actor{}, errors.New("code exchange failed")
+		return domain.Actor{}, time.Time{}, errors.New("code exchange failed")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return domain.Actor{}, errors.New("no id_token in the token response")
+		return domain.Actor{}, time.Time{}, errors.New("no id_token in the token response")
 	}
 	idt, err := prov.Verifier(&oidc.Config{ClientID: p.oidc.cfg.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return domain.Actor{}, errors.New("id_token not valid")
+		return domain.Actor{}, time.Time{}, errors.New("id_token not valid")
 	}
 	if idt.Nonce != st.Nonce {
-		return domain.Actor{}, errors.New("nonce mismatch")
+		return domain.Actor{}, time.Time{}, errors.New("nonce mismatch")
 	}
 	var cl oidcClaims
 	if err := idt.Claims(&cl); err != nil {
-		return domain.Actor{}, errors.New("id_token claims unreadable")
+		return domain.Actor{}, time.Time{}, errors.New("id_token claims unreadable")
 	}
 	if len(cl.Roles) == 0 || cl.Agency == "" || cl.Name == "" {
 		if ui, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil && ui.Subject == idt.Subject {
@@ -215,7 +215,9 @@ func (p *pages) oidcActor(c echo.Context, code string, st oidcState) (domain.Act
 		}
 	}
 	cl.Subject = idt.Subject
-	return cl.actor()
+	a, err := cl.actor()
+	// The session never outlives the ID token it was opened with.
+	return a, idt.Expiry, err
 }
 
 // actor applies the API's rules to the claims: known roles, at least one,

@@ -101,6 +101,9 @@ func newPages(h *api, cfg Config) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h.svc != nil {
+		sess.book = h.svc
+	}
 	p := &pages{api: h, cfg: cfg, sess: sess, verifier: cfg.Verifier, tmpl: map[string]*template.Template{},
 		assets: map[string]asset{}}
 	if cfg.OIDC.Issuer != "" {
@@ -216,6 +219,10 @@ func (p *pages) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 
 // fail renders the error page for err.
 func (p *pages) fail(c echo.Context, err error) error {
+	if clientGone(c, err) {
+		closedByClient(p.cfg.Logger, c, err)
+		return nil
+	}
 	pr := problemFor(err)
 	if pr.Status >= 500 {
 		p.cfg.Logger.Error("page failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
@@ -302,7 +309,10 @@ func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			ss, state := p.sess.current(c)
+			ss, state, err := p.sess.current(c)
+			if err != nil {
+				return err
+			}
 			if state != sessionOK {
 				if state != sessionNone {
 					p.sess.end(c)
@@ -341,7 +351,10 @@ func (p *pages) bearerOrSession(roles ...domain.Role) echo.MiddlewareFunc {
 			if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
 				return withBearer(c)
 			}
-			ss, state := p.sess.current(c)
+			ss, state, err := p.sess.current(c)
+			if err != nil {
+				return err
+			}
 			if state != sessionOK {
 				return &domain.Error{Kind: domain.Unauthorized, Code: domain.CodeUnauthorized, Detail: "a bearer token or a signed-in session is required"}
 			}
@@ -385,12 +398,13 @@ func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
-// baseURL is PUBLIC_URL, or what the request was sent to.
+// baseURL is PUBLIC_URL, or what a trusted proxy says the request was sent
+// to (requestBase).
 func (p *pages) baseURL(c echo.Context) string {
 	if p.cfg.PublicURL != "" {
 		return strings.TrimRight(p.cfg.PublicURL, "/")
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	return requestBase(c.Request(), p.cfg.TrustedProxies)
 }
 
 // home is where a signed-in person starts.

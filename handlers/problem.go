@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -96,11 +97,38 @@ func problemOf(err error) Problem {
 	return Problem{Status: http.StatusInternalServerError, Code: domain.CodeInternal, Detail: "Đã có lỗi hệ thống; vui lòng thử lại sau."}
 }
 
+// StatusClientClosedRequest is what proxies (nginx) write for a request
+// whose client went away before the answer: no server error.
+const StatusClientClosedRequest = 499
+
+// clientGone says whether err comes from the client having gone away: the
+// request's context was canceled (the connection closed) and the error is
+// that cancellation, or a server error it caused. Such a request is counted
+// as 499 and logged at debug level, so 5xx figures and alerts stay true.
+func clientGone(c echo.Context, err error) bool {
+	if !errors.Is(c.Request().Context().Err(), context.Canceled) {
+		return false
+	}
+	return errors.Is(err, context.Canceled) || problemFor(err).Status >= 500
+}
+
+// closedByClient records a request whose client went away: status 499 for
+// the metrics and the access log, nothing to send, a debug line.
+func closedByClient(log *slog.Logger, c echo.Context, err error) {
+	log.Debug("client went away", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	c.Response().WriteHeader(StatusClientClosedRequest)
+}
+
 // errorHandler is echo's HTTPErrorHandler: every error leaves as a problem
 // document; internal errors are logged with the request id, never shown.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if clientGone(c, err) {
+			closedByClient(log, c, err)
 			return
 		}
 		p := problemFor(err)

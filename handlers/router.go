@@ -30,7 +30,8 @@ type Config struct {
 	Ready map[string]func(context.Context) error
 	// PublicRateLimit is requests per second per client on public endpoints; 0 is off.
 	PublicRateLimit float64
-	// TrustedProxies may set X-Forwarded-For.
+	// TrustedProxies may set X-Forwarded-For, and with PublicURL unset
+	// X-Forwarded-Proto, X-Forwarded-Host and Host decide the site's address.
 	TrustedProxies []*net.IPNet
 	// AsyncAPI is the events document served at /asyncapi.json, if any.
 	AsyncAPI []byte
@@ -69,6 +70,7 @@ func New(cfg Config) *echo.Echo {
 	e.Use(m.middleware)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
+	e.Use(securityHeaders(cfg.PublicURL))
 
 	h := &api{svc: cfg.Service, log: cfg.Logger}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -109,6 +111,8 @@ func New(cfg Config) *echo.Echo {
 	reports := authenticate(cfg.Verifier, domain.RoleSupervisor, domain.RoleAdmin)
 	v1.GET("/reports/overdue", h.overdueReport, reports)
 	v1.GET("/reports/compliance", h.complianceReport, reports)
+
+	v1.DELETE("/sessions", h.endSessions, admin)
 
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
@@ -188,7 +192,10 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			}
 			status := c.Response().Status
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == StatusClientClosedRequest:
+				level = slog.LevelDebug // the client went away: no fault of ours
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(c.Request().Context(), level, "request",

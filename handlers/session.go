@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -53,13 +54,24 @@ func (s session) actor() domain.Actor {
 	return domain.Actor{Sub: s.Sub, Name: s.Name, Roles: slices.Clone(s.Roles), Agency: s.Agency}
 }
 
-// sessions seals cookies and makes and checks CSRF tokens.
+// sessions seals cookies and makes and checks CSRF tokens. Every session
+// is also recorded in the database (book), and each use checks the record,
+// so signing out, or an administrator ending a person's sessions, ends them
+// on every instance at once: a copied cookie stops working.
 type sessions struct {
 	aead    cipher.AEAD
 	csrfKey []byte
 	ttl     time.Duration
 	secure  bool // cookies only over HTTPS (PUBLIC_URL is https)
 	now     func() time.Time
+	book    sessionBook
+}
+
+// sessionBook is where sessions are recorded (service.Service).
+type sessionBook interface {
+	StartSession(ctx context.Context, id, sub, via string, expires time.Time) error
+	SessionLive(ctx context.Context, id string) (bool, error)
+	EndSession(ctx context.Context, id string) error
 }
 
 var errBadCookie = errors.New("cookie not valid")
@@ -141,20 +153,47 @@ func (s *sessions) cookie(name, value, path string, maxAge int) *http.Cookie {
 }
 
 // start signs an actor in: a new session (new id, so a CSRF token of an
-// earlier session is worthless) in a fresh cookie.
-func (s *sessions) start(c echo.Context, a domain.Actor, via string) (session, error) {
+// earlier session is worthless), recorded in the database, in a fresh
+// cookie. It lasts the session TTL, but never beyond tokenExpires, the
+// expiry of the token the person signed in with (zero: none known).
+func (s *sessions) start(c echo.Context, a domain.Actor, via string, tokenExpires time.Time) (session, error) {
+	now := s.now()
+	expires := now.Add(s.ttl)
+	if !tokenExpires.IsZero() && tokenExpires.Before(expires) {
+		expires = tokenExpires
+	}
+	if !expires.After(now) {
+		return session{}, &domain.Error{Kind: domain.Unauthorized, Code: "unauthorized", Detail: "the token has expired"}
+	}
 	ss := session{ID: randomID(16), Sub: a.Sub, Name: a.Name, Roles: a.Roles, Agency: a.Agency,
-		Expires: s.now().Add(s.ttl).Unix(), Via: via}
+		Expires: expires.Unix(), Via: via}
+	if s.book != nil {
+		if err := s.book.StartSession(c.Request().Context(), ss.ID, ss.Sub, via, time.Unix(ss.Expires, 0)); err != nil {
+			return session{}, err
+		}
+	}
 	v, err := s.seal(sessionCookie, ss)
 	if err != nil {
 		return session{}, err
 	}
-	c.SetCookie(s.cookie(sessionCookie, v, "/", int(s.ttl/time.Second)))
+	c.SetCookie(s.cookie(sessionCookie, v, "/", int(ss.Expires-now.Unix())))
 	return ss, nil
 }
 
+// end clears the session cookie.
 func (s *sessions) end(c echo.Context) {
 	c.SetCookie(s.cookie(sessionCookie, "", "/", -1))
+}
+
+// signOut ends the cookie's session in the database, on every instance,
+// and clears the cookie.
+func (s *sessions) signOut(c echo.Context) error {
+	defer s.end(c)
+	ss, state := s.cookieSession(c)
+	if state == sessionNone || state == sessionForged || s.book == nil {
+		return nil
+	}
+	return s.book.EndSession(c.Request().Context(), ss.ID)
 }
 
 // sessionState says why there is no usable session.
@@ -165,11 +204,30 @@ const (
 	sessionNone
 	sessionExpired
 	sessionForged
+	sessionEnded // signed out or ended by an administrator
 )
 
-// current reads the session cookie: none, forged (not sealed by us) or
-// expired sessions are told apart for the message, never trusted.
-func (s *sessions) current(c echo.Context) (session, sessionState) {
+// current returns the cookie's session if it may be used: sealed by us, not
+// expired, and live in the database. None, forged, expired and ended
+// sessions are told apart for the message, never trusted. The error is the
+// database's, when it could not say.
+func (s *sessions) current(c echo.Context) (session, sessionState, error) {
+	ss, state := s.cookieSession(c)
+	if state != sessionOK || s.book == nil {
+		return ss, state, nil
+	}
+	live, err := s.book.SessionLive(c.Request().Context(), ss.ID)
+	if err != nil {
+		return session{}, sessionNone, err
+	}
+	if !live {
+		return session{}, sessionEnded, nil
+	}
+	return ss, sessionOK, nil
+}
+
+// cookieSession reads the session cookie alone.
+func (s *sessions) cookieSession(c echo.Context) (session, sessionState) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return session{}, sessionNone

@@ -3,7 +3,9 @@ package handlers
 import (
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 )
 
@@ -18,7 +20,7 @@ func (p *pages) signInPage(c echo.Context) error {
 	if c.QueryParam("ly-do") == "het-han" {
 		d.Error = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
 	}
-	if ss, st := p.sess.current(c); st == sessionOK {
+	if ss, st, _ := p.sess.current(c); st == sessionOK {
 		d.Flash = "Quý vị đang đăng nhập với tài khoản " + ss.Sub + "."
 	}
 	d.Data = signInForm{OIDC: p.oidc != nil, Next: safeNext(c.QueryParam("next"))}
@@ -54,7 +56,7 @@ func (p *pages) signInToken(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusUnauthorized, "Mã đăng nhập không hợp lệ hoặc đã hết hạn.")
 	}
-	if _, err := p.sess.start(c, a, "token"); err != nil {
+	if _, err := p.sess.start(c, a, "token", tokenExpiry(tok)); err != nil {
 		return err
 	}
 	if next == "" {
@@ -63,7 +65,21 @@ func (p *pages) signInToken(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
+// signOut ends the session on the server, so a copy of the cookie is
+// worthless too, then clears the cookie.
 func (p *pages) signOut(c echo.Context) error {
-	p.sess.end(c)
+	if err := p.sess.signOut(c); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, "/dang-nhap")
+}
+
+// tokenExpiry reads the exp of a token the verifier has just accepted, so
+// the session it opens never outlives it; zero when there is none.
+func tokenExpiry(tok string) time.Time {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, &c); err != nil || c.ExpiresAt == nil {
+		return time.Time{}
+	}
+	return c.ExpiresAt.Time
 }

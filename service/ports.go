@@ -84,6 +84,7 @@ type Store interface {
 	ListStore
 	SweepStore
 	ReportStore
+	SessionStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error

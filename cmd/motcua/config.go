@@ -167,7 +167,7 @@ var settings = []setting{
 		c.PublicRateLimit = f
 		return nil
 	}},
-	{name: "TRUSTED_PROXIES", help: "CIDRs of proxies allowed to set X-Forwarded-For, comma-separated", parse: func(c *Config, v string) error {
+	{name: "TRUSTED_PROXIES", help: "CIDRs of proxies allowed to set X-Forwarded-For/-Proto/-Host, comma-separated", parse: func(c *Config, v string) error {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
 			if s = strings.TrimSpace(s); s == "" {
@@ -227,7 +227,7 @@ var settings = []setting{
 		c.OutboxRetention = d
 		return nil
 	}},
-	{name: "PUBLIC_URL", help: "the site's address as citizens reach it (receipt QR links, OIDC redirect); unset = each request's host", parse: func(c *Config, v string) error {
+	{name: "PUBLIC_URL", help: "the site's address as citizens reach it (receipt QR links, OIDC redirect); unset = a trusted proxy's X-Forwarded-Host, else the local address", parse: func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}

@@ -235,6 +235,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
+	warnPublicURL(log, cfg, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -262,6 +263,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// warnPublicURL warns when PUBLIC_URL is unset on an address others can
+// reach: the receipt's QR link and the OIDC redirect then come from the
+// connection's own address, or from a trusted proxy's X-Forwarded-Host.
+func warnPublicURL(log *slog.Logger, cfg Config, addr net.Addr) {
+	if cfg.PublicURL != "" {
+		return
+	}
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		return
+	}
+	log.Warn("PUBLIC_URL is unset and the service listens beyond loopback: receipt QR links and the OIDC redirect use "+
+		"the address each connection reached, or X-Forwarded-Host from TRUSTED_PROXIES; set PUBLIC_URL to the site's address",
+		"addr", addr.String())
 }
 
 // serveMetrics serves /metrics on METRICS_ADDR, a listener of its own
