@@ -274,6 +274,8 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 	}
 	if len(cmd.Comment) > 2000 {
 		f.Add("comment", "at most 2000 characters")
+	} else if msg := domain.TextProblem(cmd.Comment); msg != "" {
+		f.Add("comment", "%s", msg)
 	}
 	if err := f.Err(); err != nil {
 		return err
