@@ -122,6 +122,7 @@ func readyz(checks map[string]func(context.Context) error) echo.HandlerFunc {
 			}
 		}
 		if !ok {
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
 			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
 		}
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": status})
