@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/motcua/motcua/domain"
 )
 
@@ -94,4 +96,36 @@ func queryTime(f *domain.Fields, name, v string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// guardParams refuses path and query parameters with characters no field
+// may hold (domain.TextProblem): a 422 naming the parameter, before a
+// handler passes them to the database (PostgreSQL refuses NUL in text).
+func guardParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var f domain.Fields
+		for i, name := range c.ParamNames() {
+			if i < len(c.ParamValues()) {
+				if msg := domain.TextProblem(c.ParamValues()[i]); msg != "" {
+					f.Add(name, "%s", msg)
+				}
+			}
+		}
+		for name, vs := range c.QueryParams() {
+			if msg := domain.TextProblem(name); msg != "" {
+				f.Add("query", "%s", "parameter names "+msg)
+				continue
+			}
+			for _, v := range vs {
+				if msg := domain.TextProblem(v); msg != "" {
+					f.Add(name, "%s", msg)
+					break
+				}
+			}
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		return next(c)
+	}
 }

@@ -175,3 +175,22 @@ func isNumber(s string) bool {
 	}
 	return true
 }
+
+// TestControlCharactersInParameters: path and query parameters are checked
+// like bodies (PostgreSQL refuses NUL in any text it is sent).
+func TestControlCharactersInParameters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.catalogue()
+		admin := e.token(domain.RoleAdmin, root)
+		for _, tc := range []struct{ path, token, field string }{
+			{"/api/v1/calendar/days?year=2026&agency=%00", "", "agency"},
+			{"/api/v1/calendar/deadline?from=2026-03-16T08:00:00Z&working_days=1&agency=a%00", "", "agency"},
+			{"/api/v1/dossiers?procedure_code=%E2%80%AE1", admin, "procedure_code"},
+			{"/api/v1/reports/overdue?holder_code=%00", admin, "holder_code"},
+			{"/api/v1/reports/compliance?period=2026&agency_code=%1b", admin, "agency_code"},
+		} {
+			wantField(t, e.do(http.MethodGet, tc.path, tc.token, nil), tc.field)
+		}
+	})
+}

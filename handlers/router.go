@@ -75,7 +75,7 @@ func New(cfg Config) *echo.Echo {
 		e.GET("/asyncapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, cfg.AsyncAPI) })
 	}
 
-	v1 := e.Group("/api/v1")
+	v1 := e.Group("/api/v1", guardParams)
 	staff := authenticate(cfg.Verifier, staffRoles...)
 	admin := authenticate(cfg.Verifier, domain.RoleAdmin)
 	public := rateLimit(cfg.PublicRateLimit)
