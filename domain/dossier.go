@@ -216,6 +216,16 @@ type IntakeInput struct {
 // 03/2025 form 1).
 func (in IntakeInput) Validate() error {
 	var f Fields
+	for _, t := range [][2]string{{"applicant.name", in.Applicant.Name}, {"applicant.id_number", in.Applicant.IDNumber},
+		{"applicant.phone", in.Applicant.Phone}, {"applicant.email", in.Applicant.Email}, {"applicant.address", in.Applicant.Address}} {
+		checkText(&f, t[0], t[1])
+	}
+	for i, doc := range in.Documents {
+		checkText(&f, "documents["+strconv.Itoa(i)+"]", doc)
+	}
+	if !ValidTime(in.ReceivedAt) {
+		f.Add("received_at", "%s", TimeBoundsMessage)
+	}
 	if strings.TrimSpace(in.Applicant.Name) == "" || len(in.Applicant.Name) > 300 {
 		f.Add("applicant.name", "is required (at most 300 characters)")
 	}

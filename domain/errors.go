@@ -17,6 +17,9 @@ const (
 	Forbidden
 	Unauthorized
 	TooMany
+	// Unavailable is a dependency (the database) that cannot be reached
+	// now: HTTP 503 with Retry-After, so clients and balancers try again.
+	Unavailable
 )
 
 // Error codes: the stable machine keys of problem documents (README lists

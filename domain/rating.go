@@ -20,6 +20,8 @@ func ValidateRating(rating int, comment string) error {
 	}
 	if len(comment) > maxCommentLength {
 		f.Add("comment", "at most 2000 characters")
+	} else if msg := TextProblem(comment); msg != "" {
+		f.Add("comment", "%s", msg)
 	}
 	return f.Err()
 }

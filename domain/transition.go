@@ -255,6 +255,15 @@ func (d *Dossier) stateGuard(a Action) error {
 // validate checks the input of an action allowed in the dossier's status.
 func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) error {
 	var f Fields
+	checkText(&f, "reason", in.Reason)
+	checkText(&f, "note", in.Note)
+	checkText(&f, "result", in.Result)
+	for i, it := range in.Items {
+		checkText(&f, "items["+strconv.Itoa(i)+"]", it)
+	}
+	if in.NewDueAt != nil && !ValidTime(*in.NewDueAt) {
+		f.Add("new_due_at", "%s", TimeBoundsMessage)
+	}
 	reason := strings.TrimSpace(in.Reason)
 	switch in.Action {
 	case ActionRefuse, ActionWithdraw, ActionStop, ActionExtend, ActionRequestSupplement:
@@ -295,8 +304,8 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	}
 
 	if in.Action == ActionRequestPayment {
-		if in.Amount <= 0 {
-			f.Add("amount", "must be greater than 0 (VND)")
+		if in.Amount <= 0 || in.Amount > MaxAmount {
+			f.Add("amount", "must be from 1 to 9007199254740991 (2^53-1) VND")
 		}
 	} else if in.Amount != 0 {
 		f.Add("amount", "only for request_payment")

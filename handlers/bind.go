@@ -42,7 +42,7 @@ func bindJSON(c echo.Context, v any) error {
 	if dec.More() {
 		return echo.NewHTTPError(http.StatusBadRequest, "malformed JSON: data after the object")
 	}
-	return nil
+	return checkInput(v)
 }
 
 func jsonReason(err error) string {

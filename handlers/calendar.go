@@ -13,10 +13,8 @@ import (
 
 func (h *api) deadline(c echo.Context) error {
 	var f domain.Fields
-	from, err := time.Parse(time.RFC3339, c.QueryParam("from"))
-	if err != nil {
-		f.Add("from", "must be an RFC 3339 time with offset, e.g. 2026-03-16T08:00:00+07:00")
-	}
+	from, _ := queryTime(&f, "from", c.QueryParam("from"))
+	var err error
 	q := service.DeadlineQuery{From: from, AgencyCode: c.QueryParam("agency")}
 	days, hours := c.QueryParam("working_days"), c.QueryParam("working_hours")
 	switch {
@@ -62,7 +60,7 @@ type dayOut struct {
 }
 
 func parseDay(c echo.Context) (domain.Date, error) {
-	d, err := domain.ParseDate(c.Param("date"))
+	d, err := domain.ParseInputDate(c.Param("date"))
 	if err != nil {
 		return domain.Date{}, queryError("date", "must be a date that exists, as YYYY-MM-DD")
 	}
@@ -168,6 +166,9 @@ func (h *api) listDays(c echo.Context) error {
 	year, err := strconv.Atoi(c.QueryParam("year"))
 	if err != nil {
 		return queryError("year", "is required, e.g. year=2026")
+	}
+	if year < domain.MinTime.Year() || year >= domain.MaxTime.Year() {
+		return queryError("year", domain.TimeBoundsMessage)
 	}
 	days, err := h.svc.Days(c.Request().Context(), year, c.QueryParam("agency"))
 	if err != nil {

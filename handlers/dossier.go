@@ -297,7 +297,7 @@ func (h *api) listDossiers(c echo.Context) error {
 		dst  **domain.Date
 	}{{"received_from", &q.ReceivedFrom}, {"received_to", &q.ReceivedTo}} {
 		if v := c.QueryParam(p.name); v != "" {
-			d, err := domain.ParseDate(v)
+			d, err := domain.ParseInputDate(v)
 			if err != nil {
 				f.Add(p.name, "must be a date YYYY-MM-DD")
 				continue

@@ -13,46 +13,12 @@ import (
 	"github.com/motcua/motcua/store/storetest"
 )
 
-// twoStores runs fn per dialect with two stores (two pools, as two
-// instances have) on one fresh database.
-func twoStores(t *testing.T, fn func(t *testing.T, a, b *store.Store)) {
-	t.Helper()
-	open := func(t *testing.T, o store.Options) *store.Store {
-		o.Logger = storetest.Quiet()
-		st, err := store.Open(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		a := open(t, store.Options{DataDir: dir})
-		if err := a.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		fn(t, a, open(t, store.Options{DataDir: dir}))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := storetest.PostgresURL(t)
-		if dsn == "" {
-			t.Skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-		}
-		a := open(t, store.Options{DatabaseURL: dsn, MaxConns: 10})
-		if err := a.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		fn(t, a, open(t, store.Options{DatabaseURL: dsn, MaxConns: 10}))
-	})
-}
-
 // TestInstancesNeverDisagree: a change acknowledged by instance A counts on
 // instance B at once, though B had the old calendar, hours and names cached:
 // the public deadline, an intake's due time, office hours, agency and
 // procedure names.
 func TestInstancesNeverDisagree(t *testing.T) {
-	twoStores(t, func(t *testing.T, sa, sb *store.Store) {
+	storetest.EachPair(t, func(t *testing.T, sa, sb *store.Store) {
 		a, b := newEnv(t, sa), newEnv(t, sb)
 		a.catalogue()
 		admin := a.token(domain.RoleAdmin, root)
@@ -137,7 +103,7 @@ func TestInstancesNeverDisagree(t *testing.T) {
 // calendar in force gives: an intake never commits a deadline of the
 // calendar before a change that its recompute then misses.
 func TestIntakeRacingADayOff(t *testing.T) {
-	twoStores(t, func(t *testing.T, sa, sb *store.Store) {
+	storetest.EachPair(t, func(t *testing.T, sa, sb *store.Store) {
 		a, b := newEnv(t, sa), newEnv(t, sb)
 		a.catalogue()
 		admin := a.token(domain.RoleAdmin, root)

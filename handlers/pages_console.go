@@ -66,7 +66,7 @@ func (p *pages) consoleList(c echo.Context) error {
 		if f.v == "" {
 			continue
 		}
-		day, err := domain.ParseDate(f.v)
+		day, err := domain.ParseInputDate(f.v)
 		if err != nil {
 			bad.Add(f.name, "ngày không hợp lệ")
 			continue
@@ -396,7 +396,9 @@ func (p *pages) actionPost(c echo.Context) error {
 		return p.actionFailed(c, &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown action"})
 	}
 	version, _ := strconv.Atoi(c.FormValue("version"))
-	in := domain.TransitionInput{Action: action, Reason: strings.TrimSpace(c.FormValue("reason")), Note: strings.TrimSpace(c.FormValue("note")),
+	// Browsers send a text area's line breaks as CRLF; the rules take LF.
+	crlf := strings.NewReplacer("\r\n", "\n")
+	in := domain.TransitionInput{Action: action, Reason: strings.TrimSpace(crlf.Replace(c.FormValue("reason"))), Note: strings.TrimSpace(crlf.Replace(c.FormValue("note"))),
 		Result: c.FormValue("result"), Method: domain.Delivery(c.FormValue("method"))}
 	var f domain.Fields
 	if items := c.FormValue("items"); items != "" {

@@ -174,7 +174,7 @@ func (p *pages) ratePost(c echo.Context) error {
 	if err != nil || len(raw) > 3 {
 		rating = 0 // out of range: refused by the use case before anything is read
 	}
-	comment := strings.TrimSpace(c.FormValue("y-kien"))
+	comment := strings.TrimSpace(strings.ReplaceAll(c.FormValue("y-kien"), "\r\n", "\n"))
 	if len(code) > maxCodeInput || len(pin) > maxPINInput {
 		return p.notFound(c, code)
 	}
@@ -188,6 +188,9 @@ func (p *pages) ratePost(c echo.Context) error {
 		msg := "Vui lòng chọn một mức đánh giá từ 1 đến 5."
 		if _, bad := fieldErrors(err, nil)["comment"]; bad {
 			msg = "Ý kiến góp ý dài quá 2.000 ký tự."
+			if len(comment) <= 2000 {
+				msg = "Ý kiến góp ý có ký tự điều khiển không được phép."
+			}
 		}
 		return p.lookup(c, code, pin, msg+" Đánh giá chưa được ghi nhận.", http.StatusUnprocessableEntity)
 	case domain.CodeOf(err) == domain.CodeAlreadyRated:

@@ -43,6 +43,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.Forbidden:    http.StatusForbidden,
 	domain.Unauthorized: http.StatusUnauthorized,
 	domain.TooMany:      http.StatusTooManyRequests,
+	domain.Unavailable:  http.StatusServiceUnavailable,
 }
 
 var statusCodes = map[int]string{
@@ -56,6 +57,10 @@ var statusCodes = map[int]string{
 	http.StatusTooManyRequests:       domain.CodeTooManyRequests,
 	http.StatusServiceUnavailable:    domain.CodeUnavailable,
 }
+
+// retryAfterSeconds is the Retry-After of a 503: about what a PostgreSQL
+// switch-over takes (docs/operations.md).
+const retryAfterSeconds = "5"
 
 // problemFor maps any error to its problem document, once for the whole API
 // and the pages, in Vietnamese (messages_vi.go).
@@ -142,6 +147,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		if p.Status >= 500 {
 			log.Error("request failed", "request_id", p.RequestID, "method", c.Request().Method, "path", p.Instance, "err", err)
+		}
+		if p.Status == http.StatusServiceUnavailable {
+			// The database or NATS is out of reach (a switch-over takes a
+			// few seconds): clients and balancers try again.
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
 		}
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="motcua"`)

@@ -63,7 +63,7 @@ func (e *env) calendarLines() map[string]int {
 // finishes it. Every affected dossier moves once, with one history line, and
 // the progress endpoint tells where the job is.
 func TestRecomputeResumesOnAnotherInstance(t *testing.T) {
-	twoStores(t, func(t *testing.T, sa, sb *store.Store) {
+	storetest.EachPair(t, func(t *testing.T, sa, sb *store.Store) {
 		a := newEnvWith(t, sa, service.Options{RecomputeBatch: 2, RecomputeInline: -1})
 		a.catalogue()
 		const n = 7

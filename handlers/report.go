@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -241,11 +242,9 @@ func (h *api) overdueReport(c echo.Context) error {
 		HolderCode: c.QueryParam("holder_code"), Cursor: c.QueryParam("cursor")}
 	var f domain.Fields
 	if v := c.QueryParam("as_of"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			f.Add("as_of", "must be an RFC 3339 time with offset, e.g. 2026-03-16T08:00:00+07:00")
+		if t, ok := queryTime(&f, "as_of", v); ok {
+			q.AsOf = &t
 		}
-		q.AsOf = &t
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := atoiPositive(v)
@@ -356,12 +355,23 @@ func writeTable(c echo.Context, format, name string, t table) error {
 	return c.Blob(http.StatusOK, ctype, buf.Bytes())
 }
 
+// csvText writes a text cell so that no spreadsheet program runs it as a
+// formula (OWASP, CSV injection): a cell starting with =, +, -, @, tab or
+// carriage return gets a leading apostrophe, which the programs show as
+// text. Numbers are written from numbers, never through here.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 func csvCell(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return x
+		return csvText(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:

@@ -83,7 +83,7 @@ func New(cfg Config) *echo.Echo {
 		e.GET("/asyncapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, cfg.AsyncAPI) })
 	}
 
-	v1 := e.Group("/api/v1")
+	v1 := e.Group("/api/v1", guardParams)
 	staff := authenticate(cfg.Verifier, staffRoles...)
 	admin := authenticate(cfg.Verifier, domain.RoleAdmin)
 	public := rateLimit(cfg.PublicRateLimit)
@@ -136,6 +136,7 @@ func readyz(checks map[string]func(context.Context) error) echo.HandlerFunc {
 			}
 		}
 		if !ok {
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
 			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
 		}
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": status})

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,31 +15,6 @@ import (
 
 // twoStores opens one database twice, as two instances of the service do:
 // SQLite in one folder, or one PostgreSQL database.
-func twoStores(t *testing.T, dialect string) (*store.Store, *store.Store) {
-	t.Helper()
-	opts := store.Options{Logger: storetest.Quiet(), MaxConns: 4}
-	if dialect == "postgres" {
-		opts.DatabaseURL = storetest.PostgresURL(t)
-		if opts.DatabaseURL == "" {
-			t.Skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-		}
-	} else {
-		opts.DataDir = t.TempDir()
-	}
-	open := func() *store.Store {
-		st, err := store.Open(context.Background(), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	a := open()
-	if err := a.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return a, open()
-}
 
 func sessionCookieOf(t *testing.T, b *browser) *http.Cookie {
 	t.Helper()
@@ -82,7 +56,7 @@ func signedIn(t *testing.T, b *browser) bool {
 func TestSessionsEndEverywhere(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
-			stA, stB := twoStores(t, dialect)
+			stA, stB := storetest.Pair(t, dialect)
 			a, b := newSite(t, stA, nil), newSite(t, stB, nil)
 			a.catalogue()
 

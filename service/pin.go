@@ -132,6 +132,16 @@ func (k pinKeys) hashPIN(pin string) (string, error) {
 	return pinHashV1 + "$" + hex.EncodeToString(salt) + "$" + hex.EncodeToString(k.mac(legacyDigest(salt, pin))), nil
 }
 
+// SeedPINHasher hashes PINs as the service keyed by secret does, with the
+// salt given: for the synthetic data set's generator, which draws its salts
+// from a seeded generator.
+func SeedPINHasher(secret []byte) func(salt []byte, pin string) string {
+	k := newPINKeys(secret)
+	return func(salt []byte, pin string) string {
+		return pinHashV1 + "$" + hex.EncodeToString(salt) + "$" + hex.EncodeToString(k.mac(legacyDigest(salt, pin)))
+	}
+}
+
 func legacyDigest(salt []byte, pin string) []byte {
 	h := sha256.New()
 	h.Write(salt)

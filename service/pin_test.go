@@ -350,5 +350,13 @@ func TestPINsAtRest(t *testing.T) {
 		if e.lookup(d2.Dossier.Code, wrongPIN(d2.PIN), "192.0.2.3") {
 			t.Fatal("the upgraded hash takes a wrong PIN")
 		}
+		// The synthetic data set's generator hashes as the service does.
+		seeded := service.SeedPINHasher(secret)(salt, d2.PIN)
+		if err := st.DB().Exec("UPDATE dossiers SET pin_hash = ? WHERE code = ?", seeded, d2.Dossier.Code).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !e.lookup(d2.Dossier.Code, d2.PIN, "192.0.2.4") {
+			t.Fatal("a seeded hash does not check")
+		}
 	})
 }

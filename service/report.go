@@ -174,11 +174,11 @@ func ParseReportPeriod(name, from, to string) (domain.Period, error) {
 		return domain.Period{}, fieldError(field, "give period (e.g. 2026-Q1, stat:2026-03) or both from and to (YYYY-MM-DD)")
 	}
 	var f domain.Fields
-	a, err := domain.ParseDate(from)
+	a, err := domain.ParseInputDate(from)
 	if err != nil {
 		f.Add("from", "must be a date that exists, as YYYY-MM-DD")
 	}
-	b, err := domain.ParseDate(to)
+	b, err := domain.ParseInputDate(to)
 	if err != nil {
 		f.Add("to", "must be a date that exists, as YYYY-MM-DD")
 	}

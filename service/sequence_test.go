@@ -25,43 +25,6 @@ type stillClock struct{ t time.Time }
 
 func (c stillClock) Now() time.Time { return c.t }
 
-// twoStores opens one database twice, as two instances would.
-func twoStores(t *testing.T, dialect string) (*store.Store, *store.Store) {
-	t.Helper()
-	open := func(opts store.Options) *store.Store {
-		opts.Logger = storetest.Quiet()
-		st, err := store.Open(context.Background(), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	var opts store.Options
-	if dialect == store.SQLite {
-		opts.DataDir = t.TempDir()
-	} else {
-		opts.DatabaseURL = storetest.PostgresURL(t)
-		if opts.DatabaseURL == "" {
-			t.Skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-		}
-	}
-	a := open(opts)
-	if err := a.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return a, open(opts)
-}
-
-func eachPair(t *testing.T, fn func(t *testing.T, a, b *store.Store)) {
-	for _, d := range []string{store.SQLite, store.Postgres} {
-		t.Run(d, func(t *testing.T) {
-			a, b := twoStores(t, d)
-			fn(t, a, b)
-		})
-	}
-}
-
 var (
 	seqAdmin = domain.Actor{Sub: "admin", Roles: []domain.Role{domain.RoleAdmin}, Agency: unit}
 	seqClerk = domain.Actor{Sub: "clerk", Roles: []domain.Role{domain.RoleClerk}, Agency: unit}
@@ -95,7 +58,7 @@ func code(n int) string { return fmt.Sprintf("%s-%s-%04d", unit, dayID, n) }
 // Two instances on one database take turns: the numbers run 1, 2, 3, ...
 // whichever instance takes the dossier in, with none skipped.
 func TestNumbersFollowReceptionAcrossInstances(t *testing.T) {
-	eachPair(t, func(t *testing.T, a, b *store.Store) {
+	storetest.EachPair(t, func(t *testing.T, a, b *store.Store) {
 		sa := service.New(a, stillClock{now}, nil, service.Options{Logger: storetest.Quiet()})
 		sb := service.New(b, stillClock{now}, nil, service.Options{Logger: storetest.Quiet()})
 		catalogue(t, sa)
@@ -169,7 +132,7 @@ func (t failingTx) InsertDossier(ctx context.Context, d *domain.Dossier, ch doma
 
 // A rolled-back intake gives its number back.
 func TestFailedIntakeTakesNoNumber(t *testing.T) {
-	eachPair(t, func(t *testing.T, a, b *store.Store) {
+	storetest.EachPair(t, func(t *testing.T, a, b *store.Store) {
 		sa := service.New(a, stillClock{now}, nil, service.Options{Logger: storetest.Quiet()})
 		bad := service.New(failingStore{b}, stillClock{now}, nil, service.Options{Logger: storetest.Quiet()})
 		catalogue(t, sa)

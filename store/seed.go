@@ -49,6 +49,10 @@ type SeedOptions struct {
 	// Seed makes the data reproducible.
 	Seed   uint64
 	Logger *slog.Logger
+	// HashPIN stores a PIN with the service's keyed hash
+	// (service.SeedPINHasher); nil writes the older unkeyed format, which
+	// the service upgrades at its next start.
+	HashPIN func(salt []byte, pin string) string
 }
 
 // SeedResult says what was written.
@@ -330,10 +334,15 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 	for i := range salt {
 		salt[i] = byte(rng.UintN(256))
 	}
-	h := sha256.New()
-	h.Write(salt[:])
-	h.Write([]byte(pin))
-	pinHash := "s256$" + hex.EncodeToString(salt[:]) + "$" + hex.EncodeToString(h.Sum(nil))
+	var pinHash string
+	if g.o.HashPIN != nil {
+		pinHash = g.o.HashPIN(salt[:], pin)
+	} else {
+		h := sha256.New()
+		h.Write(salt[:])
+		h.Write([]byte(pin))
+		pinHash = "s256$" + hex.EncodeToString(salt[:]) + "$" + hex.EncodeToString(h.Sum(nil))
+	}
 	name := seedFamily[rng.IntN(len(seedFamily))] + " " + seedMiddle[rng.IntN(len(seedMiddle))] + " " + seedGiven[rng.IntN(len(seedGiven))]
 	in := domain.IntakeInput{Procedure: p, AgencyCode: recv, Channel: channel, Delivery: delivery,
 		Applicant: domain.Applicant{Name: name, IDNumber: "0" + pad(rng.IntN(96), 2) + pad(rng.IntN(1_000_000_000), 9),

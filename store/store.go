@@ -3,15 +3,21 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/ncruces/go-sqlite3/gormlite"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
@@ -144,7 +150,12 @@ func (s *Store) DB() *gorm.DB { return s.db }
 func (s *Store) Close() error { return s.sqlDB.Close() }
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return unavailable(err, "ping")
+	}
+	return nil
+}
 
 // Migrate applies the embedded migrations that are not applied yet.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -200,9 +211,13 @@ func (s *Store) migrate(ctx context.Context, run func(*goose.Provider) ([]*goose
 
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx service.Tx) error) error {
-	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(&tx{queries{db: g, dialect: s.dialect}})
 	})
+	if err != nil && domain.KindOf(err) == domain.Internal && Unavailable(err) {
+		return unavailable(err, "transaction")
+	}
+	return err
 }
 
 // tx is one transaction's view of the store.
@@ -218,11 +233,55 @@ type queries struct {
 
 func (q queries) ctx(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }
 
+// errUnavailable is the domain side of a database that cannot be reached.
+var errUnavailable = &domain.Error{Kind: domain.Unavailable, Code: "unavailable",
+	Detail: "the database cannot be reached at the moment; try again shortly"}
+
+// Unavailable reports whether err means the database cannot be reached now
+// (rather than that the statement was wrong): the pool is closed, the
+// connection failed or broke, the server is shutting down, starting, in
+// recovery or read-only (a standby during a switch-over), or has no
+// connection slots left. PostgreSQL's SQLSTATE classes: 08 connection
+// exception, 57P01-57P03 operator intervention, 53300, 25006.
+func Unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case strings.HasPrefix(pg.Code, "08"), pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03",
+			pg.Code == "53300", pg.Code == "25006":
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return true
+	}
+	// database/sql's own "sql: database is closed" is not exported.
+	return strings.Contains(err.Error(), "sql: database is closed") || strings.Contains(err.Error(), "conn closed")
+}
+
+// unavailable wraps a connection error so that it maps to 503 and keeps its
+// cause for the log.
+func unavailable(err error, what string) error {
+	return fmt.Errorf("store: %s: %w: %w", what, errUnavailable, err)
+}
+
 // translate turns driver errors into domain kinds.
 func translate(err error, what string) error {
 	switch {
 	case err == nil:
 		return nil
+	case domain.KindOf(err) != domain.Internal:
+		return err
+	case Unavailable(err):
+		return unavailable(err, what)
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return domain.NotFoundf("no %s", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):

@@ -55,6 +55,11 @@ func seed(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdo
 			opts.Now = t
 		}
 		opts.Logger = log
+		secret, err := pinSecret(cfg)
+		if err != nil {
+			return fmt.Errorf("PIN_KEY: %w", err)
+		}
+		opts.HashPIN = service.SeedPINHasher(secret)
 	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {

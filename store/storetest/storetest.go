@@ -106,3 +106,44 @@ func Postgres(t testing.TB) *store.Store {
 	}
 	return st
 }
+
+// EachPair runs fn once per dialect with two stores opened on one fresh
+// migrated database, as two instances of the service would share it.
+func EachPair(t *testing.T, fn func(t *testing.T, a, b *store.Store)) {
+	t.Helper()
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			a, b := Pair(t, dialect)
+			fn(t, a, b)
+		})
+	}
+}
+
+// Pair opens one fresh migrated database of the dialect twice (PostgreSQL
+// pools of 10 connections each); it skips the test for PostgreSQL when
+// TEST_DATABASE_URL is unset outside CI.
+func Pair(t *testing.T, dialect string) (*store.Store, *store.Store) {
+	t.Helper()
+	opts := store.Options{Logger: Quiet()}
+	if dialect == store.SQLite {
+		opts.DataDir = t.TempDir()
+	} else {
+		opts.DatabaseURL, opts.MaxConns = PostgresURL(t), 10
+		if opts.DatabaseURL == "" {
+			t.Skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+		}
+	}
+	open := func() *store.Store {
+		st, err := store.Open(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a := open()
+	if err := a.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return a, open()
+}
