@@ -141,13 +141,11 @@ type CalendarTx interface {
 	SaveRecompute(ctx context.Context, j Recompute) error
 	// PendingRecomputes lists the unfinished jobs, oldest first.
 	PendingRecomputes(ctx context.Context) ([]Recompute, error)
-	// RunningDossiersAfter returns up to limit dossiers as RunningDossiers
-	// does, in id order after afterID, locked for update where the database can.
+	// RunningDossiersAfter returns, in id order after afterID, up to limit
+	// open dossiers whose clock runs and whose dossier or step deadline is at
+	// or after from, of the given receiving agency ("" for all), locked for
+	// update where the database can.
 	RunningDossiersAfter(ctx context.Context, from time.Time, agency string, afterID int64, limit int) ([]*domain.Dossier, error)
-	// RunningDossiers returns the open dossiers whose clock runs and whose
-	// dossier or step deadline is at or after from, of the given receiving
-	// agency ("" for all), locked for update where the database can.
-	RunningDossiers(ctx context.Context, from time.Time, agency string) ([]*domain.Dossier, error)
 }
 
 // DossierFilter selects dossiers for a list, newest received first.

@@ -512,32 +512,6 @@ func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 	return nil
 }
 
-// RunningDossiers returns the open dossiers with a running clock whose
-// deadline (or current step's) is at or after from.
-func (q queries) RunningDossiers(ctx context.Context, from time.Time, agency string) ([]*domain.Dossier, error) {
-	db := q.ctx(ctx).Where(`status IN `+statusList(domain.RunningStatuses())+` AND running_since IS NOT NULL AND (due_at >= ? OR EXISTS (
-		SELECT 1 FROM dossier_steps s WHERE s.dossier_id = dossiers.id AND s.running_since IS NOT NULL AND s.due_at >= ?))`, ts(from), ts(from))
-	if agency != "" {
-		db = db.Where("agency_code = ?", agency)
-	}
-	if q.dialect == Postgres {
-		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var rows []dossierRow
-	if err := db.Order("id").Find(&rows).Error; err != nil {
-		return nil, translate(err, "running dossiers")
-	}
-	out := make([]*domain.Dossier, 0, len(rows))
-	for _, r := range rows {
-		d := r.domain()
-		if err := q.loadChildren(ctx, d, false); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
 // ListDossiers returns a page of dossiers, newest received first, without
 // their steps, pauses and history (a list shows the dossier row only).
 func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*domain.Dossier, error) {

@@ -169,7 +169,7 @@ func (q queries) Recompute(ctx context.Context, id int64) (service.Recompute, er
 // after from, of the receiving agency ("" for all), locked for update on
 // PostgreSQL, with their steps and pauses loaded in two queries.
 func (q queries) RunningDossiersAfter(ctx context.Context, from time.Time, agency string, afterID int64, limit int) ([]*domain.Dossier, error) {
-	db := q.ctx(ctx).Where(`id > ? AND status IN (2, 4) AND running_since IS NOT NULL AND (due_at >= ? OR EXISTS (
+	db := q.ctx(ctx).Where(`id > ? AND status IN `+statusList(domain.RunningStatuses())+` AND running_since IS NOT NULL AND (due_at >= ? OR EXISTS (
 		SELECT 1 FROM dossier_steps s WHERE s.dossier_id = dossiers.id AND s.running_since IS NOT NULL AND s.due_at >= ?))`,
 		afterID, ts(from), ts(from))
 	if agency != "" {
