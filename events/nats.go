@@ -62,14 +62,14 @@ type Options struct {
 
 // Conn is a connection to NATS with the dossier stream in place.
 type Conn struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	ns     *server.Server // nil with an external server
+	nc *nats.Conn
+	js jetstream.JetStream
+	ns *server.Server // nil with an external server
 	// urlFile is the in-process server's client URL file, removed at Close.
 	urlFile string
-	stream string
-	prefix string
-	log    *slog.Logger
+	stream  string
+	prefix  string
+	log     *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{}
