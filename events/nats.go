@@ -62,17 +62,18 @@ type Options struct {
 
 // Conn is a connection to NATS with the dossier stream in place.
 type Conn struct {
-	nc *nats.Conn
-	js jetstream.JetStream
-	ns *server.Server // nil with an external server
-	// urlFile is the in-process server's client URL file, removed at Close.
-	urlFile string
-	stream  string
-	prefix  string
-	log     *slog.Logger
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ns     *server.Server // nil with an external server
+	stream string
+	prefix string
+	log    *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	// urlFile is the in-process server's client URL file, removed at Close.
+	urlFile string
 }
 
 // Connect connects to NATS (or starts the in-process server) and creates or
