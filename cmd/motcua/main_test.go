@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/events"
@@ -139,8 +140,17 @@ func TestWalkThrough(t *testing.T) {
 	}
 	// Another process on the same DATA_DIR watches the embedded NATS: the
 	// server listens on a loopback port and writes its URL for it.
-	if u := events.EmbeddedURL(dir); !strings.HasPrefix(u, "nats://127.0.0.1:") {
+	u := events.EmbeddedURL(dir)
+	if !regexp.MustCompile(`^nats://[0-9a-f]{32}@127\.0\.0\.1:[0-9]+$`).MatchString(u) {
 		t.Fatalf("embedded NATS URL %q", u)
+	}
+	if fi, err := os.Stat(events.EmbeddedURLFile(dir)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("URL file: %v %v, want mode 0600", fi, err)
+	}
+	// Without the token the listener lets no one in.
+	if nc, err := nats.Connect("nats://"+u[strings.Index(u, "@")+1:], nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("the embedded NATS accepted a client without its token")
 	}
 	var tailed bytes.Buffer
 	tctx, tcancel := context.WithTimeout(context.Background(), 20*time.Second)
