@@ -165,8 +165,8 @@ func jsonFields(v any) []string {
 // domain/event.go and the fields of service.EventData.
 func TestAsyncAPIDocument(t *testing.T) {
 	a := loadAsyncAPI(t)
-	if v := a.doc["asyncapi"]; v != "3.0.0" {
-		t.Fatalf("asyncapi %v, want 3.0.0", v)
+	if v := a.doc["asyncapi"]; v != "3.1.0" {
+		t.Fatalf("asyncapi %v, want 3.1.0", v)
 	}
 	kinds := typeNames(allEventTypes(t))
 

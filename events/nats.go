@@ -2,6 +2,8 @@ package events
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,17 +65,18 @@ type Options struct {
 
 // Conn is a connection to NATS with the dossier stream in place.
 type Conn struct {
-	nc *nats.Conn
-	js jetstream.JetStream
-	ns *server.Server // nil with an external server
-	// urlFile is the in-process server's client URL file, removed at Close.
-	urlFile string
-	stream  string
-	prefix  string
-	log     *slog.Logger
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ns     *server.Server // nil with an external server
+	stream string
+	prefix string
+	log    *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	// urlFile is the in-process server's client URL file, removed at Close.
+	urlFile string
 }
 
 // Connect connects to NATS (or starts the in-process server) and creates or
@@ -128,13 +131,14 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		}
 		c.log.Info("nats connected", "url", redactURL(nc.ConnectedUrlRedacted()))
 	} else {
-		ns, err := startServer(ctx, o)
+		ns, token, err := startServer(ctx, o)
 		if err != nil {
 			return nil, err
 		}
 		c.ns = ns
 		if o.Listen != "" {
 			c.urlFile = EmbeddedURLFile(o.DataDir)
+			opts = append(opts, nats.Token(token))
 		}
 		nc, err = nats.Connect("", append(opts, nats.InProcessServer(ns))...)
 		if err != nil {
@@ -188,9 +192,13 @@ func EmbeddedURL(dataDir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func startServer(ctx context.Context, o Options) (*server.Server, error) {
+// startServer starts the in-process server. When it listens, clients need
+// the token it returns (random at each start), which the URL file carries
+// (readable by the service's user only): other users of the machine can
+// neither read the stream nor publish into it.
+func startServer(ctx context.Context, o Options) (*server.Server, string, error) {
 	if o.DataDir == "" {
-		return nil, errors.New("events: no NATS URL and no data directory for the in-process server")
+		return nil, "", errors.New("events: no NATS URL and no data directory for the in-process server")
 	}
 	sopts := &server.Options{
 		ServerName: "motcua-embedded",
@@ -200,23 +208,29 @@ func startServer(ctx context.Context, o Options) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 	}
+	var token string
 	if o.Listen != "" {
 		host, port, err := net.SplitHostPort(o.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("events: listen address %q: %w", o.Listen, err)
+			return nil, "", fmt.Errorf("events: listen address %q: %w", o.Listen, err)
 		}
 		p, err := strconv.Atoi(port)
 		if err != nil || p < 0 || p > 65535 {
-			return nil, fmt.Errorf("events: listen address %q: bad port", o.Listen)
+			return nil, "", fmt.Errorf("events: listen address %q: bad port", o.Listen)
 		}
 		if p == 0 {
 			p = server.RANDOM_PORT
 		}
-		sopts.DontListen, sopts.Host, sopts.Port = false, host, p
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return nil, "", err
+		}
+		token = hex.EncodeToString(b)
+		sopts.DontListen, sopts.Host, sopts.Port, sopts.Authorization = false, host, p, token
 	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
-		return nil, fmt.Errorf("events: in-process nats-server: %w", err)
+		return nil, "", fmt.Errorf("events: in-process nats-server: %w", err)
 	}
 	debug := o.Logger.Enabled(context.Background(), slog.LevelDebug)
 	ns.SetLoggerV2(serverLogger{o.Logger}, debug, false, false)
@@ -228,21 +242,22 @@ func startServer(ctx context.Context, o Options) (*server.Server, error) {
 	if !ns.ReadyForConnections(wait) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
-		return nil, fmt.Errorf("events: in-process nats-server not ready after %s", wait)
+		return nil, "", fmt.Errorf("events: in-process nats-server not ready after %s", wait)
 	}
 	file := EmbeddedURLFile(o.DataDir)
 	if o.Listen == "" {
 		_ = os.Remove(file)
-		return ns, nil
+		return ns, "", nil
 	}
 	url := ns.ClientURL()
-	if err := os.WriteFile(file, []byte(url+"\n"), 0o600); err != nil {
+	withToken := strings.Replace(url, "://", "://"+token+"@", 1)
+	if err := os.WriteFile(file, []byte(withToken+"\n"), 0o600); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
-		return nil, fmt.Errorf("events: write %s: %w", file, err)
+		return nil, "", fmt.Errorf("events: write %s: %w", file, err)
 	}
-	o.Logger.Info("embedded nats listening", "url", url, "url_file", file)
-	return ns, nil
+	o.Logger.Info("embedded nats listening (its URL with the token in url_file)", "url", url, "url_file", file)
+	return ns, token, nil
 }
 
 // JetStream returns the JetStream context.

@@ -192,6 +192,15 @@ func (b *tab) shoot(name string) {
 			h = 900
 		}
 		b.do(chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1)))
+		if w == 1280 {
+			var clipped []string
+			if err := jsonUnmarshal(b.eval(clippedJS), &clipped); err != nil {
+				b.t.Fatal(err)
+			}
+			if len(clipped) > 0 {
+				b.t.Errorf("%s: choices cut off at %d px: %q", name, w, clipped)
+			}
+		}
 		png := run(b, chromedp.FullScreenshot(100))
 		if len(png) < 1000 {
 			b.t.Fatalf("%s: empty screenshot", name)
@@ -207,6 +216,21 @@ func (b *tab) shoot(name string) {
 		}
 	}
 }
+
+// clippedJS lists the visible drop-downs whose chosen option does not fit
+// their width (text, padding and the arrow): what a person sees cut off.
+const clippedJS = `(() => {
+  const out = [], c = document.createElement('canvas').getContext('2d');
+  for (const s of document.querySelectorAll('select')) {
+    if (!s.offsetParent || s.clientWidth === 0) continue;
+    const cs = getComputedStyle(s);
+    c.font = cs.fontWeight + ' ' + cs.fontSize + ' ' + cs.fontFamily;
+    const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 16;
+    const o = s.options[s.selectedIndex];
+    if (o && c.measureText(o.text).width > room) out.push((s.id || s.name) + ': ' + o.text);
+  }
+  return JSON.stringify(out);
+})()`
 
 var pdfPageRe = regexp.MustCompile(`/Type\s*/Page[^s]`)
 
@@ -272,6 +296,15 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("after sign-in: %q", got)
 		}
 		clerk.shoot("can-bo-danh-sach")
+		// Dates are typed and shown as dd/mm/yyyy, whatever the browser's locale.
+		if ph := clerk.eval(`document.getElementById('received_from').type + ' ' + document.getElementById('received_from').placeholder`); ph != "text dd/mm/yyyy" {
+			t.Errorf("date filter %q, want a text field for dd/mm/yyyy", ph)
+		}
+		clerk.do(chromedp.SetValue(chromedp.ID("received_from"), "02/03/2026"), chromedp.SetValue(chromedp.ID("received_to"), "02/03/2026"))
+		clerk.submit(`form.filters button[type=submit]`, "table.list")
+		if v := clerk.eval(`document.getElementById('received_from').value`); v != "02/03/2026" {
+			t.Errorf("the filter shows %q after filtering", v)
+		}
 		clerk.open("/can-bo/tiep-nhan")
 		clerk.shoot("can-bo-tiep-nhan")
 		clerk.do(

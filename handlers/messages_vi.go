@@ -142,6 +142,11 @@ var viMessages = map[string]string{
 	"must be greater than 0":                   "phải lớn hơn 0",
 	"must be a text of 1 to %d characters":     "phải là văn bản dài từ 1 đến %s ký tự",
 
+	"is required, e.g. year=2026":      "là bắt buộc, ví dụ year=2026",
+	"must be csv or xlsx":              "phải là csv hoặc xlsx",
+	"must be json, csv or xlsx":        "phải là json, csv hoặc xlsx",
+	"is not the dossier's look-up PIN": "không phải mã tra cứu của hồ sơ",
+
 	// Lists and reports.
 	"must be from 1 to 500":                           "phải từ 1 đến 500",
 	"is not a status name":                            "không phải tên trạng thái",

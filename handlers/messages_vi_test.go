@@ -62,7 +62,7 @@ func messagesInSource(t *testing.T) (msgs []sourceMessage, codes map[string]stri
 					case *ast.Ident:
 						name = fn.Name
 					}
-					idx := map[string]int{"Invalidf": 0, "NotFoundf": 0, "Forbiddenf": 0, "Conflictf": 1, "Add": 1, "fieldError": 1, "NewHTTPError": 1}
+					idx := map[string]int{"Invalidf": 0, "NotFoundf": 0, "Forbiddenf": 0, "Conflictf": 1, "Add": 1, "fieldError": 1, "queryError": 1, "NewHTTPError": 1}
 					i, ok := idx[name]
 					if !ok || len(x.Args) <= i {
 						return true

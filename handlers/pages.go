@@ -66,6 +66,7 @@ func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc)
 		r.Name = pageRoute + method + " " + path
 	}
 	page(http.MethodGet, "/assets/:name", p.asset)
+	page(http.MethodGet, "/favicon.ico", serveFavicon)
 	page(http.MethodGet, "/", p.lookupGet, public)
 	page(http.MethodGet, "/tra-cuu", p.lookupGet, public)
 	page(http.MethodPost, "/tra-cuu", p.lookupPost, public)

@@ -66,9 +66,9 @@ func (p *pages) consoleList(c echo.Context) error {
 		if f.v == "" {
 			continue
 		}
-		day, err := domain.ParseInputDate(f.v)
+		day, err := parseDayVN(f.v)
 		if err != nil {
-			bad.Add(f.name, "ngày không hợp lệ")
+			bad.Add(f.name, "ngày không hợp lệ: ghi theo dạng ngày/tháng/năm, ví dụ 05/12/2026")
 			continue
 		}
 		*f.dst = &day
@@ -272,7 +272,7 @@ func (p *pages) intakePost(c echo.Context) error {
 	case domain.CodeOf(err) == domain.CodeIdempotencyKeyReused:
 		v.Key = randomID(16)
 		return p.renderIntake(c, http.StatusConflict, v, nil,
-			"Biểu mẫu này đã được dùng để tiếp nhận một hồ sơ khác. Kiểm tra lại rồi bấm Tiếp nhận để tạo hồ sơ mới.")
+			"Biểu mẫu này đã được dùng để tiếp nhận một hồ sơ khác. Kiểm tra lại rồi bấm Tiếp nhận và in giấy hẹn để tạo hồ sơ mới.")
 	default:
 		return err
 	}
@@ -459,4 +459,13 @@ func (p *pages) reissuePost(c echo.Context) error {
 		return p.actionFailed(c, err)
 	}
 	return p.renderReceipt(c, http.StatusOK, view, "/can-bo/ho-so/"+url.PathEscape(view.Dossier.Code))
+}
+
+// parseDayVN reads a date as people in Vietnam write it, dd/mm/yyyy (d/m
+// too), and also as YYYY-MM-DD (links made before, machines).
+func parseDayVN(v string) (domain.Date, error) {
+	if t, err := time.Parse("2/1/2006", strings.TrimSpace(v)); err == nil {
+		return domain.ParseInputDate(t.Format("2006-01-02"))
+	}
+	return domain.ParseInputDate(v)
 }

@@ -205,6 +205,46 @@ var templateFuncs = template.FuncMap{
 		return false
 	},
 	"fieldLabel": func(f string) string { return lookupName(fieldLabelsVN, f) },
+	"person":     person,
+	"receiver":   receiver,
+	"handedBy":   handedBy,
+}
+
+// person is who wrote a history line as people read it: the name and title
+// the token carried, the subject only when the token had no name.
+func person(h domain.HistoryEntry) string {
+	switch {
+	case h.ActorName != "" && h.ActorTitle != "":
+		return h.ActorName + " (" + h.ActorTitle + ")"
+	case h.ActorName != "":
+		return h.ActorName
+	}
+	return h.Actor
+}
+
+// receiver is the name of the clerk who received the dossier (the receive
+// line, or the acceptance of an online one), for the receipt's signature.
+func receiver(d *domain.Dossier) string {
+	for _, h := range d.History {
+		if h.Action == "receive" || h.Action == string(domain.ActionAccept) {
+			if h.ActorName != "" {
+				return h.ActorName
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// handedBy is the person whose action made a hand-off of the control slip
+// (the history line written in the same transaction, at the same instant).
+func handedBy(d *domain.Dossier, at time.Time) string {
+	for _, h := range d.History {
+		if h.At.Equal(at) {
+			return person(h)
+		}
+	}
+	return ""
 }
 
 // fieldLabelsVN names the fields of the forms in messages.

@@ -47,6 +47,9 @@ type lookupResult struct {
 	CanRate       bool
 	Rated         bool
 	Rating        int
+	// Timeliness says how a finished dossier was processed (trước hạn, đúng
+	// hạn, quá hạn); "" while it is open.
+	Timeliness string
 }
 
 type publicStep struct {
@@ -137,6 +140,14 @@ func (p *pages) publicResult(c echo.Context, view service.PublicView, pin string
 		DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt(), Extension: d.Extension, Late: d.LateAt(now), Result: d.Result,
 		ProcessedAt: d.ProcessedAt, ReturnedAt: d.ReturnedAt,
 		CanRate: d.Status == domain.StatusReturned && d.RatedAt == nil, Rated: d.RatedAt != nil, Rating: d.Rating}
+	if d.ProcessedAt != nil {
+		r.Timeliness = verdictNamesVN[string(d.Verdict)]
+		// The apology and the new appointment matter while the dossier is
+		// open or when it was late; a result in time needs neither.
+		if d.Verdict != domain.VerdictLate {
+			r.Extension, r.PromisedAt = nil, nil
+		}
+	}
 	if op := d.OpenPause(); op != nil {
 		if op.Kind == domain.PauseSupplement {
 			r.Supplement = op

@@ -284,13 +284,43 @@ func (h *api) overdueReport(c echo.Context) error {
 	if format == "json" {
 		return c.JSON(http.StatusOK, out)
 	}
-	return writeTable(c, format, "ho-so-qua-han_"+local(rep.AsOf).Format("2006-01-02T1504"), overdueTable(out))
+	names, err := h.catalogueNames(c)
+	if err != nil {
+		return err
+	}
+	return writeTable(c, format, "ho-so-qua-han_"+local(rep.AsOf).Format("2006-01-02T1504"), overdueTable(out, names))
 }
 
-func overdueTable(out overdueOut) table {
+// catalogueNames are the names of agencies and procedures by code, for
+// exports, which give names beside codes.
+func (h *api) catalogueNames(c echo.Context) (map[string]string, error) {
+	ctx := c.Request().Context()
+	agencies, err := h.svc.Agencies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	procs, err := h.svc.Procedures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(agencies)+len(procs))
+	for _, a := range agencies {
+		names[a.Code] = a.Name
+	}
+	for _, p := range procs {
+		names[p.Code] = p.Name
+	}
+	return names, nil
+}
+
+// overdueTable lays the overdue list out: names beside codes, statuses in
+// words for people (the status code in CSV), times as date cells in XLSX
+// and RFC 3339 in CSV.
+func overdueTable(out overdueOut, names map[string]string) table {
 	t := table{sheet: "Hồ sơ quá hạn", title: "Hồ sơ, bước xử lý quá hạn tính đến " + out.AsOf.Format("15:04 02/01/2006"),
-		headings: []string{"Mã hồ sơ", "Mã thủ tục", "Cơ quan chủ trì", "Đơn vị tiếp nhận", "Đơn vị đang xử lý", "Trạng thái",
-			"Loại", "Bước xử lý", "Hạn xử lý", "Ngày hẹn mới", "Số giờ làm việc quá hạn", "Đã xin lỗi, hẹn lại", "Xin lỗi muộn"}}
+		headings: []string{"Mã hồ sơ", "Mã thủ tục", "Tên thủ tục", "Mã cơ quan chủ trì", "Cơ quan chủ trì", "Mã đơn vị tiếp nhận", "Đơn vị tiếp nhận",
+			"Mã đơn vị đang xử lý", "Đơn vị đang xử lý", "Trạng thái", "Loại", "Bước xử lý", "Hạn xử lý", "Ngày hẹn mới",
+			"Số giờ làm việc quá hạn", "Đã xin lỗi, hẹn lại", "Xin lỗi muộn"}}
 	yes := func(b bool) string {
 		if b {
 			return "Có"
@@ -304,13 +334,25 @@ func overdueTable(out overdueOut) table {
 		}
 		var promised any
 		if it.PromisedAt != nil {
-			promised = it.PromisedAt.Format("2006-01-02 15:04")
+			promised = stamp(*it.PromisedAt)
 		}
-		t.rows = append(t.rows, []any{it.Code, it.ProcedureCode, it.AgencyCode, it.ReceivingCode, it.HolderCode, it.Status,
-			kind, step, it.DueAt.Format("2006-01-02 15:04"), promised, it.OverdueWorkingHours, yes(it.Extended), yes(it.ApologyLate)})
+		status := coded{code: it.Status, label: it.Status}
+		if st, ok := domain.ParseStatus(it.Status); ok {
+			status.label = statusNamesVN[st]
+		}
+		t.rows = append(t.rows, []any{it.Code, it.ProcedureCode, names[it.ProcedureCode], it.AgencyCode, names[it.AgencyCode],
+			it.ReceivingCode, names[it.ReceivingCode], it.HolderCode, names[it.HolderCode], status,
+			kind, step, stamp(it.DueAt), promised, it.OverdueWorkingHours, yes(it.Extended), yes(it.ApologyLate)})
 	}
 	return t
 }
+
+// stamp is an instant: RFC 3339 in Vietnam's offset in CSV, a date cell
+// shown as dd/mm/yyyy hh:mm (Vietnam's wall clock) in XLSX.
+type stamp time.Time
+
+// coded is a value with a machine code (CSV) and its words for people (XLSX).
+type coded struct{ code, label string }
 
 // table is an export: headings and rows of cells (string, int64, float64,
 // ratio or nil for an empty cell).
@@ -378,6 +420,10 @@ func csvCell(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case ratio:
 		return strconv.FormatFloat(float64(x), 'f', 4, 64)
+	case stamp:
+		return time.Time(x).In(domain.Vietnam()).Format(time.RFC3339)
+	case coded:
+		return x.code
 	}
 	return ""
 }
@@ -399,6 +445,11 @@ func writeXLSX(buf *bytes.Buffer, t table) error {
 	if err != nil {
 		return err
 	}
+	dateFmt := "dd/mm/yyyy hh:mm"
+	date, err := x.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
+	if err != nil {
+		return err
+	}
 	sw, err := x.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -416,6 +467,12 @@ func writeXLSX(buf *bytes.Buffer, t table) error {
 			switch x := v.(type) {
 			case ratio:
 				cells[i] = excelize.Cell{StyleID: pct, Value: float64(x)}
+			case stamp:
+				// Spreadsheets have no time zones: the cell holds Vietnam's wall clock.
+				l := time.Time(x).In(domain.Vietnam())
+				cells[i] = excelize.Cell{StyleID: date, Value: time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)}
+			case coded:
+				cells[i] = x.label
 			case nil:
 				cells[i] = nil
 			default:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -437,15 +438,39 @@ func TestReports(t *testing.T) {
 		if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="ho-so-qua-han_2026-04-10T1730.csv"` {
 			t.Errorf("overdue csv: %s", cd)
 		}
+		// CSV for machines: status codes, RFC 3339 times, dot decimals; names beside codes.
 		recs := readCSV(t, res.Body)
-		if len(recs) != 7 || recs[0][0] != "Mã hồ sơ" || recs[1][0] != codes["D12"] || recs[1][10] != "246.5" {
+		if len(recs) != 7 || recs[0][0] != "Mã hồ sơ" || recs[1][0] != codes["D12"] || recs[1][14] != "246.5" ||
+			recs[0][4] != "Cơ quan chủ trì" || recs[1][4] == "" || recs[1][2] == "" || recs[1][6] == "" {
 			t.Errorf("overdue csv: %q", recs)
 		}
+		if _, ok := domain.ParseStatus(recs[1][9]); !ok {
+			t.Errorf("overdue csv status %q, want a status code", recs[1][9])
+		}
+		if _, err := time.Parse(time.RFC3339, recs[1][12]); err != nil || !strings.HasSuffix(recs[1][12], "+07:00") {
+			t.Errorf("overdue csv due time %q, want RFC 3339 in +07:00", recs[1][12])
+		}
+		// XLSX for people: statuses in Vietnamese, names, date cells shown dd/mm/yyyy hh:mm.
 		res = e.must(e.do(http.MethodGet, "/api/v1/reports/overdue?format=xlsx", deptSup, nil), 200)
 		rows := readXLSX(t, res.Body)
-		if len(rows) != 7 || rows[6][0] != codes["D4"] || rows[6][10] != "31" {
+		if len(rows) != 7 || rows[6][0] != codes["D4"] || rows[6][14] != "31" || rows[1][4] != recs[1][4] {
 			t.Errorf("overdue xlsx: %q", rows)
 		}
+		due, _ := time.Parse(time.RFC3339, recs[1][12])
+		if rows[1][9] == recs[1][9] || !strings.ContainsAny(rows[1][9], "àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữđ") {
+			t.Errorf("overdue xlsx status %q (csv %q)", rows[1][9], recs[1][9])
+		}
+		if _, err := strconv.ParseFloat(rows[1][12], 64); err != nil {
+			t.Errorf("due cell holds %q, want a date serial number", rows[1][12])
+		}
+		x, err := excelize.OpenReader(bytes.NewReader(res.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown, _ := x.GetCellValue(x.GetSheetList()[0], "M2"); shown != due.In(vn).Format("02/01/2006 15:04") {
+			t.Errorf("due cell shows %q, want %q", shown, due.In(vn).Format("02/01/2006 15:04"))
+		}
+		x.Close()
 
 		// The roll-ups the commands kept equal a recount from the history.
 		checkRollups(t, st)

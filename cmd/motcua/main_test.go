@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/events"
+	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
 )
 
@@ -138,8 +140,17 @@ func TestWalkThrough(t *testing.T) {
 	}
 	// Another process on the same DATA_DIR watches the embedded NATS: the
 	// server listens on a loopback port and writes its URL for it.
-	if u := events.EmbeddedURL(dir); !strings.HasPrefix(u, "nats://127.0.0.1:") {
+	u := events.EmbeddedURL(dir)
+	if !regexp.MustCompile(`^nats://[0-9a-f]{32}@127\.0\.0\.1:[0-9]+$`).MatchString(u) {
 		t.Fatalf("embedded NATS URL %q", u)
+	}
+	if fi, err := os.Stat(events.EmbeddedURLFile(dir)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("URL file: %v %v, want mode 0600", fi, err)
+	}
+	// Without the token the listener lets no one in.
+	if nc, err := nats.Connect("nats://"+u[strings.Index(u, "@")+1:], nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("the embedded NATS accepted a client without its token")
 	}
 	var tailed bytes.Buffer
 	tctx, tcancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -237,9 +248,60 @@ func TestSeedDemo(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("seed printed %q", out.String())
 	}
-	// Seeding twice is fine: the catalogue is upserted, three more dossiers come in.
-	if err := run(context.Background(), []string{"seed", "demo"}, envOf(env), io.Discard, io.Discard, nil); err != nil {
+	// Seeding twice changes nothing: the same three dossiers, no new version.
+	var again bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "demo"}, envOf(env), &again, io.Discard, nil); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(again.String(), "demo data already loaded, nothing added") ||
+		strings.Join(strings.Split(again.String(), "\n")[1:], "\n") != strings.Join(strings.Split(out.String(), "\n")[1:], "\n") {
+		t.Fatalf("second seed printed %q, first %q", again.String(), out.String())
+	}
+	st, err := store.Open(context.Background(), store.Options{DataDir: env["DATA_DIR"], Logger: storetest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dossiers, versions int64
+	st.DB().Table("dossiers").Count(&dossiers)
+	st.DB().Table("procedure_versions").Count(&versions)
+	st.Close()
+	if dossiers != 3 || versions != 3 {
+		t.Fatalf("after two seeds: %d dossiers, %d procedure versions; want 3 and 3", dossiers, versions)
+	}
+
+	// A database where someone made the walk-through's unit and procedure
+	// their own way: seed demo refuses, names them, and writes nothing.
+	other := map[string]string{"DATA_DIR": t.TempDir(), "LOG_LEVEL": "error"}
+	base, stop := startServer(t, map[string]string{"DATA_DIR": other["DATA_DIR"], "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"})
+	admin := tokenFor(t, other, "admin", "000.00.00.H29")
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/agencies/000.00.00.H29", map[string]any{"name": "UBND Thành phố Hà Nội"}},
+		{"/agencies/000.00.10.H29", map[string]any{"name": "Trung tâm PVHCC", "parent_code": "000.00.00.H29"}},
+		{"/procedures/2.000635", map[string]any{"name": "Cấp bản sao trích lục hộ tịch", "agency_code": "000.00.00.H29",
+			"duration": map[string]any{"working_days": 1}, "supplement_clock": "pause", "online": "partial"}},
+	} {
+		if status, body := call(t, "PUT", base+"/api/v1"+c.path, admin, c.body); status != 201 {
+			t.Fatalf("%s: %d %s", c.path, status, body)
+		}
+	}
+	stop()
+	err = run(context.Background(), []string{"seed", "demo"}, envOf(other), io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "agency 000.00.10.H29") || !strings.Contains(err.Error(), "procedure 2.000635") ||
+		!strings.Contains(err.Error(), "nothing loaded") {
+		t.Fatalf("seed demo over the user's data: %v", err)
+	}
+	st, err = store.Open(context.Background(), store.Options{DataDir: other["DATA_DIR"], Logger: storetest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.DB().Table("agencies").Count(&dossiers)
+	st.DB().Table("procedure_versions").Count(&versions)
+	if dossiers != 2 || versions != 1 {
+		t.Fatalf("seed demo wrote over the user's data: %d agencies, %d procedure versions", dossiers, versions)
 	}
 	if err := run(context.Background(), []string{"seed", "nonsense"}, envOf(env), io.Discard, io.Discard, nil); err == nil {
 		t.Fatal("unknown seed accepted")

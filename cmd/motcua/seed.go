@@ -127,9 +127,16 @@ var demoProcedures = []domain.Procedure{
 		Unit: domain.UnitWorkingDays, Amount: 10, SupplementClock: domain.ClockPause, Online: domain.OnlineNone},
 }
 
+// seedDemo loads the demo province. It is idempotent and never touches
+// what someone else created: a demo code that already exists with other
+// data stops it before anything is written, naming the code; run again, it
+// finds its own agencies, procedures and dossiers (intakes under fixed
+// idempotency keys) and adds nothing.
 func seedDemo(ctx context.Context, svc *service.Service, stdout io.Writer) error {
 	admin := domain.Actor{Sub: "seed", Name: "Seed", Roles: []domain.Role{domain.RoleAdmin}}
-	for _, a := range demoAgencies {
+	agencies := make([]domain.Agency, len(demoAgencies))
+	copy(agencies, demoAgencies)
+	for i, a := range agencies {
 		if a.Code == "000.00.10.H29" {
 			h, err := domain.ParseOfficeHours(map[string][]string{
 				"mon": {"07:30-11:30", "13:30-17:00"}, "tue": {"07:30-11:30", "13:30-17:00"}, "wed": {"07:30-11:30", "13:30-17:00"},
@@ -138,18 +145,65 @@ func seedDemo(ctx context.Context, svc *service.Service, stdout io.Writer) error
 			if err != nil {
 				return err
 			}
-			a.Hours = &h
+			agencies[i].Hours = &h
+		}
+	}
+	procedures := make([]domain.Procedure, len(demoProcedures))
+	copy(procedures, demoProcedures)
+	for i, p := range procedures {
+		m, err := domain.DurationMinutes(p.Unit, p.Amount)
+		if err != nil {
+			return err
+		}
+		procedures[i].Minutes = m
+		procedures[i].Normalize() // as stored, for the comparison below
+	}
+
+	// What exists already: the demo's own (left as it is) or someone else's (refused).
+	var conflicts []string
+	haveAgency := map[string]bool{}
+	for _, a := range agencies {
+		old, err := svc.Agency(ctx, a.Code)
+		switch {
+		case domain.KindOf(err) == domain.NotFound:
+		case err != nil:
+			return err
+		case old.Name == a.Name && old.ParentCode == a.ParentCode && sameHours(old.Hours, a.Hours):
+			haveAgency[a.Code] = true
+		default:
+			conflicts = append(conflicts, fmt.Sprintf("agency %s (%q)", a.Code, old.Name))
+		}
+	}
+	haveProcedure := map[string]bool{}
+	for _, p := range procedures {
+		old, err := svc.Procedure(ctx, p.Code, 0)
+		switch {
+		case domain.KindOf(err) == domain.NotFound:
+		case err != nil:
+			return err
+		case old.SameTerms(p):
+			haveProcedure[p.Code] = true
+		default:
+			conflicts = append(conflicts, fmt.Sprintf("procedure %s (%q, version %d)", p.Code, old.Name, old.Version))
+		}
+	}
+	if len(conflicts) > 0 {
+		return fmt.Errorf("seed demo: nothing loaded: the database already has, with other data, %s; "+
+			"the demo never changes what was created otherwise: load it into its own database (e.g. DATA_DIR=./demo)",
+			strings.Join(conflicts, ", "))
+	}
+	for _, a := range agencies {
+		if haveAgency[a.Code] {
+			continue
 		}
 		if _, err := svc.PutAgency(ctx, admin, a); err != nil {
 			return fmt.Errorf("seed agency %s: %w", a.Code, err)
 		}
 	}
-	for _, p := range demoProcedures {
-		m, err := domain.DurationMinutes(p.Unit, p.Amount)
-		if err != nil {
-			return err
+	for _, p := range procedures {
+		if haveProcedure[p.Code] {
+			continue
 		}
-		p.Minutes = m
 		if _, _, err := svc.PutProcedure(ctx, admin, p); err != nil {
 			return fmt.Errorf("seed procedure %s: %w", p.Code, err)
 		}
@@ -163,13 +217,37 @@ func seedDemo(ctx context.Context, svc *service.Service, stdout io.Writer) error
 		{ProcedureCode: "1.001612", Channel: "online", Delivery: "online", Documents: []string{"Giấy đề nghị (bản điện tử)"},
 			Applicant: domain.Applicant{Name: "Lê Văn Cường", IDNumber: "001080009012", Email: "cuong@example.vn"}},
 	}
-	fmt.Fprintln(stdout, "demo data loaded; dossiers (code, PIN, status):")
-	for _, in := range intakes {
+	var lines []string
+	replays := 0
+	for i, in := range intakes {
+		in.IdempotencyKey = fmt.Sprintf("seed-demo-%d", i+1)
+		in.RequestHash = in.IdempotencyKey
 		res, err := svc.Intake(ctx, clerk, in)
 		if err != nil {
 			return fmt.Errorf("seed dossier: %w", err)
 		}
-		fmt.Fprintf(stdout, "  %s  %s  %s\n", res.Dossier.Code, res.PIN, res.Dossier.Status)
+		if res.Replay {
+			replays++
+		}
+		pin := res.PIN
+		if pin == "" {
+			pin = "(mã tra cứu đã cấp lại)"
+		}
+		lines = append(lines, fmt.Sprintf("  %s  %s  %s", res.Dossier.Code, pin, res.Dossier.Status))
 	}
+	if replays == len(intakes) {
+		fmt.Fprintln(stdout, "demo data already loaded, nothing added; dossiers (code, PIN, status):")
+	} else {
+		fmt.Fprintln(stdout, "demo data loaded; dossiers (code, PIN, status):")
+	}
+	fmt.Fprintln(stdout, strings.Join(lines, "\n"))
 	return nil
+}
+
+// sameHours compares two agencies' office hours (nil: the default hours).
+func sameHours(a, b *domain.OfficeHours) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return fmt.Sprint(a.Format()) == fmt.Sprint(b.Format())
 }
