@@ -100,6 +100,8 @@ func New(cfg Config) *echo.Echo {
 	reports := authenticate(cfg.Verifier, domain.RoleSupervisor, domain.RoleAdmin)
 	v1.GET("/reports/overdue", h.overdueReport, reports)
 	v1.GET("/reports/compliance", h.complianceReport, reports)
+	v1.GET("/reports/scorecard", h.scorecardReport, reports)
+	v1.GET("/reports/lateness", h.latenessReport, reports)
 
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)

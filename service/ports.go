@@ -65,6 +65,7 @@ type Store interface {
 	ListStore
 	SweepStore
 	ReportStore
+	ScoreStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error

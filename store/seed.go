@@ -537,7 +537,8 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 	}
 	for _, h := range d.Handoffs {
 		b.handoffs = append(b.handoffs, handoffRow{ID: int64(len(b.handoffs) + 1), DossierID: d.ID, StepSeq: h.StepSeq,
-			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict)})
+			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict), Actor: h.Actor, ActorName: h.ActorName,
+			OverrunMinutes: h.OverrunMinutes})
 	}
 	facts := domain.StatFactsOf(d)
 	var st *domain.StatState
@@ -639,7 +640,7 @@ var (
 	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict", "overdue_from"}
 	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at"}
 	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
-	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict"}
+	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict", "actor", "actor_name", "overrun_minutes"}
 	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
 	seedSpanCols    = []string{"dossier_id", "kind", "step_seq", "step_name", "valid_from", "valid_to", "overdue_from", "status",
 		"holder_code", "lead_agency_code", "agency_code", "procedure_code"}
@@ -681,7 +682,7 @@ var seedTables = []seedTable{
 	}},
 	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) int { return len(b.handoffs) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.handoffs[i]
-		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict)
+		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict, &r.Actor, &r.ActorName, &r.OverrunMinutes)
 	}},
 	{"rollup_open", seedOpenCols, func(b *seedBatch) int { return len(b.open) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.open[i]
