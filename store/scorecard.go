@@ -270,8 +270,9 @@ func (s *Store) Lateness(ctx context.Context, q service.LatenessQuery) ([]servic
 	}
 	err = s.db.WithContext(ctx).Raw(`SELECT `+keys+`, COUNT(*) AS n
 		FROM dossiers d JOIN dossier_handoffs h ON h.dossier_id = d.id
-		WHERE d.verdict = 'late' AND d.processed_at >= ? AND d.processed_at < ?`+unitWhere+`
-		AND h.step_seq = (SELECT MIN(h2.step_seq) FROM dossier_handoffs h2 WHERE h2.dossier_id = d.id AND h2.step_seq > 0 AND h2.verdict = 'late')
+		WHERE d.verdict = 'late' AND d.processed_at >= ? AND d.processed_at < ? AND h.step_seq > 0 AND h.verdict = 'late'`+unitWhere+`
+		AND NOT EXISTS (SELECT 1 FROM dossier_handoffs h2 WHERE h2.dossier_id = h.dossier_id AND h2.step_seq > 0
+			AND h2.verdict = 'late' AND h2.step_seq < h.step_seq)
 		GROUP BY `+group, args...).Scan(&late).Error
 	if err != nil {
 		return nil, translate(err, "lateness dossiers")
