@@ -96,6 +96,13 @@ type Handoff struct {
 	ToUnit   string
 	At       time.Time
 	Verdict  Verdict
+	// Actor and ActorName are who handed over (for a finished step, the
+	// officer who finished it: the token's subject and name).
+	Actor     string
+	ActorName string
+	// OverrunMinutes is how many working minutes a late step ran past its
+	// allotment (0 unless Verdict is late).
+	OverrunMinutes int64
 }
 
 // Dossier is one application for one procedure, from intake to result.

@@ -418,17 +418,23 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		s.FinishedAt = timePtr(now)
 		s.Verdict = judgeAgainst(now, s.Clock.DueAt)
 		completed = s.Name
+		var overrun int64
+		if s.Verdict == VerdictLate {
+			overrun = cal.Between(*s.Clock.DueAt, now)
+		}
 		events = append(events, EventStepCompleted)
 		if d.CurrentStep < len(d.Steps) {
 			next := &d.Steps[d.CurrentStep]
-			ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: next.AgencyCode, At: now, Verdict: s.Verdict})
+			ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: next.AgencyCode, At: now, Verdict: s.Verdict,
+				OverrunMinutes: overrun})
 			d.CurrentStep++
 			d.startStep(next, cal, now)
 			d.HolderCode = next.AgencyCode
 			d.Status = t.To[0]
 			break
 		}
-		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: d.AgencyCode, At: now, Verdict: s.Verdict})
+		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: d.AgencyCode, At: now, Verdict: s.Verdict,
+			OverrunMinutes: overrun})
 		d.Clock.Stop(cal, now)
 		d.Status = t.To[1]
 		d.Result = in.Result
@@ -506,6 +512,9 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 	}
 	ch.History = []HistoryEntry{h}
 	d.History = append(d.History, h)
+	for i := range ch.Handoffs {
+		ch.Handoffs[i].Actor, ch.Handoffs[i].ActorName = h.Actor, h.ActorName
+	}
 	d.Handoffs = append(d.Handoffs, ch.Handoffs...)
 	for _, et := range events {
 		e := d.event(et, now)

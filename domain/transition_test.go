@@ -445,18 +445,21 @@ func TestFullWalk(t *testing.T) {
 		t.Errorf("counting from %v, receipt due %v", d.CountingFrom, d.OriginalDue)
 	}
 	// The control slip.
+	// Overruns: step 2 due Mon 6/4 11:00, finished Tue 7/4 09:00 (1 + 4 + 1 = 6 h); step 3 due Thu 9/4
+	// 09:00, finished Mon 13/4 10:00 (3 + 4 + 8 + 2 = 17 h).
 	wantSlip := []Handoff{
-		{0, tOneStop, tUnitA, at(2026, 3, 16, 10, 0), VerdictEarly},
-		{1, tUnitA, tUnitB, at(2026, 3, 17, 15, 0), VerdictEarly},
-		{2, tUnitB, tUnitC, at(2026, 4, 7, 9, 0), VerdictLate},
-		{3, tUnitC, tOneStop, at(2026, 4, 13, 10, 0), VerdictLate},
+		{StepSeq: 0, FromUnit: tOneStop, ToUnit: tUnitA, At: at(2026, 3, 16, 10, 0), Verdict: VerdictEarly},
+		{StepSeq: 1, FromUnit: tUnitA, ToUnit: tUnitB, At: at(2026, 3, 17, 15, 0), Verdict: VerdictEarly},
+		{StepSeq: 2, FromUnit: tUnitB, ToUnit: tUnitC, At: at(2026, 4, 7, 9, 0), Verdict: VerdictLate, OverrunMinutes: 6 * 60},
+		{StepSeq: 3, FromUnit: tUnitC, ToUnit: tOneStop, At: at(2026, 4, 13, 10, 0), Verdict: VerdictLate, OverrunMinutes: 17 * 60},
 	}
 	if len(d.Handoffs) != len(wantSlip) {
 		t.Fatalf("control slip %+v", d.Handoffs)
 	}
 	for i, w := range wantSlip {
 		g := d.Handoffs[i]
-		if g.StepSeq != w.StepSeq || g.FromUnit != w.FromUnit || g.ToUnit != w.ToUnit || !g.At.Equal(w.At) || g.Verdict != w.Verdict {
+		if g.StepSeq != w.StepSeq || g.FromUnit != w.FromUnit || g.ToUnit != w.ToUnit || !g.At.Equal(w.At) || g.Verdict != w.Verdict ||
+			g.OverrunMinutes != w.OverrunMinutes || g.Actor == "" {
 			t.Errorf("slip row %d: %+v, want %+v", i, g, w)
 		}
 	}

@@ -88,6 +88,8 @@ func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc)
 	page(http.MethodGet, "/giam-sat", p.dashboard, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
 	page(http.MethodGet, "/giam-sat/xuat/bao-cao", p.exportCompliance, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
 	page(http.MethodGet, "/giam-sat/xuat/qua-han", p.exportOverdue, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
+	page(http.MethodGet, "/giam-sat/xuat/bo-chi-so", p.exportScorecard, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
+	page(http.MethodGet, "/giam-sat/xuat/cham-muon", p.exportLateness, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
 
 	// The receipt is part of the API (a counter application prints it
 	// after intake) and is in openapi.yaml; the console opens it with the

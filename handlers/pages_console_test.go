@@ -385,6 +385,12 @@ func TestDashboardPage(t *testing.T) {
 		sup.get("/giam-sat?as_of=2026-03-24T10:00").must(t, 200, "Tính đến 10:00 24/03/2026", late.Code)
 		sup.get("/giam-sat?as_of=hôm-qua").must(t, 422, "thời điểm của danh sách quá hạn không hợp lệ")
 		sup.get("/giam-sat?as_of=2026-03-26T10:00").must(t, 422, "thời điểm của danh sách quá hạn không hợp lệ")
+		// The scorecard and the lateness tables of the same period.
+		res.must(t, 200, "Quyết định 766/QĐ-TTg", "Đo được / tối đa", "2.1 Hồ sơ giải quyết đúng hạn", "chưa đo được",
+			"Chậm muộn theo đơn vị, cán bộ", "Phòng Đăng ký kinh doanh", "/giam-sat/xuat/bo-chi-so?", "/giam-sat/xuat/cham-muon?")
+		sup.get("/giam-sat/xuat/bo-chi-so?period=2026-03&format=csv").must(t, 200, "Chỉ số", "2.1")
+		sup.get("/giam-sat/xuat/cham-muon?period=2026-03&group_by=officer&format=xlsx").must(t, 200)
+		sup.get("/giam-sat/xuat/bo-chi-so?period=2026-03&format=json").must(t, 422)
 		sup.get("/giam-sat?period=2026-Q1&group_by=procedure").must(t, 200, "Đăng ký thành lập hộ kinh doanh", "Theo thủ tục hành chính")
 		sup.get("/giam-sat?period=stat:2026-03").must(t, 200, "15/02/2026")
 		sup.get("/giam-sat?period=<script>").must(t, 422, "kỳ báo cáo không hợp lệ").lacks(t, "<script>")

@@ -50,6 +50,14 @@ type dashboardPage struct {
 
 	ExportReport  exportLinks
 	ExportOverdue exportLinks
+
+	// The Decision 766 scorecard of the agencies with anything measured,
+	// and the lateness per unit and per officer, for the same period.
+	Scorecard      []service.ScorecardRow
+	Units          *service.LatenessReport
+	Officers       *service.LatenessReport
+	ExportScore    exportLinks
+	ExportLateness exportLinks
 }
 
 type exportLinks struct{ XLSX, CSV string }
@@ -167,6 +175,9 @@ func (p *pages) dashboard(c echo.Context) error {
 			ex.Set("agency_code", agency)
 		}
 		dp.ExportReport = exportsOf("/giam-sat/xuat/bao-cao", ex)
+		if err := p.scoreAndLateness(c, &dp, ex); err != nil {
+			return err
+		}
 	case domain.KindOf(err) == domain.Invalid || domain.KindOf(err) == domain.Forbidden:
 		dp.ReportError = "Không lập được báo cáo: " + reportMessage(err)
 		status = problemFor(err).Status
@@ -238,6 +249,43 @@ func (p *pages) dashboard(c echo.Context) error {
 	return p.render(c, status, "dashboard", d)
 }
 
+// scoreAndLateness adds the scorecard and the lateness tables of the period
+// the figures are for (ex: its period and agency filters).
+func (p *pages) scoreAndLateness(c echo.Context, dp *dashboardPage, ex url.Values) error {
+	ctx, a := c.Request().Context(), actorOf(c)
+	q := service.ScorecardQuery{Period: ex.Get("period"), From: ex.Get("from"), To: ex.Get("to"), AgencyCode: ex.Get("agency_code")}
+	sc, err := p.api.svc.Scorecard(ctx, a, q)
+	if err != nil {
+		return err
+	}
+	for _, r := range sc.Rows {
+		if r.MeasuredMaxPoints > 0 {
+			dp.Scorecard = append(dp.Scorecard, r)
+		}
+	}
+	lq := service.LatenessReportQuery{Period: q.Period, From: q.From, To: q.To, AgencyCode: q.AgencyCode, GroupBy: service.GroupByUnit}
+	units, err := p.api.svc.Lateness(ctx, a, lq)
+	if err != nil {
+		return err
+	}
+	lq.GroupBy = service.GroupByOfficer
+	officers, err := p.api.svc.Lateness(ctx, a, lq)
+	if err != nil {
+		return err
+	}
+	dp.Units, dp.Officers = &units, &officers
+	x := url.Values{}
+	for k, v := range ex {
+		if k != "group_by" {
+			x[k] = v
+		}
+	}
+	dp.ExportScore = exportsOf("/giam-sat/xuat/bo-chi-so", x)
+	x.Set("group_by", service.GroupByOfficer)
+	dp.ExportLateness = exportsOf("/giam-sat/xuat/cham-muon", x)
+	return nil
+}
+
 // reportMessage says in Vietnamese what was wrong with the filters.
 func reportMessage(err error) string {
 	pr := problemFor(err)
@@ -263,6 +311,20 @@ func (p *pages) exportCompliance(c echo.Context) error {
 		return queryError("format", "must be csv or xlsx")
 	}
 	return p.api.complianceReport(c)
+}
+
+func (p *pages) exportScorecard(c echo.Context) error {
+	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
+		return queryError("format", "must be csv or xlsx")
+	}
+	return p.api.scorecardReport(c)
+}
+
+func (p *pages) exportLateness(c echo.Context) error {
+	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
+		return queryError("format", "must be csv or xlsx")
+	}
+	return p.api.latenessReport(c)
 }
 
 func (p *pages) exportOverdue(c echo.Context) error {

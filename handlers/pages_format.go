@@ -163,6 +163,13 @@ var templateFuncs = template.FuncMap{
 	},
 	"hours":   func(f float64) string { return trimNum(f) },
 	"percent": percent,
+	"deref": func(v *float64) float64 {
+		if v == nil {
+			return 0
+		}
+		return *v
+	},
+	"minutes": func(m int64) string { return trimNum(math.Round(float64(m)/60*100) / 100) },
 	"money":   money,
 	"name":    lookupName,
 	"inc":     func(i int) int { return i + 1 },

@@ -24,7 +24,8 @@ import (
 // and then checks that (1) the roll-ups the transactions kept equal a
 // recount from the history, and (2) the report's figures for random periods
 // equal a brute-force count over the dossiers and their history lines,
-// written here independently of the roll-ups.
+// written here independently of the roll-ups, and (3) the overdue list as of
+// random past instants equals a recount from the history (checkOverdueThen).
 func TestRollupsFollowRandomHistories(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		for seed := uint64(1); seed <= 2; seed++ {
@@ -36,6 +37,7 @@ func TestRollupsFollowRandomHistories(t *testing.T) {
 				randomHistories(t, e, rand.New(rand.NewPCG(seed, 99)), 450)
 				checkRollups(t, st)
 				checkAgainstBruteForce(t, e, rand.New(rand.NewPCG(seed, 7)))
+				checkOverdueThen(t, e, rand.New(rand.NewPCG(seed, 11)))
 			})
 		}
 	})

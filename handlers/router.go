@@ -111,6 +111,8 @@ func New(cfg Config) *echo.Echo {
 	reports := authenticate(cfg.Verifier, domain.RoleSupervisor, domain.RoleAdmin)
 	v1.GET("/reports/overdue", h.overdueReport, reports)
 	v1.GET("/reports/compliance", h.complianceReport, reports)
+	v1.GET("/reports/scorecard", h.scorecardReport, reports)
+	v1.GET("/reports/lateness", h.latenessReport, reports)
 
 	v1.DELETE("/sessions", h.endSessions, admin)
 

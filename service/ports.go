@@ -85,6 +85,7 @@ type Store interface {
 	SweepStore
 	ReportStore
 	SessionStore
+	ScoreStore
 	// InTx runs fn in one transaction, committed when fn returns nil. The
 	// commit error is returned unchanged.
 	InTx(ctx context.Context, fn func(tx Tx) error) error

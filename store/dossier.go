@@ -116,13 +116,16 @@ type historyRow struct {
 func (historyRow) TableName() string { return "dossier_history" }
 
 type handoffRow struct {
-	ID        int64 `gorm:"primaryKey"`
-	DossierID int64
-	StepSeq   int
-	FromUnit  string
-	ToUnit    string
-	At        time.Time
-	Verdict   string
+	ID             int64 `gorm:"primaryKey"`
+	DossierID      int64
+	StepSeq        int
+	FromUnit       string
+	ToUnit         string
+	At             time.Time
+	Verdict        string
+	Actor          string
+	ActorName      string
+	OverrunMinutes int64
 }
 
 func (handoffRow) TableName() string { return "dossier_handoffs" }
@@ -289,7 +292,8 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 		return translate(err, "handoffs")
 	}
 	for _, h := range hand {
-		d.Handoffs = append(d.Handoffs, domain.Handoff{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: h.At, Verdict: domain.Verdict(h.Verdict)})
+		d.Handoffs = append(d.Handoffs, domain.Handoff{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: h.At, Verdict: domain.Verdict(h.Verdict),
+			Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
 	}
 	var hist []historyRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hist).Error; err != nil {
@@ -474,7 +478,8 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	if len(ch.Handoffs) > 0 {
 		rows := make([]handoffRow, 0, len(ch.Handoffs))
 		for _, h := range ch.Handoffs {
-			rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict)})
+			rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict),
+				Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
 		}
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
 			return translate(err, "handoffs")

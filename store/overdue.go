@@ -174,10 +174,9 @@ func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]ser
 	args := []any{asOf}
 	b.WriteString(`SELECT o.kind, o.dossier_id AS id, o.step_seq AS seq, o.step_name, d.code, o.procedure_code,
 		o.lead_agency_code, o.agency_code, o.holder_code, o.status, o.overdue_from AS due_at,
-		CASE WHEN d.extended_at <= ? THEN d.promised_at END AS promised_at,
-		CASE WHEN d.extended_at <= ? THEN d.extension_late END AS extension_late
+		d.promised_at, d.extension_late, d.extended_at
 		FROM overdue_spans o JOIN dossiers d ON d.id = o.dossier_id WHERE `)
-	args = append(args, asOf)
+	args = args[:0]
 	if s.dialect == Postgres {
 		b.WriteString("tstzrange(o.valid_from, o.valid_to, '[)') @> ?::timestamptz")
 		args = append(args, asOf)
@@ -212,6 +211,10 @@ func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]ser
 	}
 	out := make([]service.OverdueRow, 0, len(rows))
 	for _, r := range rows {
+		if r.ExtendedAt == nil || r.ExtendedAt.After(f.AsOf) {
+			// The apology came after the instant asked about.
+			r.PromisedAt, r.ExtensionLate = nil, nil
+		}
 		o := service.OverdueRow{Kind: r.Kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
 			ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
 			Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}

@@ -317,7 +317,8 @@ func (s *Store) Names(ctx context.Context, kind string, codes []string) (map[str
 
 // overdueRow scans one line of the overdue list.
 type overdueRow struct {
-	Kind           int // overdue_spans only
+	Kind           int        // overdue_spans only
+	ExtendedAt     *time.Time // overdue_spans only
 	ID             int64
 	Seq            int
 	StepName       string

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
@@ -165,5 +167,123 @@ func BenchmarkReportOverdueFirstPage(b *testing.B) {
 			return err
 		})
 		b.ReportMetric(float64(items), "items")
+	})
+}
+
+// benchProvince is the first province (an agency without a parent) of the
+// seeded catalogue.
+func benchProvince(b *testing.B, st *store.Store) string {
+	var code string
+	if err := st.DB().Raw(`SELECT code FROM agencies WHERE parent_code IS NULL OR parent_code = '' ORDER BY code LIMIT 1`).Scan(&code).Error; err != nil || code == "" {
+		b.Fatalf("no province: %v", err)
+	}
+	return code
+}
+
+// noIndexes runs fn in a transaction with the planner kept off the indexes.
+func noIndexes(st *store.Store, fn func(tx *gorm.DB) error) error {
+	tx := st.DB().Begin()
+	defer tx.Rollback()
+	for _, set := range []string{"SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off", "SET LOCAL enable_indexonlyscan = off"} {
+		if err := tx.Exec(set).Error; err != nil {
+			return err
+		}
+	}
+	return fn(tx)
+}
+
+func BenchmarkReportScorecard(b *testing.B) {
+	st, svc, _ := benchStore(b)
+	ctx := context.Background()
+	province := benchProvince(b, st)
+	b.Run("province-month", func(b *testing.B) {
+		rows := 0
+		timed(b, func() error {
+			rep, err := svc.Scorecard(ctx, benchAdmin, service.ScorecardQuery{Period: "2026-10", AgencyCode: province})
+			rows = len(rep.Rows)
+			return err
+		})
+		b.ReportMetric(float64(rows), "rows")
+	})
+	b.Run("plain", func(b *testing.B) {
+		// Indicator 2.1's set and its late ones per lead agency of the
+		// province, in one scan of the dossiers without indexes.
+		p, _ := domain.ParsePeriod("2026-10")
+		codes, err := st.Subtree(ctx, province)
+		if err != nil {
+			b.Fatal(err)
+		}
+		timed(b, func() error {
+			return noIndexes(st, func(tx *gorm.DB) error {
+				var out []struct{ LeadAgencyCode string }
+				return tx.Raw(`SELECT d.lead_agency_code, COUNT(*) AS s,
+					COUNT(*) FILTER (WHERE d.verdict = 'late' OR (d.processed_at IS NULL AND d.closed_at IS NULL AND d.due_at < @end)) AS late
+					FROM dossiers d WHERE d.lead_agency_code IN @codes AND d.received_at < @end
+					AND (d.received_at >= @start OR d.processed_at >= @start OR d.closed_at >= @start)
+					GROUP BY d.lead_agency_code`, map[string]any{"start": p.Start().UTC(), "end": p.End().UTC(), "codes": codes}).Scan(&out).Error
+			})
+		})
+	})
+}
+
+func BenchmarkReportLateness(b *testing.B) {
+	st, svc, _ := benchStore(b)
+	ctx := context.Background()
+	for _, by := range []string{service.GroupByOfficer, service.GroupByUnit} {
+		b.Run(by+"/2026-Q3", func(b *testing.B) {
+			rows := 0
+			timed(b, func() error {
+				rep, err := svc.Lateness(ctx, benchAdmin, service.LatenessReportQuery{Period: "2026-Q3", GroupBy: by})
+				rows = len(rep.Rows)
+				return err
+			})
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+	b.Run("plain", func(b *testing.B) {
+		p, _ := domain.ParsePeriod("2026-Q3")
+		timed(b, func() error {
+			return noIndexes(st, func(tx *gorm.DB) error {
+				var out []struct{ FromUnit string }
+				return tx.Raw(`SELECT h.from_unit, h.actor, COUNT(*), SUM(h.overrun_minutes) FROM dossier_handoffs h
+					WHERE h.step_seq > 0 AND h.at >= @start AND h.at < @end GROUP BY h.from_unit, h.actor`,
+					map[string]any{"start": p.Start().UTC(), "end": p.End().UTC()}).Scan(&out).Error
+			})
+		})
+	})
+}
+
+func BenchmarkReportOverdueAsOf(b *testing.B) {
+	st, svc, now := benchStore(b)
+	ctx := context.Background()
+	// Twelve instants over the last twelve months, one a month.
+	var instants []time.Time
+	for i := 1; i <= 12; i++ {
+		instants = append(instants, now.AddDate(0, -i, 0).Add(-time.Duration(i)*37*time.Minute))
+	}
+	b.Run("spans-gist", func(b *testing.B) {
+		items, k := 0, 0
+		timed(b, func() error {
+			at := instants[k%len(instants)]
+			k++
+			rep, err := svc.Overdue(ctx, benchAdmin, service.OverdueQuery{Limit: 50, AsOf: &at})
+			items = len(rep.Items)
+			return err
+		})
+		b.ReportMetric(float64(items), "items")
+	})
+	b.Run("plain", func(b *testing.B) {
+		// The same first page from the kept states without their index.
+		k := 0
+		timed(b, func() error {
+			at := instants[k%len(instants)]
+			k++
+			return noIndexes(st, func(tx *gorm.DB) error {
+				var out []struct{ DossierID int64 }
+				return tx.Raw(`SELECT o.dossier_id FROM overdue_spans o WHERE o.valid_from <= @at AND (o.valid_to IS NULL OR o.valid_to > @at)
+					AND o.overdue_from < @at ORDER BY o.overdue_from, o.kind, o.dossier_id, o.step_seq LIMIT 50`,
+					map[string]any{"at": at.UTC()}).Scan(&out).Error
+			})
+		})
 	})
 }

@@ -377,7 +377,15 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 		if at.Before(t) {
 			at = t
 		}
-		if _, err := d.Apply(in, g.admin, at, cal); err != nil {
+		actor := g.admin
+		if s := d.Current(); s != nil && in.Action == domain.ActionCompleteStep {
+			// One of five officers of the step's unit finishes it: the
+			// lateness report per officer reads them.
+			k := rng.IntN(5)
+			actor = domain.Actor{Sub: "can-bo-" + strconv.Itoa(k+1) + "@" + s.AgencyCode, Name: seedFamily[k%len(seedFamily)] + " " +
+				seedMiddle[k%len(seedMiddle)] + " " + seedGiven[(k+len(s.AgencyCode))%len(seedGiven)], Roles: g.admin.Roles}
+		}
+		if _, err := d.Apply(in, actor, at, cal); err != nil {
 			ok = false
 			return false
 		}
@@ -452,7 +460,7 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 				break
 			}
 			done += x
-			if !act(workingAfter(cal, t, (0.1+2*rng.Float64())*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionReceivePayment}) {
+			if !act(workingAfter(cal, t, (0.1+2*rng.Float64())*domain.MinutesPerWorkingDay), domain.TransitionInput{Action: domain.ActionReceivePayment, Method: seedPayMethod(rng)}) {
 				break
 			}
 		}
@@ -546,7 +554,8 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 	}
 	for _, h := range d.Handoffs {
 		b.handoffs = append(b.handoffs, handoffRow{ID: int64(len(b.handoffs) + 1), DossierID: d.ID, StepSeq: h.StepSeq,
-			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict)})
+			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict), Actor: h.Actor, ActorName: h.ActorName,
+			OverrunMinutes: h.OverrunMinutes})
 	}
 	facts := domain.StatFactsOf(d)
 	var st *domain.StatState
@@ -646,9 +655,9 @@ var (
 		"closed_at", "current_step", "holder_code", "next_deadline_at", "rating", "rating_comment", "rated_at", "version",
 		"created_at", "updated_at", "overdue_from"}
 	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict", "overdue_from"}
-	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at"}
+	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at", "method"}
 	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
-	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict"}
+	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict", "actor", "actor_name", "overrun_minutes"}
 	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
 	seedSpanCols    = []string{"dossier_id", "kind", "step_seq", "step_name", "valid_from", "valid_to", "overdue_from", "status",
 		"holder_code", "lead_agency_code", "agency_code", "procedure_code"}
@@ -681,7 +690,7 @@ var seedTables = []seedTable{
 	}},
 	{"dossier_pauses", seedPauseCols, func(b *seedBatch) int { return len(b.pauses) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.pauses[i]
-		return append(buf[:0], &r.ID, &r.DossierID, &r.Kind, &r.Clock, &r.Reason, &r.Items, &r.Amount, &r.StartedAt, r.EndedAt)
+		return append(buf[:0], &r.ID, &r.DossierID, &r.Kind, &r.Clock, &r.Reason, &r.Items, &r.Amount, &r.StartedAt, r.EndedAt, &r.Method)
 	}},
 	{"dossier_history", seedHistoryCols, func(b *seedBatch) int { return len(b.history) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.history[i]
@@ -690,7 +699,7 @@ var seedTables = []seedTable{
 	}},
 	{"dossier_handoffs", seedHandoffCols, func(b *seedBatch) int { return len(b.handoffs) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.handoffs[i]
-		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict)
+		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict, &r.Actor, &r.ActorName, &r.OverrunMinutes)
 	}},
 	{"rollup_open", seedOpenCols, func(b *seedBatch) int { return len(b.open) }, func(b *seedBatch, i int, buf []any) []any {
 		r := &b.open[i]
@@ -975,4 +984,12 @@ func (s *Store) bulkInsertSeq(ctx context.Context, table string, cols []string, 
 		all = append(all, slices.Clone(r))
 	}
 	return s.bulkInsert(ctx, table, cols, all)
+}
+
+// seedPayMethod picks how a payment is received: online for about 60%.
+func seedPayMethod(rng *rand.Rand) domain.Delivery {
+	if rng.Float64() < 0.6 {
+		return domain.Delivery(domain.PaymentOnline)
+	}
+	return domain.Delivery(domain.PaymentCounter)
 }

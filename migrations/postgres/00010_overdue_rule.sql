@@ -61,8 +61,13 @@ ALTER TABLE dossier_handoffs ADD COLUMN actor text NOT NULL DEFAULT '';
 ALTER TABLE dossier_handoffs ADD COLUMN actor_name text NOT NULL DEFAULT '';
 ALTER TABLE dossier_handoffs ADD COLUMN overrun_minutes bigint NOT NULL DEFAULT 0;
 CREATE INDEX dossier_handoffs_at_idx ON dossier_handoffs (at);
+-- The lateness report's dossiers late in a period and their first late step.
+CREATE INDEX dossiers_processed_late_idx ON dossiers (processed_at) WHERE verdict = 'late';
+CREATE INDEX dossier_handoffs_late_idx ON dossier_handoffs (dossier_id, step_seq) WHERE verdict = 'late' AND step_seq > 0;
 
 -- +goose Down
+DROP INDEX dossier_handoffs_late_idx;
+DROP INDEX dossiers_processed_late_idx;
 DROP INDEX dossier_handoffs_at_idx;
 ALTER TABLE dossier_handoffs DROP COLUMN overrun_minutes;
 ALTER TABLE dossier_handoffs DROP COLUMN actor_name;
