@@ -47,6 +47,7 @@ var actionNamesVN = map[string]string{
 	"rate":                                 "Công dân đánh giá",
 	"calendar_changed":                     "Lịch làm việc thay đổi",
 	"reissue_pin":                          "Cấp lại mã tra cứu",
+	domain.ActionSetNotify:                 "Đổi cách nhận thông báo",
 }
 
 var verdictNamesVN = map[string]string{
@@ -205,6 +206,8 @@ var templateFuncs = template.FuncMap{
 		return false
 	},
 	"fieldLabel": func(f string) string { return lookupName(fieldLabelsVN, f) },
+	// Notifications to the applicant (pages_notify.go).
+	"consent": consentVN, "notifyEvent": notifyEventVN, "notifyStatus": notifyStatusVN, "notifyChannel": notifyChannelVN,
 }
 
 // fieldLabelsVN names the fields of the forms in messages.
