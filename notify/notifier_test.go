@@ -42,7 +42,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // env is a real store, a real NATS stream fed by the real relay, the
 // service, an SMS gateway and an SMTP server.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	conn *events.Conn
 	svc  *service.Service
@@ -51,7 +51,7 @@ type env struct {
 	logs *syncBuf
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t testing.TB, st *store.Store) *env {
 	t.Helper()
 	conn := eventstest.Conn(t)
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: storetest.Quiet(), PollInterval: 50 * time.Millisecond})
