@@ -76,8 +76,9 @@ type Notifier struct {
 	crashed   chan struct{}
 	crashOnce sync.Once
 
-	mu    sync.Mutex
-	names map[string]string // "p:code:version" and "a:code" to names
+	mu       sync.Mutex
+	names    map[string]string // "p:code:version" and "a:code" to names
+	inflight map[int64]bool    // rows taken by this notifier, not yet recorded
 }
 
 // New makes a notifier.
@@ -120,7 +121,7 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		return nil, err
 	}
 	n := &Notifier{conn: conn, st: st, o: o, log: o.Logger, templates: ts, senders: map[domain.NotifyChannel]Sender{},
-		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}}
+		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}, inflight: map[int64]bool{}}
 	if o.SMS != nil {
 		n.senders[domain.NotifySMS] = o.SMS
 	}
@@ -423,18 +424,27 @@ func (n *Notifier) takeDue(ctx context.Context, limit int, work chan<- job) (boo
 	if err != nil || len(due) == 0 {
 		return false, err
 	}
-	ids := make([]int64, len(due))
-	for i, r := range due {
-		ids[i] = r.ID
+	// A row this notifier is still sending is not taken again, even when
+	// its lease ran out (a slow send): only another instance may, then.
+	ids := make([]int64, 0, len(due))
+	n.mu.Lock()
+	for _, r := range due {
+		if !n.inflight[r.ID] {
+			ids = append(ids, r.ID)
+		}
 	}
+	n.mu.Unlock()
 	won, err := n.st.BeginAttempts(ctx, ids, now, now.Add(n.o.Lease))
 	if err != nil {
 		return false, err
 	}
 	mine := make(map[int64]bool, len(won))
+	n.mu.Lock()
 	for _, id := range won {
 		mine[id] = true
+		n.inflight[id] = true
 	}
+	n.mu.Unlock()
 	// The facts and contacts are read now, for the whole batch at once.
 	var codes []string
 	for _, row := range due {
@@ -444,6 +454,11 @@ func (n *Notifier) takeDue(ctx context.Context, limit int, work chan<- job) (boo
 	}
 	dossiers, err := n.st.DossiersForNotice(ctx, codes)
 	if err != nil {
+		n.mu.Lock()
+		for _, id := range won {
+			delete(n.inflight, id)
+		}
+		n.mu.Unlock()
 		return false, err // the lease brings the rows back
 	}
 	for _, row := range due {
@@ -485,6 +500,11 @@ func (n *Notifier) record(outs <-chan service.AttemptOutcome) {
 			n.log.Warn("notify: recording outcomes; they are tried again after the lease", "count", len(batch), "err", err)
 		}
 		cancel()
+		n.mu.Lock()
+		for _, o := range batch {
+			delete(n.inflight, o.ID)
+		}
+		n.mu.Unlock()
 	}
 }
 

@@ -84,7 +84,7 @@ func (e *env) options() notify.Options {
 		SMS:       notify.NewSMS(e.sms.srv.URL, "sms-token", 2*time.Second),
 		Email:     notify.NewMailer(notify.MailConfig{Host: "127.0.0.1", Port: e.mail.port(), From: "motcua@hanoi.gov.vn", Timeout: 5 * time.Second}),
 		PublicURL: "https://dichvucong.hanoi.gov.vn", RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		Lease: time.Second, Poll: 50 * time.Millisecond, Workers: 8,
+		Lease: 10 * time.Second, Poll: 50 * time.Millisecond, Workers: 8,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
