@@ -196,7 +196,9 @@ func (n *Notifier) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		MaxAckPending:  4 * n.o.Batch,
 		FilterSubjects: n.FilterSubjects(),
 	}
-	if !multipleFilters(n.conn.NATS().ConnectedServerVersion()) {
+	if !events.MultipleFilters(n.conn.NATS().ConnectedServerVersion()) {
+		// nats-server before 2.10 takes one filter subject: take every
+		// event; the others are acknowledged and skipped.
 		cfg.FilterSubjects, cfg.FilterSubject = nil, n.conn.SubjectPrefix()+events.SubjectRoot+"*.*"
 	}
 	c, err = js.CreateConsumer(ctx, n.conn.StreamName(), cfg)
@@ -207,14 +209,6 @@ func (n *Notifier) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		return nil, fmt.Errorf("durable consumer %s: %w", n.o.Durable, err)
 	}
 	return c, nil
-}
-
-func multipleFilters(version string) bool {
-	var major, minor int
-	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
-		return true
-	}
-	return major > 2 || (major == 2 && minor >= 10)
 }
 
 func (n *Notifier) consume(ctx context.Context) {
