@@ -312,6 +312,9 @@ func TestBrowser(t *testing.T) {
 			chromedp.SetValue(chromedp.ID("name"), "Trần Thị Bình"),
 			chromedp.SetValue(chromedp.ID("id_number"), "079190001234"),
 			chromedp.SetValue(chromedp.ID("phone"), "0987654321"),
+			chromedp.SetValue(chromedp.ID("email"), "tran.thi.binh@example.vn"),
+			chromedp.Click(chromedp.CSS(`input[name=notify][value=sms]`)),
+			chromedp.Click(chromedp.CSS(`input[name=notify][value=email]`)),
 			chromedp.SetValue(chromedp.ID("address"), "12 Lý Thái Tổ, Hoàn Kiếm, Hà Nội"),
 			chromedp.SetValue(chromedp.ID("documents"), "Giấy đề nghị đăng ký hộ kinh doanh\nBản sao CCCD của chủ hộ\nHợp đồng thuê địa điểm"),
 			chromedp.SetValue(chromedp.ID("delivery"), "postal"),
@@ -321,6 +324,9 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("receipt title %q", h)
 		}
 		code, pin = clerk.text(".sheet strong.code"), clerk.text(".pin")
+		if got := clerk.text(".sheet .notify"); got != "— Nhận thông báo qua: SMS, thư điện tử" {
+			t.Errorf("receipt consent line %q", got)
+		}
 		src := run(clerk, chromedp.AttributeValue(chromedp.CSS("img.qr"), "src"))
 		data, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src.Value, "data:image/png;base64,"))
 		if err != nil {

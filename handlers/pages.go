@@ -84,6 +84,7 @@ func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc)
 	page(http.MethodGet, "/can-bo/ho-so/:code", p.dossierPage, p.staff())
 	page(http.MethodPost, "/can-bo/ho-so/:code/thao-tac", p.actionPost, p.staff(domain.RoleClerk, domain.RoleOfficer, domain.RoleAdmin))
 	page(http.MethodPost, "/can-bo/ho-so/:code/cap-lai-ma", p.reissuePost, p.staff(domain.RoleClerk, domain.RoleAdmin))
+	page(http.MethodPost, "/can-bo/ho-so/:code/thong-bao", p.notifyPost, p.staff(domain.RoleClerk, domain.RoleAdmin))
 
 	page(http.MethodGet, "/giam-sat", p.dashboard, p.staff(domain.RoleSupervisor, domain.RoleAdmin))
 	page(http.MethodGet, "/giam-sat/xuat/bao-cao", p.exportCompliance, p.staff(domain.RoleSupervisor, domain.RoleAdmin))

@@ -185,6 +185,8 @@ type intakeValues struct {
 	Procedure, Channel, Delivery                string
 	Name, IDNumber, Phone, Email, Address, Docs string
 	Key                                         string
+	// NotifySMS and NotifyEmail are the consent check boxes.
+	NotifySMS, NotifyEmail bool
 }
 
 type intakePage struct {
@@ -227,6 +229,7 @@ var intakeFieldNames = map[string]string{
 	"procedure_code": "procedure", "applicant.name": "name", "applicant.id_number": "id_number",
 	"applicant.phone": "phone", "applicant.email": "email", "applicant.address": "address",
 	"documents": "documents", "channel": "channel", "delivery": "delivery",
+	"notify[0]": "notify", "notify[1]": "notify",
 }
 
 // lines splits a text area into its non-empty lines.
@@ -252,6 +255,17 @@ func (p *pages) intakePost(c echo.Context) error {
 	if !validFormValue(v.Key) {
 		v.Key = randomID(16)
 	}
+	form, _ := c.FormParams()
+	var notifyBy []string
+	for _, ch := range form["notify"] {
+		switch domain.NotifyChannel(ch) {
+		case domain.NotifySMS:
+			v.NotifySMS = true
+		case domain.NotifyEmail:
+			v.NotifyEmail = true
+		}
+		notifyBy = append(notifyBy, ch)
+	}
 	docs := lines(v.Docs)
 	if len(docs) == 0 {
 		return p.renderIntake(c, http.StatusUnprocessableEntity, v, map[string]string{"documents": "Ghi ít nhất một giấy tờ đã nhận, mỗi dòng một giấy tờ."},
@@ -259,7 +273,7 @@ func (p *pages) intakePost(c echo.Context) error {
 	}
 	cmd := service.IntakeCmd{ProcedureCode: v.Procedure, Channel: v.Channel, Delivery: v.Delivery,
 		Applicant: domain.Applicant{Name: v.Name, IDNumber: v.IDNumber, Phone: v.Phone, Email: v.Email, Address: v.Address},
-		Documents: docs, IdempotencyKey: "console:" + v.Key}
+		Documents: docs, Notify: notifyBy, IdempotencyKey: "console:" + v.Key}
 	canonical, _ := json.Marshal(cmd)
 	sum := sha256.Sum256(canonical)
 	cmd.RequestHash = hex.EncodeToString(sum[:])

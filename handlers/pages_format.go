@@ -47,6 +47,7 @@ var actionNamesVN = map[string]string{
 	"rate":                                 "Công dân đánh giá",
 	"calendar_changed":                     "Lịch làm việc thay đổi",
 	"reissue_pin":                          "Cấp lại mã tra cứu",
+	domain.ActionSetNotify:                 "Đổi cách nhận thông báo",
 }
 
 var verdictNamesVN = map[string]string{
@@ -215,6 +216,8 @@ var templateFuncs = template.FuncMap{
 	"person":     person,
 	"receiver":   receiver,
 	"handedBy":   handedBy,
+	// Notifications to the applicant (pages_notify.go).
+	"consent": consentVN, "notifyEvent": notifyEventVN, "notifyStatus": notifyStatusVN, "notifyChannel": notifyChannelVN,
 }
 
 // person is who wrote a history line as people read it: the name and title

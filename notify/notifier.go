@@ -76,8 +76,9 @@ type Notifier struct {
 	crashed   chan struct{}
 	crashOnce sync.Once
 
-	mu    sync.Mutex
-	names map[string]string // "p:code:version" and "a:code" to names
+	mu       sync.Mutex
+	names    map[string]string // "p:code:version" and "a:code" to names
+	inflight map[int64]bool    // rows taken by this notifier, not yet recorded
 }
 
 // New makes a notifier.
@@ -120,7 +121,7 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		return nil, err
 	}
 	n := &Notifier{conn: conn, st: st, o: o, log: o.Logger, templates: ts, senders: map[domain.NotifyChannel]Sender{},
-		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}}
+		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}, inflight: map[int64]bool{}}
 	if o.SMS != nil {
 		n.senders[domain.NotifySMS] = o.SMS
 	}
@@ -195,7 +196,9 @@ func (n *Notifier) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		MaxAckPending:  4 * n.o.Batch,
 		FilterSubjects: n.FilterSubjects(),
 	}
-	if !multipleFilters(n.conn.NATS().ConnectedServerVersion()) {
+	if !events.MultipleFilters(n.conn.NATS().ConnectedServerVersion()) {
+		// nats-server before 2.10 takes one filter subject: take every
+		// event; the others are acknowledged and skipped.
 		cfg.FilterSubjects, cfg.FilterSubject = nil, n.conn.SubjectPrefix()+domain.SubjectRoot+"*.*"
 	}
 	c, err = js.CreateConsumer(ctx, n.conn.StreamName(), cfg)
@@ -206,14 +209,6 @@ func (n *Notifier) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		return nil, fmt.Errorf("durable consumer %s: %w", n.o.Durable, err)
 	}
 	return c, nil
-}
-
-func multipleFilters(version string) bool {
-	var major, minor int
-	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
-		return true
-	}
-	return major > 2 || (major == 2 && minor >= 10)
 }
 
 func (n *Notifier) consume(ctx context.Context) {
@@ -270,13 +265,35 @@ func (n *Notifier) take(ctx context.Context, msgs []jetstream.Msg) error {
 		return nil
 	}
 	now := n.now()
-	var rows []domain.Notification
+	var evs []notice
+	var codes []string
 	for _, m := range msgs {
-		rs, err := n.rowsFor(ctx, m, now)
-		if err != nil {
-			return err // not acknowledged: delivered again
+		if ev, ok := n.noticeOf(m, now); ok {
+			evs = append(evs, ev)
+			codes = append(codes, ev.dossier)
 		}
-		rows = append(rows, rs...)
+	}
+	contacts, err := n.st.Contacts(ctx, codes)
+	if err != nil {
+		return err // not acknowledged: delivered again
+	}
+	var rows []domain.Notification
+	for _, ev := range evs {
+		c, ok := contacts[ev.dossier]
+		if !ok {
+			continue // no consent (or a dossier this database does not hold)
+		}
+		for _, ch := range c.Notify {
+			to := c.Phone
+			if ch == domain.NotifyEmail {
+				to = c.Email
+			}
+			if to == "" {
+				continue
+			}
+			rows = append(rows, domain.Notification{EventID: ev.id, Channel: ch, DossierCode: ev.dossier, Event: ev.kind,
+				To: domain.Mask(ch, to), OccurredAt: ev.occurred})
+		}
 	}
 	added, err := n.st.AddNotifications(ctx, rows, now)
 	if err != nil {
@@ -294,20 +311,25 @@ func (n *Notifier) take(ctx context.Context, msgs []jetstream.Msg) error {
 	return nil
 }
 
-// rowsFor returns the notification rows one stream message calls for: one
-// per channel the applicant consented to. Messages that call for nothing
-// (another event, not a CloudEvent, a dossier this database does not hold,
-// too old) give none; only a database error is returned.
-func (n *Notifier) rowsFor(ctx context.Context, m jetstream.Msg, now time.Time) ([]domain.Notification, error) {
+// notice is what the notifier reads of an event.
+type notice struct {
+	id, dossier string
+	kind        domain.EventType
+	occurred    time.Time
+}
+
+// noticeOf reads a stream message; false for one that calls for nothing
+// (another event, not a CloudEvent, too old to tell).
+func (n *Notifier) noticeOf(m jetstream.Msg, now time.Time) (notice, bool) {
 	ev, err := events.Decode(m.Data())
 	if err != nil {
 		n.log.Warn("notify: skipping a message that is not a CloudEvent", "subject", m.Subject(), "err", err)
-		return nil, nil
+		return notice{}, false
 	}
 	kind, _ := ev.Extensions()[events.ExtEventKind].(string)
 	et := domain.EventType(kind)
 	if !et.Notified() {
-		return nil, nil
+		return notice{}, false
 	}
 	var data struct {
 		DossierCode string    `json:"dossier_code"`
@@ -315,7 +337,7 @@ func (n *Notifier) rowsFor(ctx context.Context, m jetstream.Msg, now time.Time) 
 	}
 	if err := json.Unmarshal(ev.Data(), &data); err != nil || data.DossierCode == "" {
 		n.log.Warn("notify: skipping an event without dossier_code", "id", ev.ID())
-		return nil, nil
+		return notice{}, false
 	}
 	occurred := data.OccurredAt
 	if occurred.IsZero() {
@@ -323,26 +345,9 @@ func (n *Notifier) rowsFor(ctx context.Context, m jetstream.Msg, now time.Time) 
 	}
 	if now.Sub(occurred) > n.o.MaxAge {
 		n.o.Metrics.result("", et, "stale")
-		return nil, nil
+		return notice{}, false
 	}
-	d, err := n.st.Dossier(ctx, data.DossierCode)
-	if domain.KindOf(err) == domain.NotFound {
-		n.log.Warn("notify: event of a dossier this database does not hold", "dossier", data.DossierCode, "id", ev.ID())
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []domain.Notification
-	for _, ch := range d.Notify {
-		to := contact(d, ch)
-		if to == "" {
-			continue
-		}
-		out = append(out, domain.Notification{EventID: ev.ID(), Channel: ch, DossierCode: d.Code, Event: et,
-			To: domain.Mask(ch, to), OccurredAt: occurred.UTC()})
-	}
-	return out, nil
+	return notice{id: ev.ID(), dossier: data.DossierCode, kind: et, occurred: occurred.UTC()}, true
 }
 
 func contact(d *domain.Dossier, ch domain.NotifyChannel) string {
@@ -352,36 +357,45 @@ func contact(d *domain.Dossier, ch domain.NotifyChannel) string {
 	return d.Applicant.Email
 }
 
-// dispatch sends due rows until ctx ends.
+// dispatch sends due rows until ctx ends: it takes the attempts on a
+// batch of due rows in one statement and hands them to Workers senders;
+// a recorder writes the outcomes in batches. A row taken but not yet
+// recorded is not due (its next attempt is a lease away), so it is never
+// taken twice, and a dossier's later row waits behind it.
 func (n *Notifier) dispatch(ctx context.Context) {
+	work := make(chan job, n.o.Workers)
+	outs := make(chan service.AttemptOutcome, 4*n.o.Workers)
+	var workers, recorder sync.WaitGroup
+	for range n.o.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range work {
+				if o, ok := n.attempt(ctx, j.row, j.d); ok {
+					outs <- o
+				}
+			}
+		}()
+	}
+	recorder.Add(1)
+	go func() { defer recorder.Done(); n.record(outs) }()
+	defer func() {
+		close(work)
+		workers.Wait()
+		close(outs)
+		recorder.Wait()
+	}()
+
+	limit := 4 * n.o.Workers
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for ctx.Err() == nil {
-		due, err := n.st.DueNotifications(ctx, n.now(), 4*n.o.Workers)
+		full, err := n.takeDue(ctx, limit, work)
 		if err != nil && ctx.Err() == nil {
-			n.log.Warn("notify: reading due notifications", "err", err)
+			n.log.Warn("notify: taking due notifications", "err", err)
 		}
-		if len(due) > 0 {
-			sem := make(chan struct{}, n.o.Workers)
-			var wg sync.WaitGroup
-			for _, row := range due {
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-				}
-				if ctx.Err() != nil {
-					break
-				}
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					n.attempt(ctx, row)
-				}()
-			}
-			wg.Wait()
-			if len(due) == 4*n.o.Workers {
-				continue // more may be due
-			}
+		if full && err == nil {
+			continue // more may be due
 		}
 		t.Reset(n.o.Poll)
 		select {
@@ -396,6 +410,105 @@ func (n *Notifier) dispatch(ctx context.Context) {
 	}
 }
 
+// takeDue takes the attempts on up to limit due rows and queues them for
+// the senders; it reports whether limit rows were due.
+func (n *Notifier) takeDue(ctx context.Context, limit int, work chan<- job) (bool, error) {
+	now := n.now()
+	due, err := n.st.DueNotifications(ctx, now, limit)
+	if err != nil || len(due) == 0 {
+		return false, err
+	}
+	// A row this notifier is still sending is not taken again, even when
+	// its lease ran out (a slow send): only another instance may, then.
+	ids := make([]int64, 0, len(due))
+	n.mu.Lock()
+	for _, r := range due {
+		if !n.inflight[r.ID] {
+			ids = append(ids, r.ID)
+		}
+	}
+	n.mu.Unlock()
+	won, err := n.st.BeginAttempts(ctx, ids, now, now.Add(n.o.Lease))
+	if err != nil {
+		return false, err
+	}
+	mine := make(map[int64]bool, len(won))
+	n.mu.Lock()
+	for _, id := range won {
+		mine[id] = true
+		n.inflight[id] = true
+	}
+	n.mu.Unlock()
+	// The facts and contacts are read now, for the whole batch at once.
+	var codes []string
+	for _, row := range due {
+		if mine[row.ID] {
+			codes = append(codes, row.DossierCode)
+		}
+	}
+	dossiers, err := n.st.DossiersForNotice(ctx, codes)
+	if err != nil {
+		n.mu.Lock()
+		for _, id := range won {
+			delete(n.inflight, id)
+		}
+		n.mu.Unlock()
+		return false, err // the lease brings the rows back
+	}
+	for _, row := range due {
+		if !mine[row.ID] {
+			continue
+		}
+		row.Attempts++
+		select {
+		case work <- job{row, dossiers[row.DossierCode]}:
+		case <-ctx.Done():
+			return false, nil // the lease brings the row back
+		}
+	}
+	return len(due) == limit, nil
+}
+
+// record writes outcomes in batches (what arrived within a few
+// milliseconds, at most 256), until outs is closed.
+func (n *Notifier) record(outs <-chan service.AttemptOutcome) {
+	for o := range outs {
+		batch := []service.AttemptOutcome{o}
+		deadline := time.After(5 * time.Millisecond)
+	fill:
+		for len(batch) < 256 {
+			select {
+			case o, ok := <-outs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			case <-deadline:
+				break fill
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := n.st.FinishAttempts(ctx, batch, n.now()); err != nil {
+			// Not recorded: the rows come back after their lease and go
+			// again with the same ref.
+			n.log.Warn("notify: recording outcomes; they are tried again after the lease", "count", len(batch), "err", err)
+		}
+		cancel()
+		n.mu.Lock()
+		for _, o := range batch {
+			delete(n.inflight, o.ID)
+		}
+		n.mu.Unlock()
+	}
+}
+
+// job is a row taken for sending, with its dossier as read for it (nil
+// when the dossier is gone).
+type job struct {
+	row domain.Notification
+	d   *domain.Dossier
+}
+
 // backoff is the wait after the attempts-th failed attempt, with jitter.
 func (n *Notifier) backoff(attempts int) time.Duration {
 	d := n.o.RetryBase << min(attempts-1, 20)
@@ -405,67 +518,49 @@ func (n *Notifier) backoff(attempts int) time.Duration {
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
-// attempt sends one row, once this caller has taken the attempt.
-func (n *Notifier) attempt(ctx context.Context, row domain.Notification) {
-	now := n.now()
-	ok, err := n.st.BeginAttempt(ctx, row.ID, now, now.Add(n.o.Lease))
-	if err != nil || !ok {
-		if err != nil && ctx.Err() == nil {
-			n.log.Warn("notify: taking an attempt", "id", row.ID, "err", err)
-		}
-		return
-	}
-	row.Attempts++
+// attempt sends one row this notifier has taken and returns the outcome
+// to record (false: nothing to record, as after a crash).
+func (n *Notifier) attempt(ctx context.Context, row domain.Notification, d *domain.Dossier) (service.AttemptOutcome, bool) {
 	start := time.Now()
-	sendErr := n.send(ctx, row)
+	sendErr := n.send(ctx, row, d)
 	n.o.Metrics.took(row.Channel, time.Since(start))
 	if sendErr == nil && n.o.afterSend != nil && !n.o.afterSend(row) {
 		n.crashOnce.Do(func() { close(n.crashed) })
-		return
+		return service.AttemptOutcome{}, false
 	}
-	// The outcome is recorded even while stopping.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
 	end := n.now()
-	status, next, msg := domain.NotificationSent, end, ""
+	o := service.AttemptOutcome{ID: row.ID, Status: domain.NotificationSent, Next: end}
 	if sendErr != nil {
-		msg = Scrub(sendErr.Error())
-		next = end.Add(n.backoff(row.Attempts))
-		status = domain.NotificationPending
-		if IsPermanent(sendErr) || next.Sub(row.CreatedAt) > n.o.MaxAge {
-			status = domain.NotificationFailed
+		o.Error = Scrub(sendErr.Error())
+		o.Next = end.Add(n.backoff(row.Attempts))
+		o.Status = domain.NotificationPending
+		if IsPermanent(sendErr) || o.Next.Sub(row.CreatedAt) > n.o.MaxAge {
+			o.Status = domain.NotificationFailed
 		}
 	}
-	if err := n.st.FinishAttempt(rctx, row.ID, status, msg, next, end); err != nil {
-		n.log.Warn("notify: recording an attempt; it is tried again after the lease", "id", row.ID, "err", err)
-		return
-	}
 	result := map[domain.NotificationStatus]string{domain.NotificationSent: "sent", domain.NotificationPending: "retry",
-		domain.NotificationFailed: "failed"}[status]
+		domain.NotificationFailed: "failed"}[o.Status]
 	n.o.Metrics.result(row.Channel, row.Event, result)
-	switch status {
+	switch o.Status {
 	case domain.NotificationFailed:
 		n.log.Error("notify: message failed for good", "id", row.ID, "dossier", row.DossierCode, "channel", row.Channel,
-			"event", row.Event, "to", row.To, "attempts", row.Attempts, "err", msg)
+			"event", row.Event, "to", row.To, "attempts", row.Attempts, "err", o.Error)
 	case domain.NotificationPending:
 		n.log.Warn("notify: message not sent; will retry", "id", row.ID, "dossier", row.DossierCode, "channel", row.Channel,
-			"event", row.Event, "to", row.To, "attempts", row.Attempts, "retry_at", next, "err", msg)
+			"event", row.Event, "to", row.To, "attempts", row.Attempts, "retry_at", o.Next, "err", o.Error)
 	}
+	return o, true
 }
 
-// send renders the row's message from the dossier as it is now and sends
+// send renders the row's message from the dossier as read for it and sends
 // it, with the row's id as the ref.
-func (n *Notifier) send(ctx context.Context, row domain.Notification) error {
+func (n *Notifier) send(ctx context.Context, row domain.Notification, d *domain.Dossier) error {
 	s := n.senders[row.Channel]
 	if s == nil {
 		return Permanent(fmt.Errorf("the %s channel is not configured", row.Channel))
 	}
-	d, err := n.st.Dossier(ctx, row.DossierCode)
-	if err != nil {
-		if domain.KindOf(err) == domain.NotFound {
-			return Permanent(errors.New("the dossier is gone"))
-		}
-		return fmt.Errorf("reading the dossier: %w", err)
+	if d == nil {
+		return Permanent(errors.New("the dossier is gone"))
 	}
 	if !d.Notify.Has(row.Channel) {
 		return Permanent(errors.New("the applicant withdrew consent for this channel"))

@@ -42,7 +42,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // env is a real store, a real NATS stream fed by the real relay, the
 // service, an SMS gateway and an SMTP server.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	conn *events.Conn
 	svc  *service.Service
@@ -51,7 +51,7 @@ type env struct {
 	logs *syncBuf
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t testing.TB, st *store.Store) *env {
 	t.Helper()
 	conn := eventstest.Conn(t)
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: storetest.Quiet(), PollInterval: 50 * time.Millisecond})
@@ -84,7 +84,7 @@ func (e *env) options() notify.Options {
 		SMS:       notify.NewSMS(e.sms.srv.URL, "sms-token", 2*time.Second),
 		Email:     notify.NewMailer(notify.MailConfig{Host: "127.0.0.1", Port: e.mail.port(), From: "motcua@hanoi.gov.vn", Timeout: 5 * time.Second}),
 		PublicURL: "https://dichvucong.hanoi.gov.vn", RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		Lease: time.Second, Poll: 50 * time.Millisecond, Workers: 8,
+		Lease: 10 * time.Second, Poll: 50 * time.Millisecond, Workers: 8,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }

@@ -136,11 +136,24 @@ type MailConfig struct {
 // offers it, port 587 by default) or smtps://... (implicit TLS, port 465)
 // and the sender's address.
 func ParseMailConfig(smtpURL, from string) (MailConfig, error) {
+	c, err := ParseSMTPURL(smtpURL)
+	if err != nil {
+		return MailConfig{}, err
+	}
+	if !domain.ValidEmail(from) {
+		return MailConfig{}, errors.New("SMTP_FROM must be an e-mail address such as motcua@example.gov.vn")
+	}
+	c.From = from
+	return c, nil
+}
+
+// ParseSMTPURL reads the server part of the mail configuration (SMTP_URL).
+func ParseSMTPURL(smtpURL string) (MailConfig, error) {
 	u, err := url.Parse(smtpURL)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
 		return MailConfig{}, errors.New("must be smtp://[user:pass@]host[:port] or smtps://...")
 	}
-	c := MailConfig{Host: u.Hostname(), SSL: u.Scheme == "smtps", Port: 587, From: from, Timeout: 30 * time.Second}
+	c := MailConfig{Host: u.Hostname(), SSL: u.Scheme == "smtps", Port: 587, Timeout: 30 * time.Second}
 	if c.SSL {
 		c.Port = 465
 	}
@@ -154,9 +167,6 @@ func ParseMailConfig(smtpURL, from string) (MailConfig, error) {
 	if u.User != nil {
 		c.Username = u.User.Username()
 		c.Password, _ = u.User.Password()
-	}
-	if !domain.ValidEmail(from) {
-		return MailConfig{}, errors.New("SMTP_FROM must be an e-mail address such as motcua@example.gov.vn")
 	}
 	return c, nil
 }

@@ -16,19 +16,42 @@ type NotificationStore interface {
 	// DueNotifications returns up to limit pending rows due at now, only
 	// the first pending one of each dossier and channel.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]domain.Notification, error)
-	// BeginAttempt counts an attempt at a pending, due row and moves its
-	// next attempt to next; false when another caller took it first.
-	BeginAttempt(ctx context.Context, id int64, now, next time.Time) (bool, error)
-	// FinishAttempt records the outcome of an attempt.
-	FinishAttempt(ctx context.Context, id int64, status domain.NotificationStatus, lastError string, next, now time.Time) error
+	// BeginAttempts counts an attempt at each pending, due row among ids
+	// and moves its next attempt to next, in one statement; it returns the
+	// ids this caller won (another caller may have taken the others).
+	BeginAttempts(ctx context.Context, ids []int64, now, next time.Time) ([]int64, error)
+	// FinishAttempts records the outcomes of attempts, in one transaction.
+	FinishAttempts(ctx context.Context, outs []AttemptOutcome, now time.Time) error
+	// Contacts returns, for those of the dossiers that consented to any
+	// channel, the consent and the contacts, in one read.
+	Contacts(ctx context.Context, codes []string) (map[string]Contact, error)
 	// NotificationStatus summarises the rows for operators.
 	NotificationStatus(ctx context.Context, since time.Time, limit int) (NotificationReport, error)
-	// Dossier returns a dossier (NotFound if none).
-	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
+	// DossiersForNotice returns what messages say of these dossiers: the
+	// dossier, its pauses and its refusal and stop history lines; codes
+	// not found are left out.
+	DossiersForNotice(ctx context.Context, codes []string) (map[string]*domain.Dossier, error)
 	// Agency returns an agency (NotFound if none).
 	Agency(ctx context.Context, code string) (domain.Agency, error)
 	// Procedure returns a version of a procedure; 0 is the current one.
 	Procedure(ctx context.Context, code string, version int) (domain.Procedure, error)
+}
+
+// Contact is what the notifier needs to know of a dossier to write its
+// rows: the channels consented to and the contacts.
+type Contact struct {
+	Notify domain.Consent
+	Phone  string
+	Email  string
+}
+
+// AttemptOutcome is how one attempt at a notification ended: sent, failed
+// for good, or pending again from Next with Error.
+type AttemptOutcome struct {
+	ID     int64
+	Status domain.NotificationStatus
+	Error  string
+	Next   time.Time
 }
 
 // NotificationCount is how many rows of a channel are in a status.

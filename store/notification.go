@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/motcua/motcua/domain"
@@ -78,28 +79,110 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	return out, nil
 }
 
-// BeginAttempt takes one attempt at a pending, due row: it counts the
-// attempt and moves the next one to next, in one statement that only one
-// caller (of any instance) wins; it reports whether this one did.
-func (s *Store) BeginAttempt(ctx context.Context, id int64, now, next time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE notifications SET attempts = attempts + 1, next_at = ?, updated_at = ?
-		WHERE id = ? AND status = 'pending' AND next_at <= ?`, ts(next), ts(now), id, ts(now))
-	if res.Error != nil {
-		return false, translate(res.Error, "notification attempt")
+// BeginAttempts takes an attempt at each of the pending, due rows among
+// ids: it counts the attempt and moves the next one to next, in one
+// statement that only one caller (of any instance) wins per row; it
+// returns the ids this caller won.
+func (s *Store) BeginAttempts(ctx context.Context, ids []int64, now, next time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return res.RowsAffected == 1, nil
+	var won []int64
+	err := s.db.WithContext(ctx).Raw(`UPDATE notifications SET attempts = attempts + 1, next_at = ?, updated_at = ?
+		WHERE id IN ? AND status = 'pending' AND next_at <= ? RETURNING id`, ts(next), ts(now), ids, ts(now)).Scan(&won).Error
+	if err != nil {
+		return nil, translate(err, "notification attempts")
+	}
+	return won, nil
 }
 
-// FinishAttempt records an attempt's outcome: sent (sentAt set), failed for
-// good, or pending again at next with the error.
-func (s *Store) FinishAttempt(ctx context.Context, id int64, status domain.NotificationStatus, lastError string, next time.Time, now time.Time) error {
-	var sent *time.Time
-	if status == domain.NotificationSent {
-		sent = tsp(&now)
+// FinishAttempts records attempts' outcomes in one transaction: sent
+// (sent_at set), failed for good, or pending again at next with the error.
+// A row no longer pending is left as it is.
+func (s *Store) FinishAttempts(ctx context.Context, outs []service.AttemptOutcome, now time.Time) error {
+	if len(outs) == 0 {
+		return nil
 	}
-	err := s.db.WithContext(ctx).Exec(`UPDATE notifications SET status = ?, last_error = ?, next_at = ?, sent_at = ?, updated_at = ?
-		WHERE id = ? AND status = 'pending'`, string(status), strp(lastError), ts(next), sent, ts(now), id).Error
-	return translate(err, "notification")
+	return translate(s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		for _, o := range outs {
+			var sent *time.Time
+			if o.Status == domain.NotificationSent {
+				sent = tsp(&now)
+			}
+			if err := g.Exec(`UPDATE notifications SET status = ?, last_error = ?, next_at = ?, sent_at = ?, updated_at = ?
+				WHERE id = ? AND status = 'pending'`, string(o.Status), strp(o.Error), ts(o.Next), sent, ts(now), o.ID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "notifications")
+}
+
+// Contacts reads the consent and contacts of the dossiers that consented
+// to a channel, in one statement.
+func (s *Store) Contacts(ctx context.Context, codes []string) (map[string]service.Contact, error) {
+	out := map[string]service.Contact{}
+	if len(codes) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Code           string
+		Notify         string
+		ApplicantPhone string
+		ApplicantEmail string
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT code, notify, applicant_phone, applicant_email FROM dossiers
+		WHERE code IN ? AND notify <> ''`, codes).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "dossier contacts")
+	}
+	for _, r := range rows {
+		out[r.Code] = service.Contact{Notify: domain.ParseConsent(r.Notify), Phone: r.ApplicantPhone, Email: r.ApplicantEmail}
+	}
+	return out, nil
+}
+
+// DossiersForNotice reads, in three statements, what the messages about
+// these dossiers say: each dossier's row, its pauses, and its refusal and
+// stop history lines (their reasons). Codes not found are left out.
+func (s *Store) DossiersForNotice(ctx context.Context, codes []string) (map[string]*domain.Dossier, error) {
+	out := map[string]*domain.Dossier{}
+	if len(codes) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	var rows []dossierRow
+	if err := db.Where("code IN ?", codes).Find(&rows).Error; err != nil {
+		return nil, translate(err, "dossiers")
+	}
+	byID := map[int64]*domain.Dossier{}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		d := r.domain()
+		out[d.Code], byID[d.ID] = d, d
+		ids = append(ids, d.ID)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var pauses []pauseRow
+	if err := db.Where("dossier_id IN ?", ids).Order("dossier_id, id").Find(&pauses).Error; err != nil {
+		return nil, translate(err, "pauses")
+	}
+	for _, p := range pauses {
+		d := byID[p.DossierID]
+		d.Pauses = append(d.Pauses, p.domain())
+	}
+	var hist []historyRow
+	if err := db.Where("dossier_id IN ? AND action IN ?", ids, []string{string(domain.ActionRefuse), string(domain.ActionStop)}).
+		Order("dossier_id, id").Find(&hist).Error; err != nil {
+		return nil, translate(err, "history")
+	}
+	for _, h := range hist {
+		d := byID[h.DossierID]
+		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, Action: h.Action, From: domain.Status(h.FromStatus),
+			To: domain.Status(h.ToStatus), Note: h.Note})
+	}
+	return out, nil
 }
 
 // NotificationsOf returns a dossier's notifications, oldest first.

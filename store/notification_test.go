@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
 )
@@ -45,34 +46,34 @@ func TestNotificationRows(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
-				ok, err := st.BeginAttempt(ctx, due[0].ID, now, now.Add(time.Minute))
+				won, err := st.BeginAttempts(ctx, []int64{due[0].ID, due[2].ID}, now, now.Add(time.Minute))
 				if err != nil {
 					t.Error(err)
 				}
-				if ok {
-					wins.Add(1)
-				}
+				wins.Add(int32(len(won)))
 			})
 		}
 		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d attempts won, want 1", wins.Load())
+		if wins.Load() != 2 {
+			t.Fatalf("%d attempts won, want 2 (one per row)", wins.Load())
 		}
-		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationSent, "", now, now); err != nil {
+		// e3 was taken: it is not due until its lease ends; it goes back.
+		if err := st.FinishAttempts(ctx, []service.AttemptOutcome{{ID: due[0].ID, Status: domain.NotificationSent, Next: now},
+			{ID: due[2].ID, Status: domain.NotificationPending, Next: now}}, now); err != nil {
 			t.Fatal(err)
 		}
 		// A finished row is never finished again.
-		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationFailed, "late", now, now); err != nil {
+		if err := st.FinishAttempts(ctx, []service.AttemptOutcome{{ID: due[0].ID, Status: domain.NotificationFailed, Error: "late", Next: now}}, now); err != nil {
 			t.Fatal(err)
 		}
 		due, _ = st.DueNotifications(ctx, now, 100)
 		if len(due) != 3 || due[0].EventID != "e1" || due[0].Channel != domain.NotifyEmail || due[1].EventID != "e2" {
 			t.Fatalf("after e1/sms sent: %+v", due)
 		}
-		if ok, _ := st.BeginAttempt(ctx, due[0].ID, now, now.Add(time.Hour)); !ok {
+		if won, _ := st.BeginAttempts(ctx, []int64{due[0].ID}, now, now.Add(time.Hour)); len(won) != 1 {
 			t.Fatal("attempt not taken")
 		}
-		if err := st.FinishAttempt(ctx, due[0].ID, domain.NotificationFailed, "refused", now, now); err != nil {
+		if err := st.FinishAttempts(ctx, []service.AttemptOutcome{{ID: due[0].ID, Status: domain.NotificationFailed, Error: "refused", Next: now}}, now); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := st.NotificationStatus(ctx, now.Add(-time.Hour), 10)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/motcua/motcua/auth"
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/notify"
 )
 
 // Config is everything the service reads from the environment, checked at
@@ -281,14 +282,8 @@ var settings = []setting{
 		if v == "" {
 			return nil
 		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return fmt.Errorf("must be smtp://[user:pass@]host[:port] or smtps://...")
-		}
-		if p := u.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-				return fmt.Errorf("the port must be from 1 to 65535")
-			}
+		if _, err := notify.ParseSMTPURL(v); err != nil {
+			return err
 		}
 		c.SMTPURL = v
 		return nil
