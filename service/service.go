@@ -26,6 +26,9 @@ type Options struct {
 	// WatchBatch is how many dossiers one watcher transaction takes; default 500.
 	WatchBatch int
 	Logger     *slog.Logger
+	// Portal reads the national portal sync's state of a dossier; nil when
+	// the sync is not configured (the dossier then shows no portal state).
+	Portal PortalReader
 }
 
 // Service runs the commands and queries of motcua.
