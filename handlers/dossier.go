@@ -114,6 +114,16 @@ type dossierOut struct {
 	LookupPIN        string        `json:"lookup_pin,omitempty"`
 	// AllowedActions are the actions the caller may take now (for the console).
 	AllowedActions []string `json:"allowed_actions"`
+	// Portal is the national portal sync's state (GET only; absent elsewhere).
+	Portal *portalOut `json:"portal,omitempty"`
+}
+
+// portalOut is where the dossier stands with the national portal's copy.
+type portalOut struct {
+	SyncedAt  *time.Time `json:"synced_at"`
+	Pending   bool       `json:"pending"`
+	LastError *string    `json:"last_error"`
+	Parked    bool       `json:"parked"`
 }
 
 func toSteps(d *domain.Dossier) []stepOut {
@@ -207,7 +217,18 @@ func (h *api) getDossier(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now(), actorOf(c)))
+	out := toDossierOut(d, h.svc.Now(), actorOf(c))
+	ps, err := h.svc.PortalState(c.Request().Context(), d.Code)
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		out.Portal = &portalOut{SyncedAt: localp(ps.SyncedAt), Pending: ps.Pending, Parked: ps.Parked}
+		if ps.LastError != "" {
+			out.Portal.LastError = &ps.LastError
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // dossierSummary is one row of the staff list.

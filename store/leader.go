@@ -12,6 +12,8 @@ import (
 // Advisory-lock keys of the jobs one instance runs at a time.
 const (
 	LockRelay int64 = 0x6d6f74637561_01 // "motcua" + 1
+	// LockPortal: the national portal sync.
+	LockPortal int64 = 0x6d6f74637561_11
 )
 
 // OutboxChannel is the PostgreSQL notification channel a commit that wrote

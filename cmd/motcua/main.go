@@ -46,7 +46,11 @@ Usage:
                                           count late-processing events per agency, procedure and kind with a
                                           durable consumer; the table on SIGUSR1, every --every and at exit
 
-events tail and compliance need NATS_URL: without it NATS runs inside the serving process, out of reach.
+  motcua portal sync | status | resync CODE...
+                                          the national portal sync on its own (DVCQG_URL), its backlog and
+                                          failing dossiers, or dossiers sent again from their current state
+
+events tail, compliance and portal sync need NATS_URL: without it NATS runs inside the serving process, out of reach.
 
 Configuration comes from the environment; see README.md.
 `
@@ -81,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return eventsCmd(ctx, cfg, log, args, stdout)
 	case "compliance":
 		return complianceCmd(ctx, cfg, log, args, stdout)
+	case "portal":
+		return portalCmd(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/handlers"
+	"github.com/motcua/motcua/portal"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 )
@@ -121,9 +122,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
-	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log,
+	svcOpts := service.Options{Logger: log,
 		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
-		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
+		DueSoonLead:     int64(cfg.DueSoonHours * 60)}
+	var portalSync *portal.Syncer
+	if cfg.Portal.URL != "" {
+		svcOpts.Portal = st
+		if portalSync, err = newPortalSync(cfg, conn, st, log, reg); err != nil {
+			return err
+		}
+	}
+	svc := service.New(st, service.SystemClock{}, relay, svcOpts)
 
 	sessionKey, err := pageSessionKey(cfg)
 	if err != nil {
@@ -174,6 +183,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		defer wg.Done()
 		sweep(relayCtx, log, svc)
 	}()
+	if portalSync != nil {
+		// The national portal sync: one instance at a time, as the relay.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runPortalSync(relayCtx, st, log, portalSync)
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
