@@ -137,7 +137,7 @@ func TestLifecycles(t *testing.T) {
 func TestOutage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		e.start(portal.Options{Workers: 4}, 2*time.Second)
+		e.start(portal.Options{Workers: 4}, 5*time.Second)
 		a := e.intake(domain.ChannelCounter)
 		e.waitSynced(20*time.Second, a)
 		var down atomic.Bool
@@ -188,7 +188,7 @@ func TestOutage(t *testing.T) {
 func TestSessionExpiry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		e.start(portal.Options{Workers: 2}, 2*time.Second)
+		e.start(portal.Options{Workers: 2}, 5*time.Second)
 		a := e.intake(domain.ChannelCounter)
 		e.waitSynced(20*time.Second, a)
 		e.fake.ExpireSessions()
@@ -222,7 +222,7 @@ func TestCrashBetweenAnswerAndCommit(t *testing.T) {
 		e.do(a, transfer, complete, approve)
 		o := portal.Options{Workers: 2, Lease: time.Second, Durable: "crash-a"}
 		portal.CrashAfterAnswer(&o, func(code, inflight string) bool { return code == a && inflight == "entry:3" })
-		_, _, done := e.start(o, 500*time.Millisecond)
+		_, _, done := e.start(o, 900*time.Millisecond)
 		select {
 		case err := <-done:
 			if !isCrash(err) {
@@ -232,7 +232,7 @@ func TestCrashBetweenAnswerAndCommit(t *testing.T) {
 			t.Fatal("no crash")
 		}
 		e.do(a, returnBy(domain.DeliveryCounter))
-		e.start(portal.Options{Workers: 2, Durable: "crash-a"}, 2*time.Second)
+		e.start(portal.Options{Workers: 2, Durable: "crash-a"}, 5*time.Second)
 		e.waitSynced(30*time.Second, a)
 		e.check(a, 3)
 		bl, err := st.PortalBacklog(e.ctx, 0)
@@ -248,8 +248,8 @@ func TestTwoInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		e.fake.SetDelay(5 * time.Millisecond)
-		e.start(portal.Options{Workers: 3}, 2*time.Second)
-		e.start(portal.Options{Workers: 3}, 2*time.Second)
+		e.start(portal.Options{Workers: 3}, 5*time.Second)
+		e.start(portal.Options{Workers: 3}, 5*time.Second)
 		var codes []string
 		for range 3 {
 			codes = append(codes, values(lifecycles(e))...)
@@ -285,7 +285,7 @@ func TestBadAnswers(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		e.start(portal.Options{Workers: 2}, 300*time.Millisecond)
+		e.start(portal.Options{Workers: 2}, 1500*time.Millisecond)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				parent := e.t
