@@ -129,6 +129,16 @@ type dossierOut struct {
 	Notifications []notificationOut `json:"notifications"`
 	// AllowedActions are the actions the caller may take now (for the console).
 	AllowedActions []string `json:"allowed_actions"`
+	// Portal is the national portal sync's state (GET only; absent elsewhere).
+	Portal *portalOut `json:"portal,omitempty"`
+}
+
+// portalOut is where the dossier stands with the national portal's copy.
+type portalOut struct {
+	SyncedAt  *time.Time `json:"synced_at"`
+	Pending   bool       `json:"pending"`
+	LastError *string    `json:"last_error"`
+	Parked    bool       `json:"parked"`
 }
 
 func toSteps(d *domain.Dossier) []stepOut {
@@ -231,7 +241,18 @@ func (h *api) getDossier(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toDossierOut(d, h.svc.Now(), actorOf(c)))
+	out := toDossierOut(d, h.svc.Now(), actorOf(c))
+	ps, err := h.svc.PortalState(c.Request().Context(), d.Code)
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		out.Portal = &portalOut{SyncedAt: localp(ps.SyncedAt), Pending: ps.Pending, Parked: ps.Parked}
+		if ps.LastError != "" {
+			out.Portal.LastError = &ps.LastError
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // setNotifyIn changes the channels the applicant is told by.

@@ -35,6 +35,9 @@ type Options struct {
 	// rest); default 2 s, negative for none.
 	RecomputeInline time.Duration
 	Logger          *slog.Logger
+	// Portal reads the national portal sync's state of a dossier; nil when
+	// the sync is not configured (the dossier then shows no portal state).
+	Portal PortalReader
 }
 
 // Service runs the commands and queries of motcua.

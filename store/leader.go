@@ -16,6 +16,8 @@ const (
 	LockRecompute int64 = 0x6d6f74637561_08
 	// LockNotify is the notifier's: one instance tells applicants at a time.
 	LockNotify int64 = 0x6d6f74637561_10
+	// LockPortal: the national portal sync.
+	LockPortal int64 = 0x6d6f74637561_11
 )
 
 // OutboxChannel is the PostgreSQL notification channel a commit that wrote

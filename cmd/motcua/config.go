@@ -49,6 +49,15 @@ type Config struct {
 	SMTPFrom        string
 	SMSURL          string
 	SMSToken        string
+	Portal          PortalConfig
+}
+
+// PortalConfig is the national portal sync's part (DVCQG_*).
+type PortalConfig struct {
+	URL, Username, Password, Unit string
+	Timeout                       time.Duration
+	Workers                       int
+	RefusalCodes                  []int
 }
 
 // notifying reports whether a channel to tell applicants by is configured.
@@ -316,6 +325,68 @@ var settings = []setting{
 			return fmt.Errorf("is set but SMS_URL is not")
 		}
 		c.SMSToken = v
+		return nil
+	}},
+	{name: "DVCQG_URL", help: "national public-service portal's sync address; set = keep the portal's copy of every dossier current", secret: true, parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("must be an http(s) URL")
+		}
+		c.Portal.URL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{name: "DVCQG_USERNAME", help: "the portal sync's user name", parse: func(c *Config, v string) error {
+		if c.Portal.URL != "" && v == "" {
+			return fmt.Errorf("must be set when DVCQG_URL is")
+		}
+		c.Portal.Username = v
+		return nil
+	}},
+	{name: "DVCQG_PASSWORD", help: "the portal sync's password", secret: true, parse: func(c *Config, v string) error {
+		if c.Portal.URL != "" && v == "" {
+			return fmt.Errorf("must be set when DVCQG_URL is")
+		}
+		c.Portal.Password = v
+		return nil
+	}},
+	{name: "DVCQG_UNIT", help: "the province's or ministry's unit code at the portal (dstcode, madonvi)", parse: func(c *Config, v string) error {
+		if c.Portal.URL != "" && v == "" {
+			return fmt.Errorf("must be set when DVCQG_URL is")
+		}
+		c.Portal.Unit = v
+		return nil
+	}},
+	{name: "DVCQG_TIMEOUT", def: "20s", help: "how long one call to the portal may take", parse: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+			return fmt.Errorf("must be a duration from 100ms to 5m")
+		}
+		c.Portal.Timeout = d
+		return nil
+	}},
+	{name: "DVCQG_WORKERS", def: "16", help: "dossiers sent to the portal at once (each dossier's calls stay in order)", parse: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 512 {
+			return fmt.Errorf("must be a whole number from 1 to 512")
+		}
+		c.Portal.Workers = n
+		return nil
+	}},
+	{name: "DVCQG_REFUSAL_CODES", def: "400,422", help: "the portal's error_code values meaning the content is refused (the dossier is parked)", parse: func(c *Config, v string) error {
+		c.Portal.RefusalCodes = []int{}
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil || n == 0 || n == 401 {
+				return fmt.Errorf("must be error codes separated by commas (not 0 nor 401)")
+			}
+			c.Portal.RefusalCodes = append(c.Portal.RefusalCodes, n)
+		}
 		return nil
 	}},
 	{name: "SHUTDOWN_TIMEOUT", def: "20s", help: "how long a graceful stop may take", parse: func(c *Config, v string) error {

@@ -53,8 +53,11 @@ Usage:
                                           does it too when a channel is configured, one instance at a time
   motcua notify status [--since 168h] [-n 20]
                                           notifications per channel and status, the oldest pending, recent failures
+  motcua portal sync | status | resync CODE...
+                                          the national portal sync on its own (DVCQG_URL), its backlog and
+                                          failing dossiers, or dossiers sent again from their current state
 
-events tail, compliance and notify use NATS_URL; without it, the in-process NATS of a service running on the same
+events tail, compliance, notify and portal sync use NATS_URL; without it, the in-process NATS of a service running on the same
 DATA_DIR (it listens on a loopback port written to DATA_DIR/nats/client-url). The stream keeps events 90 days.
 
 Configuration comes from the environment; see README.md.
@@ -92,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return complianceCmd(ctx, cfg, log, args, stdout)
 	case "notify":
 		return notifyCmd(ctx, cfg, log, args, stdout)
+	case "portal":
+		return portalCmd(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/motcua/motcua/events"
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/notify"
+	"github.com/motcua/motcua/portal"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 )
@@ -136,9 +137,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	if err != nil {
 		return fmt.Errorf("PIN_KEY: %w", err)
 	}
-	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: log, Secret: secret,
+	svcOpts := service.Options{Logger: log, Secret: secret,
 		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
-		DueSoonLead:     int64(cfg.DueSoonHours * 60)})
+		DueSoonLead:     int64(cfg.DueSoonHours * 60)}
+	var portalSync *portal.Syncer
+	if cfg.Portal.URL != "" {
+		svcOpts.Portal = st
+		if portalSync, err = newPortalSync(cfg, conn, st, log, reg); err != nil {
+			return err
+		}
+	}
+	svc := service.New(st, service.SystemClock{}, relay, svcOpts)
 
 	// The notifier tells applicants by SMS and e-mail when a channel is
 	// configured (one instance at a time, like the relay).
@@ -223,6 +232,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		go func() {
 			defer wg.Done()
 			leadNotifier(relayCtx, st, n, log)
+		}()
+	}
+	if portalSync != nil {
+		// The national portal sync: one instance at a time, as the relay.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runPortalSync(relayCtx, st, log, portalSync)
 		}()
 	}
 	serveErr := make(chan error, 2)
