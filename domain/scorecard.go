@@ -63,12 +63,22 @@ type Scorecard struct {
 // Reasons an indicator is not measured.
 const (
 	NotMeasuredPublishing = "procedure publishing is not recorded in this system"
-	NotMeasuredPortal     = "the national portal sync's state is not available"
+	NotMeasuredPortal     = "the national portal sync is not configured (DVCQG_URL)"
 	NotMeasuredPayments   = "online payment channels are not recorded in this system"
 	NotMeasuredDigitised  = "no digitised documents yet"
 	NotMeasuredPetitions  = "petitions and feedback handling are not recorded in this system"
 	NotMeasuredNoData     = "no dossier, procedure or payment in the period to measure"
 )
+
+// PortalShare is indicator 1.4's value: of the dossiers received in the
+// period, the share whose record reached the national portal; nil with the
+// reason when nothing was received.
+func PortalShare(synced, received int64) (*float64, string) {
+	if v := fraction(synced, received); v != nil {
+		return v, ""
+	}
+	return nil, NotMeasuredNoData
+}
 
 // fraction is num/den unrounded (points are rounded only in the sums), nil
 // when den is 0.

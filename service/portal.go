@@ -24,6 +24,10 @@ type PortalState struct {
 // found=false when the sync has never seen the dossier.
 type PortalReader interface {
 	PortalState(ctx context.Context, code string) (st PortalState, found bool, err error)
+	// PortalRecordsSynced counts, per lead agency, the dossiers received in
+	// [from, to) whose record the portal acknowledged before syncedBefore
+	// (zero: at any time).
+	PortalRecordsSynced(ctx context.Context, from, to, syncedBefore time.Time) (map[string]int, error)
 }
 
 // PortalState returns the dossier's sync state with the national portal, or

@@ -34,13 +34,15 @@ type ScoreSetQuery struct {
 // ScoreSetCounts are one lead agency's counts of S.
 type ScoreSetCounts struct{ Set, OnTime, LowRated int64 }
 
-// PortalSyncShare is indicator 1.4's value for an agency and period: the
-// dossiers received in the period whose record reached the national portal,
-// over those received. The portal sync's state is not readable from here
-// yet: it answers nil with the reason, and the scorecard shows 1.4 as not
-// measured. Wire the sync's state in here.
-func (s *Service) PortalSyncShare(ctx context.Context, agency string, from, to time.Time) (*float64, string) {
-	return nil, domain.NotMeasuredPortal
+// portalSynced reads indicator 1.4's numerator for the period from the
+// national portal sync's state: per lead agency, the dossiers received in
+// [from, to) whose record the portal acknowledged (by the period's end). Nil
+// when the sync is not configured: 1.4 is then not measured, never guessed.
+func (s *Service) portalSynced(ctx context.Context, from, to time.Time) (map[string]int, error) {
+	if s.opts.Portal == nil {
+		return nil, nil
+	}
+	return s.opts.Portal.PortalRecordsSynced(ctx, from, to, to)
 }
 
 // ScorecardQuery asks for the scorecard.
@@ -106,6 +108,10 @@ func (s *Service) Scorecard(ctx context.Context, actor domain.Actor, q Scorecard
 	if err != nil {
 		return ScorecardReport{}, err
 	}
+	synced, err := s.portalSynced(ctx, start, end)
+	if err != nil {
+		return ScorecardReport{}, err
+	}
 	figs := map[string]domain.Figures{}
 	for _, r := range comp.Rows {
 		figs[r.Code] = r.Figures
@@ -121,7 +127,10 @@ func (s *Service) Scorecard(ctx context.Context, actor domain.Actor, q Scorecard
 			Processed: f.Processed, ProcessingMinutes: f.ProcessingMinutes,
 			Procedures: procs[c], OnlineProcedures: f.OnlineProcedures, OnlineProceduresUsed: f.OnlineProceduresUsed,
 			Received: f.Received, ReceivedOnline: f.ReceivedOnline, Paid: pay[0], PaidOnline: pay[1]}
-		in.PortalSynced, in.PortalReason = s.PortalSyncShare(ctx, c, start, end)
+		in.PortalSynced, in.PortalReason = nil, domain.NotMeasuredPortal
+		if synced != nil {
+			in.PortalSynced, in.PortalReason = domain.PortalShare(int64(synced[c]), f.Received)
+		}
 		rep.Rows = append(rep.Rows, ScorecardRow{Code: c, Name: names[c], Scorecard: domain.Score(in)})
 	}
 	return rep, nil

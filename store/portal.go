@@ -283,13 +283,14 @@ func (s *Store) PortalBacklog(ctx context.Context, failing int) (service.PortalB
 	return b, nil
 }
 
-// PortalRecordsSynced counts, per receiving agency, the dossiers received
+// PortalRecordsSynced counts, per lead agency (the scorecard's agencies, as
+// the compliance report's), the dossiers received
 // in [from, to) (counting began: counter and postal intake, online
 // acceptance; docs/domain.md, How each figure is counted) whose record the
 // national portal acknowledged before syncedBefore (zero: at any time): the
 // numerator of the scorecard's indicator 1.4 (Decision 766/QĐ-TTg).
 func (s *Store) PortalRecordsSynced(ctx context.Context, from, to, syncedBefore time.Time) (map[string]int, error) {
-	q := `SELECT d.agency_code AS agency, count(DISTINCT d.id) AS n
+	q := `SELECT d.lead_agency_code AS agency, count(DISTINCT d.id) AS n
 		FROM dossiers d
 		JOIN dossier_history h ON h.dossier_id = d.id AND h.to_status = ? AND h.from_status IN (0, ?)
 		JOIN portal_sync p ON p.dossier_code = d.code AND p.record_synced_at IS NOT NULL
@@ -303,7 +304,7 @@ func (s *Store) PortalRecordsSynced(ctx context.Context, from, to, syncedBefore 
 		Agency string
 		N      int
 	}
-	if err := s.ctx(ctx).Raw(q+` GROUP BY d.agency_code`, args...).Scan(&rows).Error; err != nil {
+	if err := s.ctx(ctx).Raw(q+` GROUP BY d.lead_agency_code`, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "portal records synced")
 	}
 	out := make(map[string]int, len(rows))
