@@ -28,7 +28,8 @@ type rule struct {
 // rules: domain holds the rules on the standard library alone; service the
 // use cases and ports on domain alone; store, events, handlers and auth are
 // adapters around them that never import one another; only cmd/motcua wires
-// them together. Each adapter alone holds its library: gorm and the SQL
+// them together; notify and portal, the stream's consumers, sit beside
+// events. Each adapter alone holds its library: gorm and the SQL
 // drivers in store, NATS in events, echo in handlers, JWT in auth.
 var rules = map[string]rule{
 	"domain":            {},
@@ -40,8 +41,13 @@ var rules = map[string]rule{
 	"events/eventstest": {ours: []string{"domain", "events"}, thirdParty: []string{"github.com/nats-io/"}},
 	"handlers": {ours: []string{"domain", "service"}, thirdParty: []string{"github.com/labstack/echo/", "github.com/getkin/kin-openapi/",
 		"github.com/prometheus/", "github.com/coreos/go-oidc/", "golang.org/x/oauth2", "golang.org/x/time/", "github.com/xuri/excelize/", "github.com/yeqown/go-qrcode/"}},
-	"auth":       {ours: []string{"domain"}, thirdParty: []string{"github.com/golang-jwt/", "github.com/MicahParks/keyfunc/"}},
-	"cmd/motcua": {ours: []string{"domain", "service", "store", "events", "handlers", "auth"}, thirdParty: []string{""}},
+	"auth": {ours: []string{"domain"}, thirdParty: []string{"github.com/golang-jwt/", "github.com/MicahParks/keyfunc/"}},
+	// The stream's consumers: each reads the events through events and the
+	// database through service's ports, and holds its own gateway's library.
+	"notify":            {ours: []string{"domain", "service", "events"}, thirdParty: []string{"github.com/nats-io/", "github.com/prometheus/", "github.com/wneessen/go-mail", "golang.org/x/text/"}},
+	"portal":            {ours: []string{"domain", "service", "events"}, thirdParty: []string{"github.com/nats-io/", "github.com/prometheus/"}},
+	"portal/portaltest": {},
+	"cmd/motcua":        {ours: []string{"domain", "service", "store", "events", "handlers", "auth", "notify", "portal"}, thirdParty: []string{""}},
 }
 
 // check returns the rule a production import of the package breaks, or "".

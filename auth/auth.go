@@ -106,6 +106,7 @@ func (v *verifier) Verify(ctx context.Context, token string) (domain.Actor, erro
 	if err != nil {
 		return domain.Actor{}, invalid(err.Error())
 	}
+	a.Expires = c.ExpiresAt.Time // required by the parser above
 	return a, nil
 }
 

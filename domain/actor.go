@@ -30,6 +30,9 @@ type Actor struct {
 	Title  string
 	Roles  []Role
 	Agency string
+	// Expires is when the token the actor came with ends (zero: unknown);
+	// a console session opened with it ends then too.
+	Expires time.Time
 }
 
 // MaxNameLen bounds the person's name and title kept from a token, in

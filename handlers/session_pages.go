@@ -3,9 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 )
 
@@ -56,7 +54,7 @@ func (p *pages) signInToken(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusUnauthorized, "Mã đăng nhập không hợp lệ hoặc đã hết hạn.")
 	}
-	if _, err := p.sess.start(c, a, "token", tokenExpiry(tok)); err != nil {
+	if _, err := p.sess.start(c, a, "token", a.Expires); err != nil {
 		return err
 	}
 	if next == "" {
@@ -72,14 +70,4 @@ func (p *pages) signOut(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/dang-nhap")
-}
-
-// tokenExpiry reads the exp of a token the verifier has just accepted, so
-// the session it opens never outlives it; zero when there is none.
-func tokenExpiry(tok string) time.Time {
-	var c jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(tok, &c); err != nil || c.ExpiresAt == nil {
-		return time.Time{}
-	}
-	return c.ExpiresAt.Time
 }
