@@ -204,6 +204,35 @@ var viMessages = map[string]string{
 	"Too Many Requests":        "quá nhiều yêu cầu",
 	"Service Unavailable":      "dịch vụ tạm thời chưa sẵn sàng; vui lòng thử lại sau",
 	"Internal Server Error":    "đã có lỗi hệ thống; vui lòng thử lại sau",
+
+	// Added with the notifications, the portal sync, sessions, the new
+	// reports and the calendar's recompute jobs.
+	"dossiers are for staff of an agency":                     "hồ sơ chỉ dành cho cán bộ của một cơ quan",
+	"no recompute %q":                                         "không có lượt tính lại thời hạn %s",
+	"only an administrator may see the calendar's recomputes": "chỉ quản trị viên được xem các lượt tính lại thời hạn theo lịch",
+	"notify is required":                                      "notify là bắt buộc",
+	"give the channels: [], [\"sms\"], [\"email\"] or both":   "ghi các kênh: [], [\"sms\"], [\"email\"] hoặc cả hai",
+	"must be sms or email":                                    "phải là sms hoặc email",
+	"%s is given twice":                                       "%s được ghi hai lần",
+	"only a clerk of the receiving unit may change how the applicant is told":     "chỉ cán bộ một cửa của đơn vị tiếp nhận được thay đổi cách báo cho người nộp",
+	"only the receiving unit's clerks may change how the applicant is told":       "chỉ cán bộ một cửa của đơn vị tiếp nhận được thay đổi cách báo cho người nộp",
+	"is required to be told by SMS":                                               "là bắt buộc để nhận thông báo qua SMS",
+	"is not a Vietnamese mobile number (10 digits such as 0912345678, or +84...)": "không phải số di động Việt Nam (10 chữ số như 0912345678, hoặc +84...)",
+	"give the version of the dossier you read":                                    "ghi phiên bản hồ sơ mà bạn đã đọc",
+	"is required to be told by e-mail":                                            "là bắt buộc để nhận thông báo qua thư điện tử",
+	"must be a local date and time, e.g. 2026-03-31T17:00":                        "phải là ngày giờ địa phương, ví dụ 2026-03-31T17:00",
+	"must not be in the future: the list says what was overdue, not what will be": "không được ở tương lai: danh sách cho biết hồ sơ đã quá hạn, không đoán hồ sơ sẽ quá hạn",
+	"must be in the year 2000 or later":                                           "phải từ năm 2000 trở về sau",
+	"must be unit or officer":                                                     "phải là unit (đơn vị) hoặc officer (cán bộ)",
+	"the token has expired":                                                       "mã đăng nhập đã hết hạn",
+	"a session needs an id, a person and an expiry in the future":                 "phiên làm việc cần mã, người dùng và thời hạn trong tương lai",
+	"only an administrator can end another person's sessions":                     "chỉ quản trị viên được kết thúc phiên làm việc của người khác",
+	"sub names the person whose sessions end":                                     "sub là người dùng có các phiên làm việc cần kết thúc",
+	"required, at most 255 characters":                                            "là bắt buộc, tối đa 255 ký tự",
+	"the database cannot be reached at the moment; try again shortly":             "hiện không kết nối được cơ sở dữ liệu; vui lòng thử lại sau ít phút",
+	"must be from 1 to 9007199254740991 (2^53-1) VND":                             "phải từ 1 đến 9007199254740991 (2^53-1) đồng",
+	"must be online or counter":                                                   "phải là online (trực tuyến) hoặc counter (tại quầy)",
+	"only for return_result and receive_payment":                                  "chỉ dùng cho return_result và receive_payment",
 }
 
 // viPattern is a catalogue entry with verbs, matched as a regular expression.
