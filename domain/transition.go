@@ -503,6 +503,16 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		events = append(events, EventReturned)
 	}
 
+	d.record(&ch, in, actor, now, cal, from, note, events, completed)
+	return ch, nil
+}
+
+// record completes the change of an applied action: the dossier's new
+// version, its history line, its control-slip rows, and its events (the
+// finished step's name on step_completed; completed_late when the result
+// came after the legal deadline).
+func (d *Dossier) record(ch *Change, in TransitionInput, actor Actor, now time.Time, cal *Calendar, from Status, note string,
+	events []EventType, completed string) {
 	d.Version++
 	d.UpdatedAt = now
 	h := actor.Entry(now, string(in.Action), from, d.Status)
@@ -523,14 +533,11 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		}
 		ch.Events = append(ch.Events, e)
 	}
-	// A result made after the legal deadline is a late completion, written
-	// with the result.
 	if in.Action == ActionCompleteStep {
 		if late, ok := d.CompletedLate(cal); ok {
 			ch.Events = append(ch.Events, late)
 		}
 	}
-	return ch, nil
 }
 
 // forbidden explains why the actor may not take the action.

@@ -17,7 +17,8 @@
 //
 // AsyncAPI is the AsyncAPI 3.0 document of the channel and its messages.
 // Compliance is the reference consumer: a durable consumer counting the
-// late-processing events per agency, procedure and kind, each once.
+// deadline events (domain.DeadlineEvents: due_soon and the late ones) per
+// agency, procedure and kind, each once.
 //
 // Connect opens the connection: to an external server when Options.URL is set,
 // or to a nats-server with JetStream started in this process otherwise.
