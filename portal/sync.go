@@ -311,7 +311,7 @@ func (s *Syncer) process(ctx context.Context, c service.PortalClaim) {
 		// any, stays recorded as without an answer).
 		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = s.st.PortalRetry(stop, c, "interrupted by a stop", now, now)
+		_ = s.st.PortalRetry(stop, c, "", now, now)
 		return
 	}
 	switch {

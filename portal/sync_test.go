@@ -133,6 +133,17 @@ func TestLifecycles(t *testing.T) {
 		if err != nil || total != len(codes)-1 || n[reception] != 0 {
 			t.Errorf("records synced %v %v, want %d by lead agency", n, err, len(codes)-1)
 		}
+		for _, c := range []struct {
+			name                   string
+			from, to, syncedBefore time.Time
+		}{
+			{"a period before", time.Now().Add(-48 * time.Hour), time.Now().Add(-24 * time.Hour), time.Time{}},
+			{"synced before the test began", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), time.Now().Add(-time.Hour)},
+		} {
+			if n, err := st.PortalRecordsSynced(e.ctx, c.from, c.to, c.syncedBefore); err != nil || len(n) != 0 {
+				t.Errorf("%s: records synced %v %v, want none", c.name, n, err)
+			}
+		}
 	})
 }
 

@@ -189,9 +189,15 @@ func (s *Store) PortalRelease(ctx context.Context, c service.PortalClaim, at tim
 // PortalRetry ends a worker's claim after a failure: the dossier is tried
 // again at next, and the error (without personal data) is kept, with the
 // call whose answer never came (c.Inflight; "" when the portal answered).
+// An empty msg hands the dossier back without counting a failure (a stop).
 func (s *Store) PortalRetry(ctx context.Context, c service.PortalClaim, msg string, next, at time.Time) error {
-	return s.claimed(ctx, "portal retry", `UPDATE portal_sync SET claim = NULL, next_attempt_at = ?, attempts = attempts + 1,
-		last_error = ?, inflight = ?, updated_at = ? WHERE dossier_code = ? AND claim = ?`, ts(next), msg, c.Inflight, ts(at), c.Code, c.Token)
+	add := 1
+	if msg == "" {
+		add = 0 // handed back at a stop: not a failure
+	}
+	return s.claimed(ctx, "portal retry", `UPDATE portal_sync SET claim = NULL, next_attempt_at = ?, attempts = attempts + ?,
+		last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, inflight = ?, updated_at = ? WHERE dossier_code = ? AND claim = ?`,
+		ts(next), add, msg, msg, c.Inflight, ts(at), c.Code, c.Token)
 }
 
 // PortalPark ends a worker's claim on a dossier whose content the portal
