@@ -98,10 +98,21 @@ func queryTime(f *domain.Fields, name, v string) (time.Time, bool) {
 	return t, true
 }
 
-// guardParams refuses path and query parameters with characters no field
-// may hold (domain.TextProblem): a 422 naming the parameter, before a
-// handler passes them to the database (PostgreSQL refuses NUL in text).
+// guardParams refuses the API's path and query parameters with characters
+// no field may hold (domain.TextProblem): a 422 naming the parameter, before
+// a handler passes them to the database (PostgreSQL refuses NUL in text).
+// The pages run guardPageParams in their own chain, so the refusal is a page.
 func guardParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			return next(c)
+		}
+		return guardPageParams(next)(c)
+	}
+}
+
+// guardPageParams checks every path and query parameter (see guardParams).
+func guardPageParams(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var f domain.Fields
 		for i, name := range c.ParamNames() {

@@ -194,3 +194,20 @@ func TestControlCharactersInParameters(t *testing.T) {
 		}
 	})
 }
+
+// TestControlCharactersInPageParameters: the pages refuse such parameters
+// with an error page, not a 500 (PostgreSQL refuses NUL in text).
+func TestControlCharactersInPageParameters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSite(t, st, nil)
+		s.catalogue()
+		b := s.browser()
+		b.signIn(domain.RoleAdmin, root)
+		for _, path := range []string{"/giam-sat?agency_code=%00", "/can-bo?procedure=%00", "/tra-cuu?ma=%00&pin=1"} {
+			p := b.get(path)
+			if p.Status != http.StatusUnprocessableEntity || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("%s: %d %s", path, p.Status, p.Header.Get("Content-Type"))
+			}
+		}
+	})
+}

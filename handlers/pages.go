@@ -61,7 +61,7 @@ func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc)
 	}
 	public = p.shareLimit(public)
 	page := func(method, path string, fn echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-		m = append([]echo.MiddlewareFunc{p.pageErrors, p.headers}, m...)
+		m = append([]echo.MiddlewareFunc{p.pageErrors, p.headers, guardPageParams}, m...)
 		r := e.Add(method, path, fn, m...)
 		r.Name = pageRoute + method + " " + path
 	}

@@ -71,6 +71,7 @@ func New(cfg Config) *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
 	e.Use(securityHeaders(cfg.PublicURL))
+	e.Use(guardParams)
 
 	h := &api{svc: cfg.Service, log: cfg.Logger}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -83,7 +84,7 @@ func New(cfg Config) *echo.Echo {
 		e.GET("/asyncapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, cfg.AsyncAPI) })
 	}
 
-	v1 := e.Group("/api/v1", guardParams)
+	v1 := e.Group("/api/v1")
 	staff := authenticate(cfg.Verifier, staffRoles...)
 	admin := authenticate(cfg.Verifier, domain.RoleAdmin)
 	public := rateLimit(cfg.PublicRateLimit)
