@@ -28,7 +28,9 @@ type Options struct {
 	// WatchBatch is how many dossiers one watcher transaction takes; default 500.
 	WatchBatch int
 	// RecomputeBatch is how many dossiers one transaction of a calendar
-	// recompute job takes; default 500.
+	// recompute job takes, all locked until it commits (a command on one of
+	// them waits for the batch); default 200: docs/benchmarks.md measured
+	// waits of up to 5 s with 500 on an overloaded machine.
 	RecomputeBatch int
 	// RecomputeInline is how long the request that records or removes a day
 	// works the job before answering (the background runner finishes the
@@ -78,7 +80,7 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 		opts.WatchBatch = 500
 	}
 	if opts.RecomputeBatch <= 0 {
-		opts.RecomputeBatch = 500
+		opts.RecomputeBatch = 200
 	}
 	if opts.RecomputeInline == 0 {
 		opts.RecomputeInline = 2 * time.Second
