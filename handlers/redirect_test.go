@@ -47,7 +47,10 @@ func TestSignInNextStaysLocal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(url.QueryEscape(tt.next), func(t *testing.T) {
 			b := s.browser()
-			form := b.get("/dang-nhap?next=" + url.QueryEscape(tt.next))
+			// The form's page with next in its query may be refused for a
+			// control character (422, before any sign-in); what matters
+			// is where the sign-in itself sends the browser.
+			form := b.get("/dang-nhap")
 			res := b.post("/dang-nhap", url.Values{"csrf": {b.csrf(form)}, "token": {s.token(domain.RoleClerk, center)}, "next": {tt.next}})
 			if res.Status != http.StatusSeeOther {
 				t.Fatalf("sign-in: %d %s", res.Status, res.Body)
