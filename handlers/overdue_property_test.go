@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
 )
 
 // checkOverdueThen asks for the overdue list as of random past instants
@@ -121,5 +123,46 @@ func checkOverdueThen(t *testing.T, e *env, rng *rand.Rand) {
 	}
 	if seen < 20 {
 		t.Errorf("only %d overdue dossiers over all instants: the random histories are too thin", seen)
+	}
+}
+
+// checkLatenessRecount compares the lateness report (from the roll-ups the
+// transactions kept) with a recount straight from the control slip and the
+// dossiers, per unit and per officer, for calendar and arbitrary periods.
+func checkLatenessRecount(t *testing.T, e *env, rng *rand.Rand) {
+	t.Helper()
+	var periods [][2]domain.Date
+	for m := time.January; m <= time.June; m++ {
+		from := domain.Date{Year: 2026, Month: m, Day: 1}
+		periods = append(periods, [2]domain.Date{from, from.AddMonths(1).AddDays(-1)})
+	}
+	periods = append(periods, [2]domain.Date{{Year: 2026, Month: 1, Day: 1}, {Year: 2026, Month: 6, Day: 30}})
+	first := domain.Date{Year: 2026, Month: 1, Day: 5}
+	for range 8 {
+		from := first.AddDays(rng.IntN(100))
+		periods = append(periods, [2]domain.Date{from, from.AddDays(rng.IntN(60))})
+	}
+	steps := int64(0)
+	for _, p := range periods {
+		for _, by := range []string{service.GroupByUnit, service.GroupByOfficer} {
+			q := service.LatenessQuery{From: p[0].Time(), To: p[1].AddDays(1).Time(), GroupBy: by}
+			got, err := e.st.Lateness(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.st.LatenessRecount(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("lateness %s-%s by %s (-recount +roll-ups):\n%s", p[0], p[1], by, diff)
+			}
+			for _, r := range want {
+				steps += r.Steps
+			}
+		}
+	}
+	if steps < 20 {
+		t.Errorf("only %d steps counted: the random histories are too thin", steps)
 	}
 }

@@ -25,7 +25,8 @@ import (
 // recount from the history, and (2) the report's figures for random periods
 // equal a brute-force count over the dossiers and their history lines,
 // written here independently of the roll-ups, and (3) the overdue list as of
-// random past instants equals a recount from the history (checkOverdueThen).
+// random past instants equals a recount from the history (checkOverdueThen),
+// and (4) the lateness roll-ups equal a recount from the control slip.
 func TestRollupsFollowRandomHistories(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		for seed := uint64(1); seed <= 2; seed++ {
@@ -38,6 +39,7 @@ func TestRollupsFollowRandomHistories(t *testing.T) {
 				checkRollups(t, st)
 				checkAgainstBruteForce(t, e, rand.New(rand.NewPCG(seed, 7)))
 				checkOverdueThen(t, e, rand.New(rand.NewPCG(seed, 11)))
+				checkLatenessRecount(t, e, rand.New(rand.NewPCG(seed, 13)))
 			})
 		}
 	})

@@ -488,6 +488,9 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	if err := q.applyRollups(ctx, d, ch); err != nil {
 		return err
 	}
+	if err := q.applyLateness(ctx, d, ch); err != nil {
+		return err
+	}
 	return q.writeEvents(ctx, ch.Events)
 }
 

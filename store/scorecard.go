@@ -239,10 +239,11 @@ func (s *Store) ProcedureTotals(ctx context.Context, at time.Time) (map[string]i
 	return out, nil
 }
 
-// Lateness sums the control slip's finished steps (handoffs of a step) of
-// [From, To) per unit, or per unit and officer, and the dossiers processed
-// late in it per unit (officer) of their first late step.
-func (s *Store) Lateness(ctx context.Context, q service.LatenessQuery) ([]service.LatenessRow, error) {
+// LatenessRecount counts what Lateness reads from the roll-ups straight from
+// the control slip: the finished steps (hand-offs of a step) of [From, To)
+// per unit, or per unit and officer, and the dossiers processed late in it
+// per unit (officer) of their first late step. Tests compare the two.
+func (s *Store) LatenessRecount(ctx context.Context, q service.LatenessQuery) ([]service.LatenessRow, error) {
 	officer := q.GroupBy == service.GroupByOfficer
 	keys, group := "h.from_unit AS unit_code, '' AS sub, '' AS name", "h.from_unit"
 	if officer {

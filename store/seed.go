@@ -127,12 +127,17 @@ type seedWorker struct {
 	// sums holds, per roll-up table (rollupTables' order), the counters by
 	// (key << 32 | procedure index).
 	sums [3]map[uint64]*domain.StatCounts
+	// late holds the lateness roll-ups: [0] per date, [1] per month.
+	late [2]map[lateKey]*lateCounts
 }
 
 func (g *seedGen) worker() *seedWorker {
 	w := &seedWorker{g: g}
 	for i := range w.sums {
 		w.sums[i] = map[uint64]*domain.StatCounts{}
+	}
+	for i := range w.late {
+		w.late[i] = map[lateKey]*lateCounts{}
 	}
 	return w
 }
@@ -557,6 +562,23 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 			FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict), Actor: h.Actor, ActorName: h.ActorName,
 			OverrunMinutes: h.OverrunMinutes})
 	}
+	ld := stepDeltas(d.Handoffs)
+	if d.Verdict == domain.VerdictLate && d.ProcessedAt != nil {
+		if h, ok := firstLate(d.Handoffs); ok {
+			ld = append(ld, lateDelta{At: *d.ProcessedAt, Unit: h.FromUnit, Sub: h.Actor, c: lateCounts{Name: h.ActorName, DossiersLate: 1}})
+		}
+	}
+	for _, x := range ld {
+		for i, k := range []int{dayKey(x.At), dayKey(x.At) / 100} {
+			key := lateKey{Key: k, Unit: x.Unit, Sub: x.Sub}
+			c := w.late[i][key]
+			if c == nil {
+				c = &lateCounts{}
+				w.late[i][key] = c
+			}
+			c.add(x.c)
+		}
+	}
 	facts := domain.StatFactsOf(d)
 	var st *domain.StatState
 	for _, h := range d.History {
@@ -940,6 +962,28 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 					}
 				}
 			})
+		}})
+	}
+	late := ws[0].late
+	for _, w := range ws[1:] {
+		for i := range late {
+			for k, c := range w.late[i] {
+				if have := late[i][k]; have != nil {
+					have.add(*c)
+				} else {
+					late[i][k] = c
+				}
+			}
+		}
+	}
+	for i, t := range []struct{ table, key string }{{"lateness_daily", "day"}, {"lateness_monthly", "month"}} {
+		rows := make([][]any, 0, len(late[i]))
+		for k, c := range late[i] {
+			rows = append(rows, []any{k.Key, k.Unit, k.Sub, c.Name, c.Steps, c.Early, c.OnTime, c.Late, c.LateMinutes, c.DossiersLate})
+		}
+		cols := []string{t.key, "unit_code", "actor", "actor_name", "steps", "early", "on_time", "late", "late_minutes", "dossiers_late"}
+		jobs = append(jobs, seedJob{name: "copy " + t.table, run: func(ctx context.Context, _ *sql.Conn) error {
+			return s.bulkInsert(ctx, t.table, cols, rows)
 		}})
 	}
 	jobs = append(jobs, seedJob{name: "copy dossier_sequences", run: func(ctx context.Context, _ *sql.Conn) error {

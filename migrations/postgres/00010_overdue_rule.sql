@@ -65,7 +65,40 @@ CREATE INDEX dossier_handoffs_at_idx ON dossier_handoffs (at);
 CREATE INDEX dossiers_processed_late_idx ON dossiers (processed_at) WHERE verdict = 'late';
 CREATE INDEX dossier_handoffs_late_idx ON dossier_handoffs (dossier_id, step_seq) WHERE verdict = 'late' AND step_seq > 0;
 
+-- The lateness report's roll-ups: per local date (YYYYMMDD) or calendar month
+-- (YYYYMM), unit and officer who finished the step, the control slip's
+-- counters, kept in the transaction that writes the hand-offs. A release
+-- installed over existing data starts them empty (motcua seed fills them).
+CREATE TABLE lateness_daily (
+    day           integer NOT NULL,
+    unit_code     text NOT NULL,
+    actor         text NOT NULL,
+    actor_name    text NOT NULL DEFAULT '',
+    steps         bigint NOT NULL DEFAULT 0,
+    early         bigint NOT NULL DEFAULT 0,
+    on_time       bigint NOT NULL DEFAULT 0,
+    late          bigint NOT NULL DEFAULT 0,
+    late_minutes  bigint NOT NULL DEFAULT 0,
+    dossiers_late bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, unit_code, actor)
+);
+CREATE TABLE lateness_monthly (
+    month           integer NOT NULL,
+    unit_code     text NOT NULL,
+    actor         text NOT NULL,
+    actor_name    text NOT NULL DEFAULT '',
+    steps         bigint NOT NULL DEFAULT 0,
+    early         bigint NOT NULL DEFAULT 0,
+    on_time       bigint NOT NULL DEFAULT 0,
+    late          bigint NOT NULL DEFAULT 0,
+    late_minutes  bigint NOT NULL DEFAULT 0,
+    dossiers_late bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (month, unit_code, actor)
+);
+
 -- +goose Down
+DROP TABLE lateness_monthly;
+DROP TABLE lateness_daily;
 DROP INDEX dossier_handoffs_late_idx;
 DROP INDEX dossiers_processed_late_idx;
 DROP INDEX dossier_handoffs_at_idx;
