@@ -20,7 +20,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/domain"
@@ -284,58 +283,13 @@ func multipleFilters(version string) bool {
 	return major > 2 || (major == 2 && minor >= 10)
 }
 
-var errCrashed = errors.New("events: compliance: simulated crash")
+var errCrashed = fmt.Errorf("events: compliance: simulated crash: %w", ErrStopConsuming)
 
 // Run counts late events until ctx ends, then returns nil. It keeps trying
 // while NATS is away.
 func (c *Compliance) Run(ctx context.Context) error {
-	var cons jetstream.Consumer
-	failures := 0
-	for ctx.Err() == nil {
-		err := func() error {
-			if cons == nil {
-				var err error
-				if cons, err = c.consumer(ctx); err != nil {
-					return err
-				}
-			}
-			batch, err := cons.Fetch(c.opts.Batch, jetstream.FetchMaxWait(time.Second))
-			if err != nil {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			var msgs []jetstream.Msg
-			for m := range batch.Messages() {
-				msgs = append(msgs, m)
-			}
-			if err := c.take(msgs); err != nil {
-				return err
-			}
-			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			return nil
-		}()
-		if errors.Is(err, errCrashed) {
-			return err
-		}
-		if err == nil {
-			failures = 0
-			continue
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-			cons = nil
-		}
-		failures++
-		d := min(time.Duration(failures)*250*time.Millisecond, 5*time.Second)
-		c.log.Warn("compliance: will retry", "err", err, "retry_in", d)
-		if !sleep(ctx, d) {
-			break
-		}
-	}
-	return nil
+	return Consume(ctx, Consumer{Name: "compliance", Log: c.log, Batch: c.opts.Batch, Open: c.consumer,
+		Handle: func(_ context.Context, msgs []jetstream.Msg) error { return c.take(msgs) }})
 }
 
 // take counts a fetched batch: new events are written to the state file and

@@ -161,7 +161,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			failures++
 			d := r.backoff(failures)
 			r.log.Warn("event relay: pass failed, will retry", "err", err, "retry_in", d, "failures", failures)
-			if !sleep(ctx, d) {
+			if !Sleep(ctx, d) {
 				return nil
 			}
 			continue
@@ -199,7 +199,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 		failures++
 		d := r.backoff(failures)
 		r.log.Warn("event relay: flush pass failed, will retry", "err", err, "retry_in", d, "failures", failures)
-		if !sleep(ctx, d) {
+		if !Sleep(ctx, d) {
 			return fmt.Errorf("events: flush: %w (last error: %v)", ctx.Err(), err)
 		}
 	}
@@ -215,7 +215,9 @@ func (r *Relay) backoff(failures int) time.Duration {
 	return d - time.Duration(rand.Int64N(int64(d)/10+1))
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d, or less when ctx ends first; it reports whether the whole
+// pause passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -87,9 +87,11 @@ func (s *site) tab(chrome context.Context) *tab {
 	return &tab{t: s.t, ctx: ctx, s: s}
 }
 
+// do runs steps in the tab; the budget is generous because a shared CI
+// machine under load can take tens of seconds for a page's many steps.
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("browser: %v", err)
@@ -98,7 +100,7 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func run[T any](b *tab, a chromedp.Action[T]) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/domain"
@@ -212,49 +211,7 @@ func (n *Notifier) consumer(ctx context.Context) (jetstream.Consumer, error) {
 }
 
 func (n *Notifier) consume(ctx context.Context) {
-	var cons jetstream.Consumer
-	failures := 0
-	for ctx.Err() == nil {
-		err := func() error {
-			if cons == nil {
-				var err error
-				if cons, err = n.consumer(ctx); err != nil {
-					return err
-				}
-			}
-			batch, err := cons.Fetch(n.o.Batch, jetstream.FetchMaxWait(time.Second))
-			if err != nil {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			var msgs []jetstream.Msg
-			for m := range batch.Messages() {
-				msgs = append(msgs, m)
-			}
-			if err := n.take(ctx, msgs); err != nil {
-				return err
-			}
-			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			return nil
-		}()
-		if err == nil {
-			failures = 0
-			continue
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-			cons = nil
-		}
-		failures++
-		d := min(time.Duration(failures)*250*time.Millisecond, 5*time.Second)
-		n.log.Warn("notify: reading the stream: will retry", "err", err, "retry_in", d)
-		if !sleep(ctx, d) {
-			return
-		}
-	}
+	_ = events.Consume(ctx, events.Consumer{Name: "notify", Log: n.log, Batch: n.o.Batch, Open: n.consumer, Handle: n.take})
 }
 
 // take writes the rows for a fetched batch, then acknowledges it. Rows
@@ -605,15 +562,4 @@ func (n *Notifier) name(ctx context.Context, kind, code string, version int) str
 	n.names[key] = v
 	n.mu.Unlock()
 	return v
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -242,7 +241,7 @@ func (s *Syncer) dispatch(ctx context.Context, work chan<- service.PortalClaim) 
 				}
 				failures++
 				s.log.Warn("portal sync: cannot take due dossiers", "err", err)
-				if !sleepCtx(ctx, min(time.Duration(failures)*500*time.Millisecond, 10*time.Second)) {
+				if !events.Sleep(ctx, min(time.Duration(failures)*500*time.Millisecond, 10*time.Second)) {
 					return
 				}
 				continue
@@ -479,65 +478,35 @@ func (s *Syncer) gauges(ctx context.Context) {
 // pending in one transaction, then the messages are acknowledged (a crash
 // in between only marks them again).
 func (s *Syncer) consume(ctx context.Context) {
-	var cons jetstream.Consumer
-	failures := 0
-	for ctx.Err() == nil {
-		err := func() error {
-			if cons == nil {
-				var err error
-				if cons, err = s.consumer(ctx); err != nil {
-					return err
-				}
-			}
-			batch, err := cons.Fetch(256, jetstream.FetchMaxWait(time.Second))
-			if err != nil {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			var msgs []jetstream.Msg
-			var codes []string
-			for m := range batch.Messages() {
-				msgs = append(msgs, m)
-				if !lifecycle(m.Subject()) {
-					continue
-				}
-				if code, err := dossierOf(m.Data()); err != nil {
-					s.log.Warn("portal sync: skipping a message that is not a lifecycle event", "subject", m.Subject(), "err", err)
-				} else {
-					codes = append(codes, code)
-				}
-			}
-			if len(msgs) > 0 {
-				if err := s.st.PortalMark(ctx, codes, s.o.Now()); err != nil {
-					return fmt.Errorf("mark dossiers: %w", err)
-				}
-				for _, m := range msgs {
-					_ = m.Ack()
-				}
-				s.m.Processed.Add(float64(len(msgs)))
-				s.Wake()
-			}
-			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("fetch: %w", err)
-			}
-			return nil
-		}()
-		if err == nil {
-			failures = 0
+	_ = events.Consume(ctx, events.Consumer{Name: "portal sync", Log: s.log, Batch: 256, Open: s.consumer, Handle: s.mark})
+}
+
+// mark marks pending the dossiers a batch's lifecycle events name, then
+// acknowledges the batch.
+func (s *Syncer) mark(ctx context.Context, msgs []jetstream.Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	var codes []string
+	for _, m := range msgs {
+		if !lifecycle(m.Subject()) {
 			continue
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-			cons = nil
-		}
-		failures++
-		d := min(time.Duration(failures)*250*time.Millisecond, 5*time.Second)
-		s.log.Warn("portal sync: event consumer will retry", "err", err, "retry_in", d)
-		if !sleepCtx(ctx, d) {
-			return
+		if code, err := dossierOf(m.Data()); err != nil {
+			s.log.Warn("portal sync: skipping a message that is not a lifecycle event", "subject", m.Subject(), "err", err)
+		} else {
+			codes = append(codes, code)
 		}
 	}
+	if err := s.st.PortalMark(ctx, codes, s.o.Now()); err != nil {
+		return fmt.Errorf("mark dossiers: %w", err)
+	}
+	for _, m := range msgs {
+		_ = m.Ack()
+	}
+	s.m.Processed.Add(float64(len(msgs)))
+	s.Wake()
+	return nil
 }
 
 // consumer makes (or finds) the durable consumer. It takes every event of
@@ -577,15 +546,4 @@ func dossierOf(b []byte) (string, error) {
 		return "", errors.New("data has no valid dossier_code")
 	}
 	return data.DossierCode, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
