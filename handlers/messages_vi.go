@@ -233,6 +233,11 @@ var viMessages = map[string]string{
 	"must be from 1 to 9007199254740991 (2^53-1) VND":                             "phải từ 1 đến 9007199254740991 (2^53-1) đồng",
 	"must be online or counter":                                                   "phải là online (trực tuyến) hoặc counter (tại quầy)",
 	"only for return_result and receive_payment":                                  "chỉ dùng cho return_result và receive_payment",
+	// Text and time checks of domain/input.go (returned, not formatted).
+	"is not valid UTF-8": "không phải văn bản UTF-8 hợp lệ",
+	"must not contain control characters (only tab and newline)": "không được chứa ký tự điều khiển (chỉ cho phép tab và xuống dòng)",
+	"must not contain bidirectional override characters":         "không được chứa ký tự đảo chiều văn bản",
+	"must be from 1900-01-01 to 2199-12-31":                      "phải từ 01/01/1900 đến 31/12/2199",
 }
 
 // viPattern is a catalogue entry with verbs, matched as a regular expression.

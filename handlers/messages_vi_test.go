@@ -183,3 +183,20 @@ func TestErrorCodesHaveTitlesAndREADME(t *testing.T) {
 		}
 	}
 }
+
+// The text and time checks return their messages rather than format them,
+// so the source scan above does not see them: each has its Vietnamese too.
+func TestInputCheckMessagesHaveVietnamese(t *testing.T) {
+	for _, in := range []string{"a\x00b", "a\u202eb", "a\xffb"} {
+		msg := domain.TextProblem(in)
+		if msg == "" {
+			t.Fatalf("TextProblem(%q) found nothing", in)
+		}
+		if got := vi(msg); !vietnamese(got) {
+			t.Errorf("%q has no Vietnamese (got %q)", msg, got)
+		}
+	}
+	if got := vi(domain.TimeBoundsMessage); !vietnamese(got) {
+		t.Errorf("%q has no Vietnamese (got %q)", domain.TimeBoundsMessage, got)
+	}
+}
