@@ -186,18 +186,7 @@ func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]ser
 	}
 	b.WriteString(" AND o.overdue_from < ?")
 	args = append(args, asOf)
-	if f.AgencyCodes != nil {
-		b.WriteString(" AND (o.lead_agency_code IN ? OR o.agency_code IN ? OR o.holder_code IN ?)")
-		args = append(args, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
-	}
-	if f.ProcedureCode != "" {
-		b.WriteString(" AND o.procedure_code = ?")
-		args = append(args, f.ProcedureCode)
-	}
-	if f.HolderCode != "" {
-		b.WriteString(" AND o.holder_code = ?")
-		args = append(args, f.HolderCode)
-	}
+	args = overdueFilterSQL(&b, "o", f, args)
 	if c := f.After; c != nil {
 		b.WriteString(" AND (o.overdue_from > ? OR (o.overdue_from = ? AND (o.kind > ? OR (o.kind = ? AND (o.dossier_id > ? OR (o.dossier_id = ? AND o.step_seq > ?))))))")
 		due := ts(c.DueAt)

@@ -342,19 +342,7 @@ type overdueRow struct {
 // about Limit entries of each index, however many dossiers there are.
 func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
 	var where strings.Builder
-	var args []any
-	if f.AgencyCodes != nil {
-		where.WriteString(" AND (d.lead_agency_code IN ? OR d.agency_code IN ? OR d.holder_code IN ?)")
-		args = append(args, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
-	}
-	if f.ProcedureCode != "" {
-		where.WriteString(" AND d.procedure_code = ?")
-		args = append(args, f.ProcedureCode)
-	}
-	if f.HolderCode != "" {
-		where.WriteString(" AND d.holder_code = ?")
-		args = append(args, f.HolderCode)
-	}
+	args := overdueFilterSQL(&where, "d", f, nil)
 	asOf := ts(f.AsOf)
 	if f.Past {
 		return s.overdueThen(ctx, f)
@@ -441,4 +429,23 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// overdueFilterSQL appends the overdue list's agency, procedure and holder
+// filters on the table alias (dossiers now, overdue states in the past) to
+// b, and their arguments to args.
+func overdueFilterSQL(b *strings.Builder, alias string, f service.OverdueFilter, args []any) []any {
+	if f.AgencyCodes != nil {
+		fmt.Fprintf(b, " AND (%[1]s.lead_agency_code IN ? OR %[1]s.agency_code IN ? OR %[1]s.holder_code IN ?)", alias)
+		args = append(args, f.AgencyCodes, f.AgencyCodes, f.AgencyCodes)
+	}
+	if f.ProcedureCode != "" {
+		fmt.Fprintf(b, " AND %s.procedure_code = ?", alias)
+		args = append(args, f.ProcedureCode)
+	}
+	if f.HolderCode != "" {
+		fmt.Fprintf(b, " AND %s.holder_code = ?", alias)
+		args = append(args, f.HolderCode)
+	}
+	return args
 }
