@@ -41,7 +41,7 @@ const MaxNameLen = 100
 
 // Entry starts a history line written by the actor: the subject for
 // machines, the name and title for people (docs/domain.md, history).
-func (a Actor) Entry(at time.Time, action string, from, to Status) HistoryEntry {
+func (a Actor) Entry(at time.Time, action HistoryAction, from, to Status) HistoryEntry {
 	return HistoryEntry{At: at, Actor: a.Sub, ActorName: a.Name, ActorTitle: a.Title, Action: action, From: from, To: to}
 }
 

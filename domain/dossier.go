@@ -78,7 +78,7 @@ type HistoryEntry struct {
 	Actor      string
 	ActorName  string
 	ActorTitle string
-	Action     string
+	Action     HistoryAction
 	From       Status
 	To         Status
 	Note       string
@@ -302,12 +302,12 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 	var ch Change
 	if in.Channel == ChannelOnline {
 		d.Status = StatusNew
-		ch.History = append(ch.History, actor.Entry(now, "submit", 0, StatusNew))
+		ch.History = append(ch.History, actor.Entry(now, HistorySubmit, 0, StatusNew))
 		return d, ch
 	}
 	d.Status = StatusReceived
 	d.startCounting(cal, in.ReceivedAt)
-	h := actor.Entry(now, "receive", 0, StatusReceived)
+	h := actor.Entry(now, HistoryReceive, 0, StatusReceived)
 	h.DueAt = d.Clock.DueAt
 	ch.History = append(ch.History, h)
 	// The fact happened when the dossier was handed in: an imported dossier's
@@ -374,7 +374,7 @@ func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note
 	}
 	d.Version++
 	d.UpdatedAt = now
-	h := actor.Entry(now, "calendar_changed", d.Status, d.Status)
+	h := actor.Entry(now, HistoryCalendarChanged, d.Status, d.Status)
 	h.Note, h.DueAt, h.PromisedAt = note, d.Clock.DueAt, d.PromisedAt()
 	if s := d.Current(); s != nil {
 		h.StepDueAt = s.Clock.DueAt

@@ -249,7 +249,7 @@ func ValidSMS(s string) bool {
 }
 
 // ActionSetNotify is the history action of a change of consent.
-const ActionSetNotify = "set_notify"
+const ActionSetNotify = HistorySetNotify
 
 // SetConsent records the channels the applicant now consents to (a clerk
 // writes down what the applicant asked for), as a history line; the
@@ -266,6 +266,7 @@ func (d *Dossier) SetConsent(asked []string, actor Actor, now time.Time) (Change
 	d.Notify = c
 	d.Version++
 	d.UpdatedAt = now
-	return Change{History: []HistoryEntry{{At: now, Actor: actor.Sub, Action: ActionSetNotify, From: d.Status, To: d.Status,
-		Note: "notify: " + note}}}, nil
+	h := actor.Entry(now, HistorySetNotify, d.Status, d.Status)
+	h.Note = "notify: " + note
+	return Change{History: []HistoryEntry{h}}, nil
 }

@@ -83,10 +83,6 @@ var statCounterNames = [NumStatCounters]string{
 // Name is the counter's roll-up column.
 func (c StatCounter) Name() string { return statCounterNames[c] }
 
-// HistoryRate is the action of the history line written when a citizen rates
-// the service (service.Feedback).
-const HistoryRate = "rate"
-
 // StatFacts are what the roll-ups need of a dossier besides its history
 // lines. Each is set once and never changes afterwards, so the dossier as it
 // stands now answers for every line of its past.
@@ -192,7 +188,7 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 		}
 	}
 	switch h.Action {
-	case string(ActionExtend):
+	case ActionExtend.History():
 		add(at, StatApologies, 1)
 		if f.ExtensionLate {
 			add(at, StatApologiesLate, 1)

@@ -515,7 +515,7 @@ func (d *Dossier) record(ch *Change, in TransitionInput, actor Actor, now time.T
 	events []EventType, completed string) {
 	d.Version++
 	d.UpdatedAt = now
-	h := actor.Entry(now, string(in.Action), from, d.Status)
+	h := actor.Entry(now, in.Action.History(), from, d.Status)
 	h.Note, h.DueAt, h.PromisedAt = note, copyTime(d.Clock.DueAt), d.PromisedAt()
 	if s := d.Current(); s != nil {
 		h.StepDueAt = copyTime(s.Clock.DueAt)

@@ -219,7 +219,7 @@ func TestTransitionMatrix(t *testing.T) {
 						t.Errorf("went to %s, want one of %v", d.Status, tr.To)
 					}
 					if len(ch.History) != 1 || ch.History[0].From != s || ch.History[0].To != d.Status ||
-						ch.History[0].Action != string(a) || !ch.History[0].At.Equal(now) || ch.History[0].Actor != "admin" {
+						ch.History[0].Action != a.History() || !ch.History[0].At.Equal(now) || ch.History[0].Actor != "admin" {
 						t.Errorf("history %+v", ch.History)
 					}
 					if len(ch.Events) == 0 {
@@ -405,7 +405,7 @@ func TestFullWalk(t *testing.T) {
 			t.Fatalf("%d: %d history rows", i, len(ch.History))
 		}
 		h := ch.History[0]
-		if !h.At.Equal(s.at) || h.Actor != s.actor.Sub || h.Action != string(s.in.Action) || h.From != from ||
+		if !h.At.Equal(s.at) || h.Actor != s.actor.Sub || h.Action != s.in.Action.History() || h.From != from ||
 			h.To != s.status || h.DueAt == nil || !h.DueAt.Equal(s.due) ||
 			(h.StepDueAt == nil) != (s.step == nil) || (s.step != nil && !h.StepDueAt.Equal(*s.step)) {
 			t.Errorf("%d: history %+v", i, h)

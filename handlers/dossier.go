@@ -193,7 +193,7 @@ func toDossierOut(d *domain.Dossier, now time.Time, actor domain.Actor) dossierO
 		out.Handoffs = append(out.Handoffs, handoffOut{StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: local(h.At), Verdict: string(h.Verdict)})
 	}
 	for _, h := range d.History {
-		ho := historyOut{At: local(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: h.Action, ToStatus: h.To.String(), Note: h.Note,
+		ho := historyOut{At: local(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), ToStatus: h.To.String(), Note: h.Note,
 			DueAt: localp(h.DueAt), PromisedAt: localp(h.PromisedAt)}
 		if h.From != 0 {
 			ho.FromStatus = h.From.String()

@@ -333,7 +333,7 @@ type actionForm struct {
 }
 
 func formFor(a domain.Action, d *domain.Dossier) actionForm {
-	f := actionForm{Action: string(a), Label: actionNamesVN[string(a)]}
+	f := actionForm{Action: string(a), Label: a.History().Vietnamese()}
 	switch a {
 	case domain.ActionRefuse, domain.ActionWithdraw, domain.ActionStop:
 		f.Reason, f.Danger = true, true
@@ -357,7 +357,7 @@ func formFor(a domain.Action, d *domain.Dossier) actionForm {
 func (p *pages) dossierPage(c echo.Context) error {
 	flash := ""
 	if ok := c.QueryParam("ok"); ok != "" {
-		if name, known := actionNamesVN[ok]; known {
+		if name := domain.HistoryAction(ok).Vietnamese(); name != "" {
 			flash = "Đã thực hiện: " + name + "."
 		}
 	}

@@ -29,25 +29,23 @@ var statusNamesVN = map[domain.Status]string{
 	domain.StatusReturned:            "Đã trả kết quả",
 }
 
-var actionNamesVN = map[string]string{
-	string(domain.ActionAccept):            "Tiếp nhận hồ sơ",
-	string(domain.ActionRefuse):            "Từ chối tiếp nhận",
-	string(domain.ActionTransfer):          "Chuyển xử lý",
-	string(domain.ActionCompleteStep):      "Hoàn thành bước xử lý",
-	string(domain.ActionRequestSupplement): "Yêu cầu bổ sung hồ sơ",
-	string(domain.ActionReceiveSupplement): "Nhận hồ sơ bổ sung",
-	string(domain.ActionRequestPayment):    "Yêu cầu thực hiện nghĩa vụ tài chính",
-	string(domain.ActionReceivePayment):    "Xác nhận đã thực hiện nghĩa vụ tài chính",
-	string(domain.ActionExtend):            "Xin lỗi và hẹn lại ngày trả",
-	string(domain.ActionWithdraw):          "Rút hồ sơ theo đề nghị",
-	string(domain.ActionStop):              "Dừng giải quyết",
-	string(domain.ActionReturnResult):      "Trả kết quả",
-	"submit":                               "Nộp trực tuyến",
-	"receive":                              "Tiếp nhận hồ sơ",
-	"rate":                                 "Công dân đánh giá",
-	"calendar_changed":                     "Lịch làm việc thay đổi",
-	"reissue_pin":                          "Cấp lại mã tra cứu",
-	domain.ActionSetNotify:                 "Đổi cách nhận thông báo",
+// actionNameVN is an action's or history line's Vietnamese name
+// (docs/domain.md), or its code when it has none. Templates pass a
+// history line's action or an action's code.
+func actionNameVN(a any) string {
+	var h domain.HistoryAction
+	switch a := a.(type) {
+	case domain.HistoryAction:
+		h = a
+	case domain.Action:
+		h = a.History()
+	case string:
+		h = domain.HistoryAction(a)
+	}
+	if v := h.Vietnamese(); v != "" {
+		return v
+	}
+	return string(h)
 }
 
 var verdictNamesVN = map[string]string{
@@ -153,7 +151,7 @@ func lookupName(m map[string]string, k string) string {
 var templateFuncs = template.FuncMap{
 	"when":    whenOf,
 	"status":  func(s domain.Status) string { return statusNamesVN[s] },
-	"action":  func(a string) string { return lookupName(actionNamesVN, a) },
+	"action":  actionNameVN,
 	"verdict": func(v string) string { return lookupName(verdictNamesVN, v) },
 	"channel": func(v string) string { return lookupName(channelNamesVN, v) },
 	"deliver": func(v string) string { return lookupName(deliveryNamesVN, v) },
@@ -236,7 +234,7 @@ func person(h domain.HistoryEntry) string {
 // line, or the acceptance of an online one), for the receipt's signature.
 func receiver(d *domain.Dossier) string {
 	for _, h := range d.History {
-		if h.Action == "receive" || h.Action == string(domain.ActionAccept) {
+		if h.Action == domain.HistoryReceive || h.Action == domain.ActionAccept.History() {
 			if h.ActorName != "" {
 				return h.ActorName
 			}

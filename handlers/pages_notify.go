@@ -59,5 +59,5 @@ func (p *pages) notifyPost(c echo.Context) error {
 	if _, err := p.api.svc.SetNotify(c.Request().Context(), actorOf(c), service.SetNotifyCmd{Code: code, Version: version, Notify: asked}); err != nil {
 		return p.actionFailed(c, err)
 	}
-	return c.Redirect(http.StatusSeeOther, "/can-bo/ho-so/"+url.PathEscape(code)+"?ok="+domain.ActionSetNotify)
+	return c.Redirect(http.StatusSeeOther, "/can-bo/ho-so/"+url.PathEscape(code)+"?ok="+string(domain.ActionSetNotify))
 }

@@ -192,7 +192,7 @@ func FactsOf(d *domain.Dossier, ev domain.EventType, occurred time.Time, procedu
 		}
 		f.OldDue, f.OldDueAt = day(d.Clock.DueAt), dayTime(d.Clock.DueAt)
 	case domain.EventRefused, domain.EventStopped:
-		action := map[domain.EventType]string{domain.EventRefused: string(domain.ActionRefuse), domain.EventStopped: string(domain.ActionStop)}[ev]
+		action := map[domain.EventType]domain.HistoryAction{domain.EventRefused: domain.ActionRefuse.History(), domain.EventStopped: domain.ActionStop.History()}[ev]
 		for i := len(d.History) - 1; i >= 0; i-- {
 			if d.History[i].Action == action {
 				// The reason, without the officer's own note after it.

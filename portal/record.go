@@ -180,25 +180,6 @@ func Hash(r Record) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// actionText says in Vietnamese what a history line did (NoiDungXuLy).
-var actionText = map[string]string{
-	"submit":             "Nộp hồ sơ trực tuyến",
-	"receive":            "Tiếp nhận hồ sơ",
-	"accept":             "Tiếp nhận hồ sơ trực tuyến",
-	"refuse":             "Từ chối tiếp nhận hồ sơ",
-	"transfer":           "Chuyển hồ sơ đến cơ quan giải quyết",
-	"complete_step":      "Hoàn thành bước xử lý",
-	"request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
-	"receive_supplement": "Tiếp nhận hồ sơ bổ sung",
-	"request_payment":    "Yêu cầu thực hiện nghĩa vụ tài chính",
-	"receive_payment":    "Đã nhận nghĩa vụ tài chính",
-	"extend":             "Xin lỗi và hẹn lại ngày trả kết quả",
-	"withdraw":           "Công dân rút hồ sơ",
-	"stop":               "Dừng xử lý hồ sơ",
-	"return_result":      "Trả kết quả",
-	"calendar_changed":   "Điều chỉnh thời hạn theo lịch làm việc",
-}
-
 // ProgressOf maps the history lines of a dossier to progress entries, in
 // order. The unit of each line is the receiving unit for the one-stop
 // unit's actions and the unit holding the step for the step officers'
@@ -232,11 +213,11 @@ func ProgressOf(d *domain.Dossier, n Names) []Progress {
 				step = 0
 			}
 		}
-		text := actionText[h.Action]
+		text := h.Action.Vietnamese() // the pages' wording (docs/domain.md)
 		if text == "" {
 			text = "Xử lý hồ sơ"
 		}
-		if h.Action == string(domain.ActionCompleteStep) && h.To == domain.StatusProcessed {
+		if h.Action == domain.ActionCompleteStep.History() && h.To == domain.StatusProcessed {
 			text = "Hoàn thành giải quyết hồ sơ"
 		}
 		if note := strings.TrimSpace(h.Note); note != "" {

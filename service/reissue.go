@@ -8,7 +8,7 @@ import (
 
 // HistoryReissuePIN is the action of the history line written when a clerk
 // issues a new look-up PIN.
-const HistoryReissuePIN = "reissue_pin"
+const HistoryReissuePIN = domain.HistoryReissuePIN
 
 // ReceiptView is what the receipt and appointment slip prints (Circular
 // 03/2025/TT-VPCP, form 1): the dossier with its applicant, the procedure

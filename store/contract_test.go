@@ -69,7 +69,7 @@ func TestContractVersionConflict(t *testing.T) {
 					return err
 				}
 				cur.Version = readVersion + 1
-				h := domain.HistoryEntry{At: now, Actor: "x", Action: note, From: cur.Status, To: cur.Status}
+				h := domain.HistoryEntry{At: now, Actor: "x", Action: domain.HistoryAction(note), From: cur.Status, To: cur.Status}
 				ev := domain.Event{Type: domain.EventStepCompleted, DossierCode: cur.Code, AgencyCode: unit, OccurredAt: now}
 				return tx.UpdateDossier(ctx, cur, readVersion, domain.Change{History: []domain.HistoryEntry{h}, Events: []domain.Event{ev}})
 			})

@@ -300,7 +300,7 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 		return translate(err, "history")
 	}
 	for _, h := range hist {
-		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: h.Action, From: domain.Status(h.FromStatus),
+		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: domain.HistoryAction(h.Action), From: domain.Status(h.FromStatus),
 			To: domain.Status(h.ToStatus), Note: h.Note, DueAt: h.DueAt, PromisedAt: h.PromisedAt, StepDueAt: h.StepDueAt})
 	}
 	ns, err := q.NotificationsOf(ctx, d.Code)
@@ -468,7 +468,7 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	if len(ch.History) > 0 {
 		rows := make([]historyRow, 0, len(ch.History))
 		for _, h := range ch.History {
-			rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: h.Action, FromStatus: int(h.From),
+			rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), FromStatus: int(h.From),
 				ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 		}
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {

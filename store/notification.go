@@ -179,7 +179,7 @@ func (s *Store) DossiersForNotice(ctx context.Context, codes []string) (map[stri
 	}
 	for _, h := range hist {
 		d := byID[h.DossierID]
-		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, Action: h.Action, From: domain.Status(h.FromStatus),
+		d.History = append(d.History, domain.HistoryEntry{At: h.At, Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: domain.HistoryAction(h.Action), From: domain.Status(h.FromStatus),
 			To: domain.Status(h.ToStatus), Note: h.Note})
 	}
 	return out, nil

@@ -398,7 +398,7 @@ func (s *Store) RecountRollups(ctx context.Context) (Rollups, error) {
 		for haveLine && line.DossierID <= d.ID {
 			if line.DossierID == d.ID {
 				var ds []domain.StatDelta
-				st, ds = domain.StatStep(f, st, domain.HistoryEntry{At: line.At, Action: line.Action,
+				st, ds = domain.StatStep(f, st, domain.HistoryEntry{At: line.At, Action: domain.HistoryAction(line.Action),
 					From: domain.Status(line.FromStatus), To: domain.Status(line.ToStatus), DueAt: line.DueAt})
 				out.add(d.LeadAgencyCode, d.ProcedureCode, ds)
 			}

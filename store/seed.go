@@ -583,7 +583,7 @@ func (w *seedWorker) rows(b *seedBatch, sp *seedProc, d *domain.Dossier, pin str
 	var st *domain.StatState
 	for _, h := range d.History {
 		b.history = append(b.history, historyRow{ID: int64(len(b.history) + 1), DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle,
-			Action: h.Action, FromStatus: int(h.From), ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt),
+			Action: string(h.Action), FromStatus: int(h.From), ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt),
 			PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 		var ds []domain.StatDelta
 		st, ds = domain.StatStep(facts, st, h)
