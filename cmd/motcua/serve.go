@@ -251,6 +251,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		wg.Wait()
 		return err
 	}
+	servePprof(cfg.PprofAddr, log)
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
 	warnPublicURL(log, cfg, ln.Addr())
 	if ready != nil {
