@@ -14,7 +14,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 PGHOST=${PGHOST:-127.0.0.1}
 DB=${BENCH_DB:-motcua_load}
-ADDR=127.0.0.1:18090
+ADDR=${BENCH_ADDR:-127.0.0.1:18090}
 export CGO_ENABLED=0
 work=$(mktemp -d)
 server=; trap '[ -n "$server" ] && kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -22,7 +22,7 @@ server=; trap '[ -n "$server" ] && kill $server 2>/dev/null || true; rm -rf "$wo
 go build -o "$work/motcua" ./cmd/motcua
 psql -q -h "$PGHOST" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 export DATABASE_URL="postgres://postgres@$PGHOST:5432/$DB?sslmode=disable"
-export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222} NATS_STREAM=BENCH NATS_SUBJECT_PREFIX=bench.
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222} NATS_STREAM=${BENCH_STREAM:-BENCH} NATS_SUBJECT_PREFIX=${BENCH_SUBJECT_PREFIX:-bench.}
 export DATA_DIR="$work/data" JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 PUBLIC_RATE_LIMIT=0 LOG_LEVEL=warn TRUSTED_PROXIES=127.0.0.1/32
 "$work/motcua" migrate
 if [ "$DOSSIERS" -gt 0 ]; then
