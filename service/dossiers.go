@@ -242,11 +242,7 @@ func errNoDossier() error {
 // head; the view itself is cached per dossier version, so a cached view is
 // never older than the dossier, on any instance.
 func (s *Service) Lookup(ctx context.Context, code, pin, client string) (PublicView, error) {
-	head, err := s.unlock(ctx, code, pin, ClientKey(client))
-	if err != nil {
-		return PublicView{}, err
-	}
-	cv, err := s.catalogueVersion(ctx)
+	head, cv, err := s.unlock(ctx, code, pin, ClientKey(client))
 	if err != nil {
 		return PublicView{}, err
 	}
@@ -269,19 +265,20 @@ func (s *Service) Lookup(ctx context.Context, code, pin, client string) (PublicV
 }
 
 // unlock checks the PIN through the attempt limits (attempt); every failure
-// is the same not-found. client is a ClientKey.
-func (s *Service) unlock(ctx context.Context, code, pin, client string) (LookupHead, error) {
+// is the same not-found. client is a ClientKey. It also returns the
+// catalogue's version, read with the head.
+func (s *Service) unlock(ctx context.Context, code, pin, client string) (LookupHead, int64, error) {
 	if _, _, _, ok := domain.ParseDossierCode(code); !ok || len(pin) != pinDigits {
-		return LookupHead{}, errNoDossier()
+		return LookupHead{}, 0, errNoDossier()
 	}
-	head, ok, err := s.attempt(ctx, code, pin, client)
+	head, cv, ok, err := s.attempt(ctx, code, pin, client)
 	if err != nil {
-		return LookupHead{}, err
+		return LookupHead{}, 0, err
 	}
 	if !ok {
-		return LookupHead{}, errNoDossier()
+		return LookupHead{}, 0, errNoDossier()
 	}
-	return head, nil
+	return head, cv, nil
 }
 
 // FeedbackCmd is a citizen's rating of the service after the result.
@@ -300,7 +297,7 @@ func (s *Service) Feedback(ctx context.Context, cmd FeedbackCmd) error {
 	if err := domain.ValidateRating(cmd.Rating, cmd.Comment); err != nil {
 		return err
 	}
-	if _, err := s.unlock(ctx, cmd.Code, cmd.PIN, ClientKey(cmd.Client)); err != nil {
+	if _, _, err := s.unlock(ctx, cmd.Code, cmd.PIN, ClientKey(cmd.Client)); err != nil {
 		return err
 	}
 	now := s.clock.Now()

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/motcua/motcua/domain"
 )
 
 // pinDigits is the length of a look-up PIN: short enough to type on a phone;
@@ -257,38 +255,31 @@ func ClientKey(addr string) string {
 }
 
 // attempt is one PIN check through the limits: the attempt is counted
-// before the PIN is checked (one atomic statement per counter), so
+// before the PIN is checked (atomic increments that return the counts), so
 // concurrent guesses can never check more PINs than the limits allow, and
 // an unknown code does the same work as a wrong PIN: the same statements
 // and one PIN verification against a dummy hash. On success the attempt is
 // taken back. found is false for an unknown code, a refused attempt and a
 // wrong PIN alike.
-func (s *Service) attempt(ctx context.Context, code, pin, client string) (head LookupHead, found bool, err error) {
+func (s *Service) attempt(ctx context.Context, code, pin, client string) (head LookupHead, catalogue int64, found bool, err error) {
 	lim := s.opts.PINLimits
 	now := s.clock.Now()
 	pair := code + "|" + client
-	counts, err := s.store.CountPINAttempt(ctx, now, []GuardCount{
-		{Scope: GuardClient, Key: client, WindowEnd: now.Add(lim.ClientWindow)},
-		{Scope: GuardPair, Key: pair, WindowEnd: now.Add(lim.PairWindow)},
+	// Only attempts this address may make count towards the dossier's
+	// ceiling, so one address alone cannot lock the dossier.
+	r, err := s.store.AttemptLookup(ctx, PINAttempt{
+		Now:       now,
+		Client:    GuardCount{Scope: GuardClient, Key: client, WindowEnd: now.Add(lim.ClientWindow)},
+		Pair:      GuardCount{Scope: GuardPair, Key: pair, WindowEnd: now.Add(lim.PairWindow)},
+		MaxClient: lim.PerClient, MaxPair: lim.PerClientDossier,
+		Dossier: GuardCount{Scope: GuardDossier, Key: code, WindowEnd: now.Add(lim.DossierWindow)},
+		Code:    code,
 	})
 	if err != nil {
-		return LookupHead{}, false, err
+		return LookupHead{}, 0, false, err
 	}
-	allowed := counts[0] <= lim.PerClient && counts[1] <= lim.PerClientDossier
-	if allowed {
-		// Only attempts this address may make count towards the dossier's
-		// ceiling, so one address alone cannot lock the dossier.
-		dc, err := s.store.CountPINAttempt(ctx, now, []GuardCount{{Scope: GuardDossier, Key: code, WindowEnd: now.Add(lim.DossierWindow)}})
-		if err != nil {
-			return LookupHead{}, false, err
-		}
-		allowed = dc[0] <= lim.PerDossier
-	}
-	head, err = s.store.LookupHead(ctx, code)
-	exists := err == nil
-	if err != nil && domain.KindOf(err) != domain.NotFound {
-		return LookupHead{}, false, err
-	}
+	allowed := r.Client <= lim.PerClient && r.Pair <= lim.PerClientDossier && r.Dossier > 0 && r.Dossier <= lim.PerDossier
+	head, exists := r.Head, r.Found
 	hash := dummyPINHash
 	if exists {
 		hash = head.PINHash
@@ -298,15 +289,15 @@ func (s *Service) attempt(ctx context.Context, code, pin, client string) (head L
 		if exists && allowed {
 			s.log.Debug("wrong look-up PIN", "code", code, "client", client)
 		}
-		return LookupHead{}, false, nil
+		return LookupHead{}, 0, false, nil
 	}
 	// The PIN was right: the attempt was not a failure. The pair and the
 	// dossier start again (the holder of the PIN is here); the address only
 	// gets its one attempt back, so knowing one PIN does not reset it.
 	if err := s.store.ForgivePINAttempt(ctx, client, pair, code); err != nil {
-		return LookupHead{}, false, err
+		return LookupHead{}, 0, false, err
 	}
-	return head, true, nil
+	return head, r.Catalogue, true, nil
 }
 
 // UpgradePINHashes rewrites the dossiers' PIN hashes of the old "s256"

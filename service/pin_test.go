@@ -96,9 +96,10 @@ func wrongPIN(right string) string {
 	return "00000000"
 }
 
-// gatedStore holds every LookupHead until n callers are inside: the
-// widest window there is between reading a dossier's PIN state and
-// counting a failure.
+// gatedStore holds every look-up's first step (AttemptLookup, which counts
+// the attempt and reads the head) until n callers are inside, before their
+// PINs are checked: the widest window there is between reading a dossier's
+// PIN state and checking a PIN.
 type gatedStore struct {
 	service.Store
 	n       int32
@@ -107,12 +108,13 @@ type gatedStore struct {
 	once    sync.Once
 }
 
-func (g *gatedStore) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {
+func (g *gatedStore) AttemptLookup(ctx context.Context, a service.PINAttempt) (service.PINAttemptResult, error) {
+	r, err := g.Store.AttemptLookup(ctx, a)
 	if g.waiting.Add(1) >= g.n {
 		g.once.Do(func() { close(g.open) })
 	}
 	<-g.open
-	return g.Store.LookupHead(ctx, code)
+	return r, err
 }
 
 // TestPINGuessRace: 39 wrong guesses from one address are in flight when
@@ -247,6 +249,12 @@ type countingStore struct {
 func (c *countingStore) CountPINAttempt(ctx context.Context, now time.Time, g []service.GuardCount) ([]int, error) {
 	c.counts.Add(1)
 	return c.Store.CountPINAttempt(ctx, now, g)
+}
+
+func (c *countingStore) AttemptLookup(ctx context.Context, a service.PINAttempt) (service.PINAttemptResult, error) {
+	c.counts.Add(1)
+	c.heads.Add(1)
+	return c.Store.AttemptLookup(ctx, a)
 }
 
 func (c *countingStore) LookupHead(ctx context.Context, code string) (service.LookupHead, error) {

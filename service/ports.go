@@ -62,6 +62,12 @@ type LookupStore interface {
 	// counter whose window ended at or before now starts again at 1 with the
 	// given window end.
 	CountPINAttempt(ctx context.Context, now time.Time, counts []GuardCount) ([]int, error)
+	// AttemptLookup is a look-up's first step in one call (on PostgreSQL one
+	// statement, one round trip): it counts the attempt on the client's and
+	// the pair's counters as CountPINAttempt does, then on the dossier's
+	// only if both stayed within their maxima, and reads the dossier's head
+	// and the catalogue's version.
+	AttemptLookup(ctx context.Context, a PINAttempt) (PINAttemptResult, error)
 	// ForgivePINAttempt takes a right PIN's attempt back: the pair's and the
 	// dossier's counters start again, the client's loses one.
 	ForgivePINAttempt(ctx context.Context, client, pair, code string) error
@@ -206,6 +212,25 @@ type Claim struct {
 	Kind      domain.EventType
 	StepSeq   int
 	Deadline  int64 // Unix microseconds of the deadline
+}
+
+// PINAttempt is what AttemptLookup counts and reads.
+type PINAttempt struct {
+	Now                time.Time
+	Client, Pair       GuardCount
+	MaxClient, MaxPair int
+	Dossier            GuardCount
+	Code               string
+}
+
+// PINAttemptResult is AttemptLookup's answer: the counts (this attempt
+// included; Dossier is 0 when the dossier's counter was not counted), the
+// head (Found false for an unknown code) and the catalogue's version.
+type PINAttemptResult struct {
+	Client, Pair, Dossier int
+	Head                  LookupHead
+	Found                 bool
+	Catalogue             int64
 }
 
 // LookupHead is the part of a dossier a look-up checks before anything else.

@@ -45,7 +45,7 @@ func (s *Service) Receipt(ctx context.Context, actor domain.Actor, code, pin str
 		// receipt is no oracle for guessing PINs.
 		ok := len(pin) == pinDigits
 		if ok {
-			if _, ok, err = s.attempt(ctx, code, pin, "staff:"+actor.Sub); err != nil {
+			if _, _, ok, err = s.attempt(ctx, code, pin, "staff:"+actor.Sub); err != nil {
 				return ReceiptView{}, err
 			}
 		}

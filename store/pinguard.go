@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/service"
 )
 
@@ -126,4 +128,79 @@ func (q queries) ReplacePINHashes(ctx context.Context, hashes map[int64][2]strin
 func (q queries) DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
 	res := q.ctx(ctx).Exec("DELETE FROM idempotency_keys WHERE created_at < ?", ts(before))
 	return res.RowsAffected, translate(res.Error, "idempotency keys")
+}
+
+// AttemptLookup counts a look-up's attempt and reads what it checks. On
+// PostgreSQL it is one statement: the client's and the pair's counters are
+// bumped in one INSERT ... ON CONFLICT ... RETURNING (a data-modifying WITH),
+// the dossier's in a second one only when the first returned counts within
+// their maxima, and the head and the catalogue's version are read beside
+// them; so a look-up makes one round trip before the PIN is checked instead
+// of four (docs/benchmarks.md, "Hot paths"). SQLite runs the same steps one
+// after another.
+func (q queries) AttemptLookup(ctx context.Context, a service.PINAttempt) (service.PINAttemptResult, error) {
+	if q.dialect != Postgres {
+		return q.attemptLookupSteps(ctx, a)
+	}
+	now := ts(a.Now)
+	var r service.PINAttemptResult
+	var id, version sql.NullInt64
+	var hash sql.NullString
+	err := q.ctx(ctx).Raw(`WITH cp AS (
+		INSERT INTO pin_guard (scope, key, failures, window_ends) VALUES (?, ?, 1, ?), (?, ?, 1, ?)
+		ON CONFLICT (scope, key) DO UPDATE SET
+			failures = CASE WHEN pin_guard.window_ends <= ? THEN 1 ELSE pin_guard.failures + 1 END,
+			window_ends = CASE WHEN pin_guard.window_ends <= ? THEN excluded.window_ends ELSE pin_guard.window_ends END
+		RETURNING scope, failures),
+	d AS (
+		INSERT INTO pin_guard (scope, key, failures, window_ends)
+		SELECT ?, ?, 1, ? WHERE (SELECT count(*) FROM cp WHERE (scope = ? AND failures <= ?) OR (scope = ? AND failures <= ?)) = 2
+		ON CONFLICT (scope, key) DO UPDATE SET
+			failures = CASE WHEN pin_guard.window_ends <= ? THEN 1 ELSE pin_guard.failures + 1 END,
+			window_ends = CASE WHEN pin_guard.window_ends <= ? THEN excluded.window_ends ELSE pin_guard.window_ends END
+		RETURNING failures)
+	SELECT (SELECT failures FROM cp WHERE scope = ?), (SELECT failures FROM cp WHERE scope = ?), COALESCE((SELECT failures FROM d), 0),
+		h.id, h.version, h.pin_hash, COALESCE((SELECT version FROM cache_versions WHERE name = ?), 0)
+	FROM (SELECT 1) AS one LEFT JOIN dossiers h ON h.code = ?`,
+		a.Client.Scope, a.Client.Key, ts(a.Client.WindowEnd), a.Pair.Scope, a.Pair.Key, ts(a.Pair.WindowEnd), now, now,
+		a.Dossier.Scope, a.Dossier.Key, ts(a.Dossier.WindowEnd), a.Client.Scope, a.MaxClient, a.Pair.Scope, a.MaxPair, now, now,
+		a.Client.Scope, a.Pair.Scope, catalogueKey, a.Code).Row().
+		Scan(&r.Client, &r.Pair, &r.Dossier, &id, &version, &hash, &r.Catalogue)
+	if err != nil {
+		return service.PINAttemptResult{}, translate(err, "pin attempt")
+	}
+	if id.Valid {
+		r.Found = true
+		r.Head = service.LookupHead{ID: id.Int64, Version: int(version.Int64), PINHash: hash.String}
+	}
+	return r, nil
+}
+
+// attemptLookupSteps is AttemptLookup as separate statements (SQLite, one
+// writer at a time, has no data-modifying WITH).
+func (q queries) attemptLookupSteps(ctx context.Context, a service.PINAttempt) (service.PINAttemptResult, error) {
+	var r service.PINAttemptResult
+	counts, err := q.CountPINAttempt(ctx, a.Now, []service.GuardCount{a.Client, a.Pair})
+	if err != nil {
+		return r, err
+	}
+	r.Client, r.Pair = counts[0], counts[1]
+	if r.Client <= a.MaxClient && r.Pair <= a.MaxPair {
+		dc, err := q.CountPINAttempt(ctx, a.Now, []service.GuardCount{a.Dossier})
+		if err != nil {
+			return r, err
+		}
+		r.Dossier = dc[0]
+	}
+	r.Head, err = q.LookupHead(ctx, a.Code)
+	switch {
+	case err == nil:
+		r.Found = true
+	case domain.KindOf(err) != domain.NotFound:
+		return r, err
+	}
+	if r.Catalogue, err = q.CatalogueVersion(ctx); err != nil {
+		return r, err
+	}
+	return r, nil
 }

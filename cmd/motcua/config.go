@@ -21,6 +21,7 @@ import (
 type Config struct {
 	HTTPAddr        string
 	MetricsAddr     string
+	PprofAddr       string
 	DatabaseURL     string
 	NATSURL         string
 	NATSListen      string
@@ -97,6 +98,23 @@ var settings = []setting{
 			return fmt.Errorf("must differ from HTTP_ADDR")
 		}
 		c.MetricsAddr = v
+		return nil
+	}},
+	{name: "PPROF_ADDR", help: "loopback host:port serving Go's /debug/pprof/ for profiling; unset = off (never on HTTP_ADDR)", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		host, _, err := net.SplitHostPort(v)
+		if err != nil {
+			return fmt.Errorf("must be host:port, e.g. 127.0.0.1:6060")
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("must be a loopback address, e.g. 127.0.0.1:6060")
+		}
+		if v == c.HTTPAddr || v == c.MetricsAddr {
+			return fmt.Errorf("must differ from HTTP_ADDR and METRICS_ADDR")
+		}
+		c.PprofAddr = v
 		return nil
 	}},
 	{name: "DATABASE_URL", help: "postgres:// URL; unset = embedded SQLite under DATA_DIR", secret: true, parse: func(c *Config, v string) error {

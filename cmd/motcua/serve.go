@@ -251,6 +251,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		wg.Wait()
 		return err
 	}
+	pprofSrv := servePprof(cfg.PprofAddr, log)
 	log.Info("serving", "addr", ln.Addr().String(), "dialect", st.Dialect(), "started_in", time.Since(start))
 	warnPublicURL(log, cfg, ln.Addr())
 	if ready != nil {
@@ -269,6 +270,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("http shutdown", "err", err)
+	}
+	if pprofSrv != nil {
+		_ = pprofSrv.Close()
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(shutdownCtx)
