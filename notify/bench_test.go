@@ -23,7 +23,8 @@ import (
 // started and timed until every row is sent (sends/s). Then intake latency
 // (p50, p99 of 2,000 intakes from 8 goroutines) with the notifier busy
 // against without it. One iteration is the whole run: -benchtime 1x.
-// PostgreSQL when TEST_DATABASE_URL is set (BENCH_DB=postgres), else SQLite.
+// PostgreSQL when TEST_DATABASE_URL is set (BENCH_DB=postgres), else SQLite;
+// NOTIFY_BENCH_WORKERS sets the notifier's senders (default 64).
 func BenchmarkNotify(b *testing.B) {
 	total := 10000
 	if v, err := strconv.Atoi(os.Getenv("NOTIFY_BENCH_N")); err == nil && v > 0 {
@@ -50,6 +51,9 @@ func BenchmarkNotify(b *testing.B) {
 
 		o := e.options()
 		o.Workers, o.Lease, o.Logger = 64, 2*time.Minute, storetest.Quiet()
+		if v, err := strconv.Atoi(os.Getenv("NOTIFY_BENCH_WORKERS")); err == nil && v > 0 {
+			o.Workers = v
+		}
 		start := time.Now()
 		e.start(o)
 		// Intake latency while the notifier drains the backlog.

@@ -44,7 +44,10 @@ type Options struct {
 	// (longer than a send may take).
 	Lease time.Duration
 	// Workers is how many messages are sent at once (across dossiers; one
-	// dossier's messages on a channel go one after the other); default 64.
+	// dossier's messages on a channel go one after the other); default 16,
+	// which keeps intake's p99 near its level without the notifier while
+	// still sending about 300 a second through a 100 ms gateway
+	// (docs/benchmarks.md, Notifications to applicants).
 	Workers int
 	// Batch is how many stream messages one fetch takes; default 256.
 	Batch int
@@ -101,7 +104,7 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		o.Lease = 2 * time.Minute
 	}
 	if o.Workers <= 0 {
-		o.Workers = 64
+		o.Workers = 16
 	}
 	if o.Batch <= 0 {
 		o.Batch = 256

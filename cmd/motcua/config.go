@@ -50,6 +50,7 @@ type Config struct {
 	SMTPFrom        string
 	SMSURL          string
 	SMSToken        string
+	NotifyWorkers   int
 	Portal          PortalConfig
 }
 
@@ -343,6 +344,14 @@ var settings = []setting{
 			return fmt.Errorf("is set but SMS_URL is not")
 		}
 		c.SMSToken = v
+		return nil
+	}},
+	{name: "NOTIFY_WORKERS", def: "16", help: "SMS and e-mails the notifier sends at once (more sends faster, and slows intake more)", parse: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 512 {
+			return fmt.Errorf("must be a whole number from 1 to 512")
+		}
+		c.NotifyWorkers = n
 		return nil
 	}},
 	{name: "DVCQG_URL", help: "national public-service portal's sync address; set = keep the portal's copy of every dossier current", secret: true, parse: func(c *Config, v string) error {
