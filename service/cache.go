@@ -67,13 +67,23 @@ func (s *Service) agencyName(ctx context.Context, code string) (string, error) {
 // agencyNameAt returns an agency's name cached at version v, loading it if
 // the cache holds another version.
 func (s *Service) agencyNameAt(ctx context.Context, code string, v int64) (string, error) {
+	return s.nameAt(code, v, func() (string, error) {
+		a, err := s.store.Agency(ctx, code)
+		return a.Name, err
+	})
+}
+
+// nameAt returns the name kept under key for catalogue version v, or
+// loads it and keeps it; the bound keeps memory flat (a full cache is
+// emptied).
+func (s *Service) nameAt(key string, v int64, load func() (string, error)) (string, error) {
 	s.namesMu.Lock()
-	e, ok := s.names[code]
+	e, ok := s.names[key]
 	s.namesMu.Unlock()
 	if ok && e.version == v {
 		return e.name, nil
 	}
-	a, err := s.store.Agency(ctx, code)
+	name, err := load()
 	if err != nil {
 		return "", err
 	}
@@ -81,9 +91,9 @@ func (s *Service) agencyNameAt(ctx context.Context, code string, v int64) (strin
 	if len(s.names) >= 50_000 {
 		clear(s.names)
 	}
-	s.names[code] = cachedName{name: a.Name, version: v}
+	s.names[key] = cachedName{name: name, version: v}
 	s.namesMu.Unlock()
-	return a.Name, nil
+	return name, nil
 }
 
 type cachedName struct {
@@ -98,22 +108,8 @@ func (s *Service) ProcedureName(ctx context.Context, code string) (string, error
 	if err != nil {
 		return "", err
 	}
-	key := "procedure:" + code
-	s.namesMu.Lock()
-	e, ok := s.names[key]
-	s.namesMu.Unlock()
-	if ok && e.version == v {
-		return e.name, nil
-	}
-	p, err := s.Procedure(ctx, code, 0)
-	if err != nil {
-		return "", err
-	}
-	s.namesMu.Lock()
-	if len(s.names) >= 50_000 {
-		clear(s.names)
-	}
-	s.names[key] = cachedName{name: p.Name, version: v}
-	s.namesMu.Unlock()
-	return p.Name, nil
+	return s.nameAt("procedure:"+code, v, func() (string, error) {
+		p, err := s.Procedure(ctx, code, 0)
+		return p.Name, err
+	})
 }

@@ -204,13 +204,7 @@ func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]ser
 			// The apology came after the instant asked about.
 			r.PromisedAt, r.ExtensionLate = nil, nil
 		}
-		o := service.OverdueRow{Kind: r.Kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
-			ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
-			Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}
-		if r.ExtensionLate != nil {
-			o.ApologyLate = *r.ExtensionLate
-		}
-		out = append(out, o)
+		out = append(out, r.service())
 	}
 	return out, nil
 }

@@ -333,6 +333,16 @@ type overdueRow struct {
 	ExtensionLate  *bool
 }
 
+func (r overdueRow) service() service.OverdueRow {
+	o := service.OverdueRow{Kind: r.Kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
+		ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
+		Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}
+	if r.ExtensionLate != nil {
+		o.ApologyLate = *r.ExtensionLate
+	}
+	return o
+}
+
 // Overdue returns up to Limit open dossiers and running steps whose
 // deadline is before AsOf, ordered by (deadline, dossier before step, id,
 // step): the dossiers come from the partial index dossiers_open_due_idx,
@@ -420,13 +430,8 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 			r, kind = ss[j], 1
 			j++
 		}
-		o := service.OverdueRow{Kind: kind, DossierID: r.ID, StepSeq: r.Seq, Step: r.StepName, Code: r.Code,
-			ProcedureCode: r.ProcedureCode, LeadAgencyCode: r.LeadAgencyCode, AgencyCode: r.AgencyCode, HolderCode: r.HolderCode,
-			Status: domain.Status(r.Status), DueAt: r.DueAt, PromisedAt: r.PromisedAt}
-		if r.ExtensionLate != nil {
-			o.ApologyLate = *r.ExtensionLate
-		}
-		out = append(out, o)
+		r.Kind = kind
+		out = append(out, r.service())
 	}
 	return out, nil
 }
