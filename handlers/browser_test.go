@@ -121,6 +121,24 @@ func (b *tab) submit(button, waitFor string) {
 	b.do(chromedp.Click(chromedp.CSS(button)), chromedp.WaitVisible(chromedp.CSS(waitFor)))
 }
 
+// waitLoaded waits until the page that cond holds on has loaded, for a
+// navigation whose new page the selectors cannot tell from the old one.
+// Evaluations fail while the page is being replaced: they are retried.
+func (b *tab) waitLoaded(cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("("+cond+") && document.readyState === 'complete'"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("browser: the page never met %s", cond)
+}
+
 func (b *tab) signIn(role domain.Role, agency string) {
 	b.t.Helper()
 	b.open("/dang-nhap")
@@ -303,7 +321,10 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("date filter %q, want a text field for dd/mm/yyyy", ph)
 		}
 		clerk.do(chromedp.SetValue(chromedp.ID("received_from"), "02/03/2026"), chromedp.SetValue(chromedp.ID("received_to"), "02/03/2026"))
-		clerk.submit(`form.filters button[type=submit]`, "table.list")
+		// The list is on the page before and after the filter: wait for the
+		// filtered page itself, or the next navigation aborts this one.
+		clerk.do(chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
+		clerk.waitLoaded(`location.search.includes('received_from=')`)
 		if v := clerk.eval(`document.getElementById('received_from').value`); v != "02/03/2026" {
 			t.Errorf("the filter shows %q after filtering", v)
 		}
