@@ -102,12 +102,21 @@ func TestOutboxBacklogAndFailures(t *testing.T) {
 			t.Fatalf("backlog %d since %v, %v; want 2", n, oldest, err)
 		}
 		pending, err := st.PendingEvents(ctx, 10)
-		if err != nil || len(pending) != 2 || pending[0].Attempts != 2 {
+		if err != nil || len(pending) != 2 || pending[0].Attempts != 2 || pending[1].Attempts != 0 {
 			t.Fatalf("pending %+v, %v: want a and c, a with 2 attempts", pending, err)
 		}
 		parked, err := st.ParkedEvents(ctx, 10)
-		if err != nil || len(parked) != 1 || len(parked[0].LastError) != 1000 {
-			t.Fatalf("parked %d, reason of %d bytes, %v; want one, cut to 1000", len(parked), len(parked[0].LastError), err)
+		if err != nil || len(parked) != 1 {
+			t.Fatalf("parked %+v, %v; want b", parked, err)
+		}
+		if len(parked[0].LastError) != 1000 {
+			t.Fatalf("a reason of %d bytes kept, want it cut to 1000", len(parked[0].LastError))
+		}
+		// A reason cut in the middle of a character is still valid text
+		// (PostgreSQL refuses invalid UTF-8): "ữ" is 3 bytes, 1000 is not a
+		// multiple of 3.
+		if err := st.MarkFailed(ctx, recs[2].Seq, strings.Repeat("ữ", 400), false); err != nil {
+			t.Fatalf("a long Vietnamese reason: %v", err)
 		}
 
 		now := time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)

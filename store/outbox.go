@@ -91,7 +91,9 @@ func (s *Store) MarkPublished(ctx context.Context, seqs []int64, at time.Time) e
 // MarkFailed counts a failed attempt, parking the event when told to.
 func (s *Store) MarkFailed(ctx context.Context, seq int64, reason string, park bool) error {
 	if len(reason) > 1000 {
-		reason = reason[:1000]
+		// Cut at 1,000 bytes, dropping a character cut in two: PostgreSQL
+		// refuses invalid UTF-8.
+		reason = strings.ToValidUTF8(reason[:1000], "")
 	}
 	upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": reason}
 	if park {
