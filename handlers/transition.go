@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -47,7 +48,7 @@ func (h *api) transition(c echo.Context) error {
 
 func quote(s string) string {
 	if len(s) > 40 {
-		s = s[:40] + "…"
+		s = strings.ToValidUTF8(s[:40], "") + "…" // never half a character
 	}
 	return "\"" + s + "\""
 }
