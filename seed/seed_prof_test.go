@@ -1,7 +1,6 @@
-package store
+package seed
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,8 +11,7 @@ import (
 // simulated through the domain, without writing.
 func BenchmarkSeedDay(b *testing.B) {
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, domain.Vietnam())
-	g := &seedGen{o: SeedOptions{Now: now}, admin: domain.Actor{Sub: "seed", Roles: []domain.Role{domain.RoleAdmin}}}
-	g.catalogue(rand.New(rand.NewPCG(1, 2)), now.AddDate(-1, 0, 0))
+	g := newGen(Options{Now: now}, now.AddDate(-1, 0, 0))
 	w := g.worker()
 	d := domain.DateOf(now).AddDays(-200)
 	b.ResetTimer()
