@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,9 +135,7 @@ func (o Options) withDefaults() Options {
 // not seeded before.
 func Run(ctx context.Context, st *store.Store, o Options) (Result, error) {
 	o = o.withDefaults()
-	// The generator allocates a lot of short-lived rows and keeps little:
-	// collecting less often saves a fifth of its CPU for the database.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer tuneGC()()
 	last := domain.DateOf(o.Now)
 	first := last.AddMonths(-o.Months).AddDays(1)
 	g := newGen(o, first.AddDays(-30).Time().UTC())
@@ -169,6 +170,47 @@ func Run(ctx context.Context, st *store.Store, o Options) (Result, error) {
 	res.DailyRollups, res.MonthlyRollups = rr.Daily, rr.Monthly
 	res.Index = time.Since(t)
 	return res, nil
+}
+
+// tuneGC has the collector run less often while the data set is
+// generated, and returns what puts it back. The generator allocates a lot of
+// short-lived rows and keeps little: collecting less often saves a fifth of
+// its CPU for the database. What it keeps grows with the data set, though
+// (the roll-up sums, several GB at 10,000,000 dossiers), and a heap allowed
+// to grow to five times that fills the machine: unless GOMEMLIMIT says
+// otherwise, a soft limit of half the memory available at the start makes
+// the collector run sooner when the heap nears it.
+func tuneGC() func() {
+	percent := debug.SetGCPercent(400)
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 {
+		if avail := availableMemory("/proc/meminfo"); avail > 0 {
+			debug.SetMemoryLimit(max(avail/2, 1<<30))
+		}
+	}
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// availableMemory reads MemAvailable from a Linux /proc/meminfo, in bytes
+// (0 when it cannot).
+func availableMemory(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // plan spreads n receptions over the dates from first to last: working

@@ -1,6 +1,8 @@
 package seed
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,5 +19,28 @@ func BenchmarkSeedDay(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w.day(d.AddDays(i%150), 1000)
+	}
+}
+
+func TestAvailableMemory(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		text string
+		want int64
+	}{
+		{"MemTotal:       24576000 kB\nMemFree:          100000 kB\nMemAvailable:    2048000 kB\nBuffers: 1 kB\n", 2048000 << 10},
+		{"MemTotal:       24576000 kB\n", 0},
+		{"MemAvailable:    lots kB\n", 0},
+	} {
+		p := filepath.Join(dir, "meminfo")
+		if err := os.WriteFile(p, []byte(c.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := availableMemory(p); got != c.want {
+			t.Errorf("%q: %d, want %d", c.text, got, c.want)
+		}
+	}
+	if got := availableMemory(filepath.Join(dir, "none")); got != 0 {
+		t.Errorf("no file: %d", got)
 	}
 }
