@@ -1,19 +1,22 @@
 package seed
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/service"
 )
 
 // BenchmarkSeedDay measures the generator alone: one day of 1,000 dossiers
 // simulated through the domain, without writing.
 func BenchmarkSeedDay(b *testing.B) {
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, domain.Vietnam())
-	g := newGen(Options{Now: now}, now.AddDate(-1, 0, 0))
+	g := &gen{o: Options{Now: now}, admin: domain.Actor{Sub: "seed", Roles: []domain.Role{domain.RoleAdmin}}, hashPIN: service.LegacyPINHash}
+	g.catalogue(rand.New(rand.NewPCG(1, 2)), now.AddDate(-1, 0, 0))
 	w := g.worker()
 	d := domain.DateOf(now).AddDays(-200)
 	b.ResetTimer()
