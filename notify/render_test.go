@@ -8,7 +8,7 @@ import (
 
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/notify"
-	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/seed"
 )
 
 func TestFold(t *testing.T) {
@@ -47,7 +47,7 @@ func TestEverySMSFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agencies, procs := store.SeedCatalogue()
+	agencies, procs := seed.Catalogue()
 	if len(procs) < 1000 {
 		t.Fatalf("catalogue of %d procedures", len(procs))
 	}

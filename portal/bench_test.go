@@ -13,6 +13,7 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/portal"
 	"github.com/motcua/motcua/portal/portaltest"
+	"github.com/motcua/motcua/seed"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
@@ -48,7 +49,7 @@ func BenchmarkDrain(b *testing.B) {
 	} else {
 		st = storetest.SQLite(b)
 	}
-	seeded, err := st.Seed(ctx, store.SeedOptions{Dossiers: n, Months: 2, Seed: 7, Logger: storetest.Quiet()})
+	seeded, err := seed.Run(ctx, st, seed.Options{Dossiers: n, Months: 2, Seed: 7, Logger: storetest.Quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}

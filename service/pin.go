@@ -140,6 +140,14 @@ func SeedPINHasher(secret []byte) func(salt []byte, pin string) string {
 	}
 }
 
+// LegacyPINHash is the older unkeyed "s256$salt$digest" hash of pin with
+// the salt given, which checkPIN still accepts and UpgradePINHashes turns
+// into the keyed format at the service's next start: for the synthetic data
+// set's generator (package seed) when it is given no key.
+func LegacyPINHash(salt []byte, pin string) string {
+	return pinHashLegacy + "$" + hex.EncodeToString(salt) + "$" + hex.EncodeToString(legacyDigest(salt, pin))
+}
+
 func legacyDigest(salt []byte, pin string) []byte {
 	h := sha256.New()
 	h.Write(salt)

@@ -1,13 +1,15 @@
-package store_test
+package seed_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/seed"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
@@ -15,28 +17,35 @@ import (
 
 // TestSeed fills a database with the generator, checks that its roll-ups
 // equal a recount from the history it wrote, that a seeded dossier takes the
-// next action like any other, and that seeding twice is refused.
+// next action like any other, that the samples' PINs open their dossiers,
+// and that seeding twice is refused.
 func TestSeed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 20, 10, 0, 0, 0, domain.Vietnam())
-		before := readSchema(t, st)
-		constraints := func() (n int64) {
-			if st.Dialect() == store.Postgres {
-				st.DB().Raw("SELECT COUNT(*) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace").Scan(&n)
-			}
-			return n
-		}
-		cons := constraints()
-		res, err := st.Seed(ctx, store.SeedOptions{Dossiers: 3000, Months: 3, Now: now, Seed: 3, Logger: storetest.Quiet()})
+		before := schemaOf(t, st)
+		res, err := seed.Run(ctx, st, seed.Options{Dossiers: 3000, Months: 3, Now: now, Seed: 3, Logger: storetest.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Dossiers < 2900 || res.OpenDossiers == 0 || res.Late == 0 || res.Extended == 0 || res.Rated == 0 || res.Supplemented == 0 {
 			t.Fatalf("thin data: %+v", res)
 		}
-		if diff := cmp.Diff(before, readSchema(t, st)); diff != "" || constraints() != cons {
-			t.Fatalf("the seed left the schema changed (%d constraints, were %d):\n%s", constraints(), cons, diff)
+		// Without a key the PINs are stored in the service's older unkeyed
+		// format, which a service with any key accepts.
+		for _, svc := range []*service.Service{service.New(st, fixed(now), nil, service.Options{Logger: storetest.Quiet()}),
+			service.New(st, fixed(now), nil, service.Options{Logger: storetest.Quiet(), Secret: []byte("another key, not the seed's")})} {
+			if len(res.Samples) == 0 {
+				t.Fatal("no samples")
+			}
+			for i, s := range res.Samples {
+				if _, err := svc.Lookup(ctx, s.Code, s.PIN, fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
+					t.Fatalf("sample %+v: %v", s, err)
+				}
+			}
+		}
+		if diff := cmp.Diff(before, schemaOf(t, st)); diff != "" {
+			t.Fatalf("the seed left the indexes or constraints changed (-before +after):\n%s", diff)
 		}
 		var n int64
 		if err := st.DB().Raw("SELECT COUNT(*) FROM dossier_history").Scan(&n).Error; err != nil || n != res.History {
@@ -77,7 +86,7 @@ func TestSeed(t *testing.T) {
 		if diff := cmp.Diff(recount, kept, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 			t.Fatalf("after a command (-recount +kept):\n%s", diff)
 		}
-		if _, err := st.Seed(ctx, store.SeedOptions{Dossiers: 10, Now: now, Logger: storetest.Quiet()}); err == nil {
+		if _, err := seed.Run(ctx, st, seed.Options{Dossiers: 10, Now: now, Logger: storetest.Quiet()}); err == nil {
 			t.Fatal("a second seed was accepted")
 		}
 		// The admin command rebuilds the same roll-ups.
@@ -94,3 +103,19 @@ func TestSeed(t *testing.T) {
 type fixed time.Time
 
 func (f fixed) Now() time.Time { return time.Time(f).UTC() }
+
+// schemaOf lists the indexes and constraints of the database (PostgreSQL,
+// where the load drops and recreates them; SQLite keeps its own).
+func schemaOf(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	var out []string
+	if st.Dialect() != store.Postgres {
+		return out
+	}
+	if err := st.DB().Raw(`SELECT tablename || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+		UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE connamespace = current_schema()::regnamespace ORDER BY 1`).Scan(&out).Error; err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

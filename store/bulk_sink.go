@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +20,7 @@ type gormDB = gorm.DB
 
 // seedSink takes the seed's batches, a day at a time.
 type seedSink interface {
-	write(ctx context.Context, b *seedBatch) error
+	write(ctx context.Context, b *BulkBatch) error
 	// close ends the bulk load; finish puts the indexes back.
 	close(ctx context.Context) error
 	finish(ctx context.Context, extra []seedJob) error
@@ -38,7 +39,7 @@ func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
 		return nil, err
 	}
 	for _, t := range seedTables {
-		ch := make(chan *seedBatch, 4)
+		ch := make(chan *BulkBatch, 4)
 		p.chans = append(p.chans, ch)
 		p.wg.Add(1)
 		go func() {
@@ -68,7 +69,7 @@ func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
 // pgSink streams each table through its own COPY on its own connection.
 type pgSink struct {
 	s       *Store
-	chans   []chan *seedBatch
+	chans   []chan *BulkBatch
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	errs    []error
@@ -82,7 +83,7 @@ func (p *pgSink) err() error {
 	return errors.Join(p.errs...)
 }
 
-func (p *pgSink) write(ctx context.Context, b *seedBatch) error {
+func (p *pgSink) write(ctx context.Context, b *BulkBatch) error {
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -279,7 +280,7 @@ func (p *pullSource) Err() error             { return nil }
 // liteSink writes each day's batch in one SQLite transaction.
 type liteSink struct{ s *Store }
 
-func (l *liteSink) write(ctx context.Context, b *seedBatch) error {
+func (l *liteSink) write(ctx context.Context, b *BulkBatch) error {
 	return l.s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		for _, t := range seedTables {
 			rows := make([][]any, t.n(b))
@@ -322,4 +323,97 @@ func insertRows(ctx context.Context, g *gorm.DB, table string, cols []string, ro
 		}
 	}
 	return nil
+}
+
+var (
+	seedDossierCols = []string{"id", "code", "agency_code", "lead_agency_code", "procedure_code", "procedure_version",
+		"supplement_clock", "channel", "delivery", "status", "applicant_name", "applicant_id_number", "applicant_phone",
+		"applicant_email", "applicant_address", "documents", "pin_hash", "pin_failures", "pin_locked_until", "received_at",
+		"counting_from", "budget_minutes", "used_minutes", "running_since", "due_at", "original_due_at", "promised_at",
+		"extension_reason", "extended_at", "extension_late", "result", "verdict", "processed_at", "returned_at", "return_method",
+		"closed_at", "current_step", "holder_code", "next_deadline_at", "rating", "rating_comment", "rated_at", "version",
+		"created_at", "updated_at", "overdue_from"}
+	seedStepCols    = []string{"dossier_id", "seq", "name", "agency_code", "allotted_minutes", "used_minutes", "running_since", "started_at", "due_at", "finished_at", "verdict", "overdue_from"}
+	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at", "method"}
+	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
+	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict", "actor", "actor_name", "overrun_minutes"}
+	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
+	seedSpanCols    = []string{"dossier_id", "kind", "step_seq", "step_name", "valid_from", "valid_to", "overdue_from", "status",
+		"holder_code", "lead_agency_code", "agency_code", "procedure_code"}
+)
+
+// seedTable is a table a day's batch fills: its columns, and each row's
+// values as pointers into the batch (no copy, no boxing).
+type seedTable struct {
+	name string
+	cols []string
+	n    func(b *BulkBatch) int
+	row  func(b *BulkBatch, i int, buf []any) []any
+}
+
+var seedTables = []seedTable{
+	{"dossiers", seedDossierCols, func(b *BulkBatch) int { return len(b.dossiers) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.dossiers[i]
+		return append(buf[:0], &r.ID, &r.Code, &r.AgencyCode, &r.LeadAgencyCode, &r.ProcedureCode, &r.ProcedureVersion,
+			&r.SupplementClock, &r.Channel, &r.Delivery, &r.Status, &r.ApplicantName, &r.ApplicantIDNumber, &r.ApplicantPhone,
+			&r.ApplicantEmail, &r.ApplicantAddress, &r.Documents, &r.PINHash, &r.PINFailures, r.PINLockedUntil, &r.ReceivedAt,
+			r.CountingFrom, &r.BudgetMinutes, &r.UsedMinutes, r.RunningSince, r.DueAt, r.OriginalDueAt, r.PromisedAt,
+			r.ExtensionReason, r.ExtendedAt, r.ExtensionLate, r.Result, &r.Verdict, r.ProcessedAt, r.ReturnedAt, r.ReturnMethod,
+			r.ClosedAt, &r.CurrentStep, &r.HolderCode, r.NextDeadlineAt, r.Rating, r.RatingComment, r.RatedAt, &r.Version,
+			&r.CreatedAt, &r.UpdatedAt, r.OverdueFrom)
+	}},
+	{"dossier_steps", seedStepCols, func(b *BulkBatch) int { return len(b.steps) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.steps[i]
+		return append(buf[:0], &r.DossierID, &r.Seq, &r.Name, &r.AgencyCode, &r.AllottedMinutes, &r.UsedMinutes, r.RunningSince,
+			r.StartedAt, r.DueAt, r.FinishedAt, &r.Verdict, r.OverdueFrom)
+	}},
+	{"dossier_pauses", seedPauseCols, func(b *BulkBatch) int { return len(b.pauses) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.pauses[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.Kind, &r.Clock, &r.Reason, &r.Items, &r.Amount, &r.StartedAt, r.EndedAt, &r.Method)
+	}},
+	{"dossier_history", seedHistoryCols, func(b *BulkBatch) int { return len(b.history) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.history[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.At, &r.Actor, &r.ActorName, &r.ActorTitle, &r.Action, &r.FromStatus, &r.ToStatus, &r.Note, r.DueAt,
+			r.PromisedAt, r.StepDueAt)
+	}},
+	{"dossier_handoffs", seedHandoffCols, func(b *BulkBatch) int { return len(b.handoffs) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.handoffs[i]
+		return append(buf[:0], &r.ID, &r.DossierID, &r.StepSeq, &r.FromUnit, &r.ToUnit, &r.At, &r.Verdict, &r.Actor, &r.ActorName, &r.OverrunMinutes)
+	}},
+	{"rollup_open", seedOpenCols, func(b *BulkBatch) int { return len(b.open) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.open[i]
+		return append(buf[:0], &r.DossierID, &r.Since, &r.Paused, r.DueAt)
+	}},
+	{"overdue_spans", seedSpanCols, func(b *BulkBatch) int { return len(b.spans) }, func(b *BulkBatch, i int, buf []any) []any {
+		r := &b.spans[i]
+		return append(buf[:0], &r.DossierID, &r.Kind, &r.StepSeq, &r.StepName, &r.ValidFrom, r.ValidTo, &r.OverdueFrom, &r.Status,
+			&r.HolderCode, &r.LeadAgencyCode, &r.AgencyCode, &r.ProcedureCode)
+	}},
+}
+
+// bulkInsert writes rows into a table: COPY on PostgreSQL, multi-row INSERTs
+// on SQLite.
+func (s *Store) bulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		return s.copyRows(ctx, table, cols, slices.Values(rows))
+	}
+	return s.db.WithContext(ctx).Transaction(func(g *gormDB) error {
+		return insertRows(ctx, g, table, cols, rows)
+	})
+}
+
+// bulkInsertSeq writes the rows a sequence yields (each a slice the
+// sequence may reuse, of pointers into storage that stays put).
+func (s *Store) bulkInsertSeq(ctx context.Context, table string, cols []string, rows iter.Seq[[]any]) error {
+	if s.dialect == Postgres {
+		return s.copyRows(ctx, table, cols, rows)
+	}
+	var all [][]any
+	for r := range rows {
+		all = append(all, slices.Clone(r))
+	}
+	return s.bulkInsert(ctx, table, cols, all)
 }
