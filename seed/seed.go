@@ -102,20 +102,24 @@ func (g *gen) procedures() []domain.Procedure {
 type batch struct {
 	day     domain.Date
 	rows    *store.BulkBatch
-	seqs    map[int]int64 // receiving agency -> last sequence of the day
+	tally   *store.BulkTally // the day's roll-up deltas, merged by the writer
+	seqs    map[int]int64    // receiving agency -> last sequence of the day
 	samples []Sample
 
 	Late, Extended, Supplemented, Rated, Returned int64
 }
 
-// worker simulates days; its roll-ups are merged at the end.
+// worker simulates days. Each day's roll-up deltas go with its batch and
+// the writer adds them into one tally: a tally per worker held every (day,
+// procedure) and (day, officer) once per worker, gigabytes at 10,000,000
+// dossiers.
 type worker struct {
 	g     *gen
 	rng   *rand.Rand
 	tally *store.BulkTally
 }
 
-func (g *gen) worker() *worker { return &worker{g: g, tally: store.NewBulkTally()} }
+func (g *gen) worker() *worker { return &worker{g: g} }
 
 func (o Options) withDefaults() Options {
 	if o.Months <= 0 {
@@ -159,11 +163,7 @@ func Run(ctx context.Context, st *store.Store, o Options) (Result, error) {
 
 	// Roll-ups, sequences, then the indexes back and fresh statistics.
 	t := time.Now()
-	tallies := make([]*store.BulkTally, len(p.ws))
-	for i, w := range p.ws {
-		tallies[i] = w.tally
-	}
-	rr, err := l.Finish(ctx, tallies, seqs)
+	rr, err := l.Finish(ctx, []*store.BulkTally{p.tally}, seqs)
 	if err != nil {
 		return res, err
 	}
@@ -254,12 +254,19 @@ type pipeline struct {
 	stop     chan struct{}
 	ws       []*worker
 	wg       sync.WaitGroup
+	tally    *store.BulkTally // every day's roll-up deltas, added by the writer
 }
 
 func (g *gen) start(dates []domain.Date, counts []int) *pipeline {
-	const window = 8
+	// The window is counted in dossiers too (about 40,000 in flight), so
+	// memory stays bounded however many dossiers a day brings.
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	window := max(2, min(8, 40_000*len(dates)/max(1, total)))
 	p := &pipeline{g: g, dates: dates, results: make([]chan *batch, len(dates)), slots: make(chan struct{}, window),
-		stop: make(chan struct{}), ws: make([]*worker, min(max(1, runtime.GOMAXPROCS(0)), 4))}
+		stop: make(chan struct{}), ws: make([]*worker, min(max(1, runtime.GOMAXPROCS(0)), 4)), tally: store.NewBulkTally()}
 	for i := range p.results {
 		p.results[i] = make(chan *batch, 1)
 	}
@@ -313,6 +320,8 @@ func (p *pipeline) drain(ctx context.Context, l *store.BulkLoader, res *Result) 
 			return fail(ctx.Err())
 		}
 		res.add(b)
+		p.tally.Merge(b.tally)
+		b.tally = nil
 		for a, n := range b.seqs {
 			seqs = append(seqs, store.BulkSequence{AgencyCode: p.g.agencies[a].Code, Day: b.day.Time().Format("060102"), Last: n})
 		}

@@ -314,7 +314,8 @@ func seedPayMethod(rng *rand.Rand) domain.Delivery {
 // its own (so the data do not depend on how days are spread over workers).
 func (w *worker) day(date domain.Date, n int) *batch {
 	w.rng = rand.New(rand.NewPCG(w.g.o.Seed, uint64(date.DayNumber())))
-	b := &batch{day: date, rows: store.NewBulkBatch(n)}
+	w.tally = store.NewBulkTally()
+	b := &batch{day: date, rows: store.NewBulkBatch(n), tally: w.tally}
 	for range n {
 		sp, channel, ok := w.draw(date)
 		if !ok {

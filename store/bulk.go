@@ -183,6 +183,9 @@ func bump(m map[uint64]*domain.StatCounts, k uint64, x domain.StatDelta) {
 	c[x.Counter] += x.N
 }
 
+// Merge adds o into t; o must not be used after.
+func (t *BulkTally) Merge(o *BulkTally) { t.merge([]*BulkTally{o}) }
+
 // merge adds the other tallies into t.
 func (t *BulkTally) merge(others []*BulkTally) {
 	for _, o := range others {

@@ -39,7 +39,7 @@ func (s *Store) newSeedSink(ctx context.Context) (seedSink, error) {
 		return nil, err
 	}
 	for _, t := range seedTables {
-		ch := make(chan *BulkBatch, 4)
+		ch := make(chan *BulkBatch, 2)
 		p.chans = append(p.chans, ch)
 		p.wg.Add(1)
 		go func() {
