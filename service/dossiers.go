@@ -123,8 +123,7 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 			}
 		}
 		var ch domain.Change
-		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at)
-		d.PlanNextCheck(cal, s.opts.DueSoonLead)
+		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at, s.opts.DueSoonLead)
 		if err := tx.InsertDossier(ctx, d, ch); err != nil {
 			return err
 		}

@@ -35,11 +35,10 @@ func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 				return err
 			}
 			read := d.Version
-			ch, ok, err := d.StopUnsupplemented(cal, now, s.opts.SupplementLimit, systemActor)
+			ch, ok, err := d.StopUnsupplemented(cal, now, s.opts.SupplementLimit, systemActor, s.opts.DueSoonLead)
 			if err != nil || !ok {
 				return err
 			}
-			d.PlanNextCheck(cal, s.opts.DueSoonLead)
 			stopped++
 			return tx.UpdateDossier(ctx, d, read, ch)
 		})

@@ -45,13 +45,12 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 		if err != nil {
 			return err
 		}
-		caught, _ := catchUp(pending, d, cal, now)
-		ch, err := d.Apply(cmd.Input, actor, now, cal)
+		caught, _ := catchUp(pending, d, cal, now, s.opts.DueSoonLead)
+		ch, err := d.Apply(cmd.Input, actor, now, cal, s.opts.DueSoonLead)
 		if err != nil {
 			return err
 		}
 		ch.History = append(caught.History, ch.History...)
-		d.PlanNextCheck(cal, s.opts.DueSoonLead)
 		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
 	})
 	if err != nil {

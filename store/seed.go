@@ -353,7 +353,7 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 		Applicant: domain.Applicant{Name: name, IDNumber: "0" + pad(rng.IntN(96), 2) + pad(rng.IntN(1_000_000_000), 9),
 			Phone: "09" + pad(rng.IntN(100_000_000), 8)},
 		Documents: []string{"Tờ khai", "Bản sao giấy tờ tùy thân"}, ReceivedAt: t0}
-	d, ch := domain.Receive(in, code, pinHash, cal, g.admin, t0)
+	d, ch := domain.Receive(in, code, pinHash, cal, g.admin, t0, domain.DefaultDueSoonLead)
 	d.History = ch.History
 	// The overdue states, as the command transactions keep them
 	// (writeSpans): versions in force and those that ended overdue.
@@ -390,7 +390,7 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 			actor = domain.Actor{Sub: "can-bo-" + strconv.Itoa(k+1) + "@" + s.AgencyCode, Name: seedFamily[k%len(seedFamily)] + " " +
 				seedMiddle[k%len(seedMiddle)] + " " + seedGiven[(k+len(s.AgencyCode))%len(seedGiven)], Roles: g.admin.Roles}
 		}
-		if _, err := d.Apply(in, actor, at, cal); err != nil {
+		if _, err := d.Apply(in, actor, at, cal, domain.DefaultDueSoonLead); err != nil {
 			ok = false
 			return false
 		}
@@ -507,13 +507,11 @@ func (w *seedWorker) simulate(b *seedBatch, sp *seedProc, t0 time.Time, channel 
 			if rng.Float64() < 0.25 {
 				at := workingAfter(cal, t, rng.Float64()*5*domain.MinutesPerWorkingDay)
 				if !at.After(now) {
-					d.Rating = []int{5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 2, 1}[rng.IntN(15)]
-					d.RatedAt = &at
-					d.Version++
-					d.UpdatedAt = at
-					d.History = append(d.History, domain.HistoryEntry{At: at, Actor: "citizen", Action: domain.HistoryRate,
-						From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(d.Rating)})
-					b.Rated++
+					rating := []int{5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 2, 1}[rng.IntN(15)]
+					if ch, err := d.Rate(rating, "", at); err == nil {
+						d.History = append(d.History, ch.History...)
+						b.Rated++
+					}
 				}
 			}
 		}
