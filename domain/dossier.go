@@ -236,29 +236,8 @@ func (in IntakeInput) Validate() error {
 	if !ValidTime(in.ReceivedAt) {
 		f.Add("received_at", "%s", TimeBoundsMessage)
 	}
-	if strings.TrimSpace(in.Applicant.Name) == "" || len(in.Applicant.Name) > 300 {
-		f.Add("applicant.name", "is required (at most 300 characters)")
-	}
-	if id := strings.TrimSpace(in.Applicant.IDNumber); id == "" || len(id) > 50 {
-		f.Add("applicant.id_number", "is required (at most 50 characters)")
-	}
-	if len(in.Applicant.Phone) > 30 {
-		f.Add("applicant.phone", "at most 30 characters")
-	}
-	if len(in.Applicant.Email) > 200 || (in.Applicant.Email != "" && !strings.Contains(in.Applicant.Email, "@")) {
-		f.Add("applicant.email", "is not an e-mail address")
-	}
-	if len(in.Applicant.Address) > 500 {
-		f.Add("applicant.address", "at most 500 characters")
-	}
-	if len(in.Documents) > 100 {
-		f.Add("documents", "at most 100 documents")
-	}
-	for i, doc := range in.Documents {
-		if strings.TrimSpace(doc) == "" || len(doc) > 500 {
-			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
-		}
-	}
+	checkApplicant(&f, in.Applicant)
+	checkDocuments(&f, in.Documents)
 	_, nf := CheckConsent("notify", in.Notify, in.Applicant)
 	f = append(f, nf...)
 	if _, ok := ParseChannel(string(in.Channel)); !ok {
@@ -271,6 +250,39 @@ func (in IntakeInput) Validate() error {
 		f.Add("channel", "the procedure is not offered online")
 	}
 	return f.Err()
+}
+
+// checkApplicant checks the applicant's fields: a name and an identity
+// number, bounded lengths, an e-mail address that looks like one.
+func checkApplicant(f *Fields, a Applicant) {
+	if strings.TrimSpace(a.Name) == "" || len(a.Name) > 300 {
+		f.Add("applicant.name", "is required (at most 300 characters)")
+	}
+	if id := strings.TrimSpace(a.IDNumber); id == "" || len(id) > 50 {
+		f.Add("applicant.id_number", "is required (at most 50 characters)")
+	}
+	if len(a.Phone) > 30 {
+		f.Add("applicant.phone", "at most 30 characters")
+	}
+	if len(a.Email) > 200 || (a.Email != "" && !strings.Contains(a.Email, "@")) {
+		f.Add("applicant.email", "is not an e-mail address")
+	}
+	if len(a.Address) > 500 {
+		f.Add("applicant.address", "at most 500 characters")
+	}
+}
+
+// checkDocuments checks the list of documents handed in: at most 100
+// names of 1 to 500 characters.
+func checkDocuments(f *Fields, docs []string) {
+	if len(docs) > 100 {
+		f.Add("documents", "at most 100 documents")
+	}
+	for i, doc := range docs {
+		if strings.TrimSpace(doc) == "" || len(doc) > 500 {
+			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
+		}
+	}
 }
 
 // Receive takes a dossier in: counter and postal dossiers are received at

@@ -252,22 +252,40 @@ func (d *Dossier) stateGuard(a Action) error {
 	return nil
 }
 
-// validate checks the input of an action allowed in the dossier's status.
+// validate checks the input of an action allowed in the dossier's status:
+// each field once, by what the action needs of it.
 func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) error {
 	var f Fields
-	checkText(&f, "reason", in.Reason)
-	checkText(&f, "note", in.Note)
-	checkText(&f, "result", in.Result)
+	checkTexts(&f, in)
+	checkReason(&f, in)
+	checkItems(&f, in)
+	d.checkResult(&f, in)
+	checkAmount(&f, in)
+	checkMethod(&f, in)
+	d.checkNewDueAt(&f, in, cal, now)
+	return f.Err()
+}
+
+// checkTexts checks that every text of the input is text (TextProblem) and
+// the new appointment a time within bounds.
+func checkTexts(f *Fields, in TransitionInput) {
+	checkText(f, "reason", in.Reason)
+	checkText(f, "note", in.Note)
+	checkText(f, "result", in.Result)
 	for i, it := range in.Items {
-		checkText(&f, "items["+strconv.Itoa(i)+"]", it)
+		checkText(f, "items["+strconv.Itoa(i)+"]", it)
 	}
 	if in.NewDueAt != nil && !ValidTime(*in.NewDueAt) {
 		f.Add("new_due_at", "%s", TimeBoundsMessage)
 	}
-	reason := strings.TrimSpace(in.Reason)
+}
+
+// checkReason: the actions that close, extend or ask for something need a
+// reason; reason and note are bounded.
+func checkReason(f *Fields, in TransitionInput) {
 	switch in.Action {
 	case ActionRefuse, ActionWithdraw, ActionStop, ActionExtend, ActionRequestSupplement:
-		if reason == "" {
+		if strings.TrimSpace(in.Reason) == "" {
 			f.Add("reason", "is required for %s", in.Action)
 		}
 	}
@@ -277,20 +295,30 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	if utf8.RuneCountInString(in.Note) > maxReasonChars {
 		f.Add("note", "at most %d characters", maxReasonChars)
 	}
+}
 
-	if in.Action == ActionRequestSupplement {
-		if len(in.Items) == 0 || len(in.Items) > maxItems {
-			f.Add("items", "list 1 to %d missing documents or corrections", maxItems)
+// checkItems: a supplement request lists 1 to maxItems items; no other
+// action takes any.
+func checkItems(f *Fields, in TransitionInput) {
+	if in.Action != ActionRequestSupplement {
+		if len(in.Items) > 0 {
+			f.Add("items", "only for request_supplement")
 		}
-		for i, it := range in.Items {
-			if strings.TrimSpace(it) == "" || utf8.RuneCountInString(it) > maxItemChars {
-				f.Add("items["+strconv.Itoa(i)+"]", "must be a text of 1 to %d characters", maxItemChars)
-			}
-		}
-	} else if len(in.Items) > 0 {
-		f.Add("items", "only for request_supplement")
+		return
 	}
+	if len(in.Items) == 0 || len(in.Items) > maxItems {
+		f.Add("items", "list 1 to %d missing documents or corrections", maxItems)
+	}
+	for i, it := range in.Items {
+		if strings.TrimSpace(it) == "" || utf8.RuneCountInString(it) > maxItemChars {
+			f.Add("items["+strconv.Itoa(i)+"]", "must be a text of 1 to %d characters", maxItemChars)
+		}
+	}
+}
 
+// checkResult: the last step's completion needs a result; nothing else
+// takes one.
+func (d *Dossier) checkResult(f *Fields, in TransitionInput) {
 	last := in.Action == ActionCompleteStep && d.CurrentStep == len(d.Steps)
 	switch {
 	case last:
@@ -302,7 +330,10 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	case in.Result != "":
 		f.Add("result", "only for complete_step on the last step")
 	}
+}
 
+// checkAmount: a payment request needs an amount; nothing else takes one.
+func checkAmount(f *Fields, in TransitionInput) {
 	if in.Action == ActionRequestPayment {
 		if in.Amount <= 0 || in.Amount > MaxAmount {
 			f.Add("amount", "must be from 1 to 9007199254740991 (2^53-1) VND")
@@ -310,7 +341,10 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	} else if in.Amount != 0 {
 		f.Add("amount", "only for request_payment")
 	}
+}
 
+// checkMethod: how the result is returned, or how a payment was received.
+func checkMethod(f *Fields, in TransitionInput) {
 	switch {
 	case in.Action == ActionReturnResult:
 		if _, ok := ParseDelivery(string(in.Method)); !ok {
@@ -323,23 +357,28 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	case in.Method != "":
 		f.Add("method", "only for return_result and receive_payment")
 	}
+}
 
-	if in.Action == ActionExtend {
-		due := d.Clock.DueAt // set: checked by stateGuard
-		switch {
-		case in.NewDueAt == nil:
-			f.Add("new_due_at", "is required: the new appointment")
-		case !in.NewDueAt.After(*due):
-			f.Add("new_due_at", "must be after the legal deadline %s", due.In(vietnam).Format(time.RFC3339))
-		case !in.NewDueAt.After(now):
-			f.Add("new_due_at", "must be in the future")
-		case cal.Between(*due, *in.NewDueAt) > MaxWorkingMinutes:
-			f.Add("new_due_at", "must be within 1000 working days of the legal deadline")
+// checkNewDueAt: an extension's new appointment comes after the legal
+// deadline and now, within MaxWorkingMinutes of the deadline.
+func (d *Dossier) checkNewDueAt(f *Fields, in TransitionInput, cal *Calendar, now time.Time) {
+	if in.Action != ActionExtend {
+		if in.NewDueAt != nil {
+			f.Add("new_due_at", "only for extend")
 		}
-	} else if in.NewDueAt != nil {
-		f.Add("new_due_at", "only for extend")
+		return
 	}
-	return f.Err()
+	due := d.Clock.DueAt // set: checked by stateGuard
+	switch {
+	case in.NewDueAt == nil:
+		f.Add("new_due_at", "is required: the new appointment")
+	case !in.NewDueAt.After(*due):
+		f.Add("new_due_at", "must be after the legal deadline %s", due.In(vietnam).Format(time.RFC3339))
+	case !in.NewDueAt.After(now):
+		f.Add("new_due_at", "must be in the future")
+	case cal.Between(*due, *in.NewDueAt) > MaxWorkingMinutes:
+		f.Add("new_due_at", "must be within 1000 working days of the legal deadline")
+	}
 }
 
 // Apply takes one action on the dossier at now, for actor, with the
