@@ -294,7 +294,7 @@ func (s *Service) recomputeBatch(ctx context.Context, id int64) (Recompute, bool
 
 // followCalendar recomputes a locked dossier's deadlines on cal and, when
 // they move, writes it with its calendar_changed history line.
-func (s *Service) followCalendar(ctx context.Context, tx Tx, d *domain.Dossier, cal *domain.Calendar, actor domain.Actor, now time.Time, note string) (bool, error) {
+func (s *Service) followCalendar(ctx context.Context, tx DossierWriter, d *domain.Dossier, cal *domain.Calendar, actor domain.Actor, now time.Time, note string) (bool, error) {
 	read := d.Version
 	ch, changed := d.FollowCalendar(cal, actor, now, note, s.opts.DueSoonLead)
 	if !changed {
