@@ -33,6 +33,16 @@ func (c *TimeBudget) Restart(cal *Calendar, t time.Time) {
 	c.Start(cal, t)
 }
 
+// Resume starts counting again at t after a pause: with the full budget
+// again when restart (Restart), with what was left otherwise (Start).
+func (c *TimeBudget) Resume(cal *Calendar, t time.Time, restart bool) {
+	if restart {
+		c.Restart(cal, t)
+		return
+	}
+	c.Start(cal, t)
+}
+
 // Stop stops counting at t, keeping the time used.
 func (c *TimeBudget) Stop(cal *Calendar, t time.Time) {
 	if c.RunningSince == nil {

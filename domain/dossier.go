@@ -150,7 +150,8 @@ type Dossier struct {
 	RatedAt       *time.Time
 
 	// NextCheckAt is when the deadline watcher must next look at the dossier
-	// (PlanNextCheck sets it; the column next_deadline_at keeps it); nil when no deadline runs.
+	// (every operation that can move a deadline plans it, planNextCheck; the
+	// column next_deadline_at keeps it); nil when no deadline runs.
 	NextCheckAt *time.Time
 
 	Version   int
@@ -199,7 +200,9 @@ func (d *Dossier) OpenPause() *Pause {
 }
 
 // Change is what one command did to a dossier: the lines to append and the
-// events to publish, written in the same transaction as the dossier.
+// events to publish, written in the same transaction as the dossier. The
+// operation that returns it has also changed the dossier itself, its next
+// check (NextCheckAt) included: storage writes the two, nothing else.
 type Change struct {
 	History  []HistoryEntry
 	Handoffs []Handoff
@@ -233,29 +236,8 @@ func (in IntakeInput) Validate() error {
 	if !ValidTime(in.ReceivedAt) {
 		f.Add("received_at", "%s", TimeBoundsMessage)
 	}
-	if strings.TrimSpace(in.Applicant.Name) == "" || len(in.Applicant.Name) > 300 {
-		f.Add("applicant.name", "is required (at most 300 characters)")
-	}
-	if id := strings.TrimSpace(in.Applicant.IDNumber); id == "" || len(id) > 50 {
-		f.Add("applicant.id_number", "is required (at most 50 characters)")
-	}
-	if len(in.Applicant.Phone) > 30 {
-		f.Add("applicant.phone", "at most 30 characters")
-	}
-	if len(in.Applicant.Email) > 200 || (in.Applicant.Email != "" && !strings.Contains(in.Applicant.Email, "@")) {
-		f.Add("applicant.email", "is not an e-mail address")
-	}
-	if len(in.Applicant.Address) > 500 {
-		f.Add("applicant.address", "at most 500 characters")
-	}
-	if len(in.Documents) > 100 {
-		f.Add("documents", "at most 100 documents")
-	}
-	for i, doc := range in.Documents {
-		if strings.TrimSpace(doc) == "" || len(doc) > 500 {
-			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
-		}
-	}
+	checkApplicant(&f, in.Applicant)
+	checkDocuments(&f, in.Documents)
 	_, nf := CheckConsent("notify", in.Notify, in.Applicant)
 	f = append(f, nf...)
 	if _, ok := ParseChannel(string(in.Channel)); !ok {
@@ -270,11 +252,45 @@ func (in IntakeInput) Validate() error {
 	return f.Err()
 }
 
+// checkApplicant checks the applicant's fields: a name and an identity
+// number, bounded lengths, an e-mail address that looks like one.
+func checkApplicant(f *Fields, a Applicant) {
+	if strings.TrimSpace(a.Name) == "" || len(a.Name) > 300 {
+		f.Add("applicant.name", "is required (at most 300 characters)")
+	}
+	if id := strings.TrimSpace(a.IDNumber); id == "" || len(id) > 50 {
+		f.Add("applicant.id_number", "is required (at most 50 characters)")
+	}
+	if len(a.Phone) > 30 {
+		f.Add("applicant.phone", "at most 30 characters")
+	}
+	if len(a.Email) > 200 || (a.Email != "" && !strings.Contains(a.Email, "@")) {
+		f.Add("applicant.email", "is not an e-mail address")
+	}
+	if len(a.Address) > 500 {
+		f.Add("applicant.address", "at most 500 characters")
+	}
+}
+
+// checkDocuments checks the list of documents handed in: at most 100
+// names of 1 to 500 characters.
+func checkDocuments(f *Fields, docs []string) {
+	if len(docs) > 100 {
+		f.Add("documents", "at most 100 documents")
+	}
+	for i, doc := range docs {
+		if strings.TrimSpace(doc) == "" || len(doc) > 500 {
+			f.Add("documents["+strconv.Itoa(i)+"]", "must be a name of at most 500 characters")
+		}
+	}
+}
+
 // Receive takes a dossier in: counter and postal dossiers are received at
 // once and their clock starts; online ones wait as new until a clerk accepts
 // them. The code and the PIN hash come from the caller (storage assigns the
 // daily sequence).
-func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, now time.Time) (*Dossier, Change) {
+// lead is the due_soon lead in working minutes the next check is planned with.
+func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, now time.Time, lead int64) (*Dossier, Change) {
 	p := in.Procedure
 	d := &Dossier{
 		Code:             code,
@@ -313,6 +329,7 @@ func Receive(in IntakeInput, code, pinHash string, cal *Calendar, actor Actor, n
 	// The fact happened when the dossier was handed in: an imported dossier's
 	// received event carries that time, not the time of the import.
 	ch.Events = append(ch.Events, d.event(EventReceived, in.ReceivedAt))
+	d.planNextCheck(cal, lead)
 	return d, ch
 }
 
@@ -361,8 +378,9 @@ func (d *Dossier) InvolvedAgencies() []string {
 // FollowCalendar recomputes the running deadlines of the dossier and of its
 // current step from a changed calendar (docs/domain.md, Working time: a newly announced holiday
 // never makes a dossier late). It reports whether anything moved and, if so,
-// the history line that explains it.
-func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note string) (Change, bool) {
+// the history line that explains it, with the next check planned again
+// (lead is the due_soon lead in working minutes).
+func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note string, lead int64) (Change, bool) {
 	before := timesOf(d)
 	d.Clock.Recompute(cal)
 	if s := d.Current(); s != nil {
@@ -375,10 +393,9 @@ func (d *Dossier) FollowCalendar(cal *Calendar, actor Actor, now time.Time, note
 	d.Version++
 	d.UpdatedAt = now
 	h := actor.Entry(now, HistoryCalendarChanged, d.Status, d.Status)
-	h.Note, h.DueAt, h.PromisedAt = note, d.Clock.DueAt, d.PromisedAt()
-	if s := d.Current(); s != nil {
-		h.StepDueAt = s.Clock.DueAt
-	}
+	h.Note = note
+	d.stamp(&h)
+	d.planNextCheck(cal, lead)
 	return Change{History: []HistoryEntry{h}}, true
 }
 
@@ -392,4 +409,19 @@ func timesOf(d *Dossier) [2]int64 {
 		out[1] = s.Clock.DueAt.UnixNano()
 	}
 	return out
+}
+
+// ReissuePIN gives the dossier a new look-up PIN's hash: the old PIN stops
+// working at once. The history line records who did it and when, never the
+// PIN, and keeps the dossier's state as it is (same status, same
+// deadlines), so the roll-ups see no change.
+func (d *Dossier) ReissuePIN(hash string, actor Actor, now time.Time) Change {
+	d.PINHash = hash
+	d.Version++
+	d.UpdatedAt = now
+	h := actor.Entry(now, HistoryReissuePIN, d.Status, d.Status)
+	h.Note = "Cấp lại mã tra cứu; mã cũ hết hiệu lực"
+	d.stamp(&h)
+	d.History = append(d.History, h)
+	return Change{History: []HistoryEntry{h}}
 }

@@ -22,7 +22,7 @@ func TestOverdueRule(t *testing.T) {
 		if a == ActionTransfer || a == ActionReceiveSupplement || a == ActionReceivePayment || a == ActionWithdraw {
 			actor = tClerk
 		}
-		if _, err := d.Apply(tInput(a, d, at), actor, at, cal); err != nil {
+		if _, err := d.Apply(tInput(a, d, at), actor, at, cal, DefaultDueSoonLead); err != nil {
 			t.Fatalf("%s at %s: %v", a, at, err)
 		}
 	}
@@ -48,7 +48,7 @@ func TestOverdueRule(t *testing.T) {
 	} {
 		d, _ := Receive(IntakeInput{Procedure: tProcedure(ClockRestart), AgencyCode: tOneStop, Channel: ChannelCounter,
 			Delivery: DeliveryCounter, Applicant: Applicant{Name: "Nguyễn Văn A", IDNumber: "001090000001"},
-			ReceivedAt: recv}, tOneStop+"-260316-0001", "hash", cal, tClerk, recv)
+			ReceivedAt: recv}, tOneStop+"-260316-0001", "hash", cal, tClerk, recv, DefaultDueSoonLead)
 		do(d, ActionTransfer, recv)
 		for _, s := range c.steps {
 			do(d, s.a, s.at)

@@ -85,21 +85,8 @@ func ParsePeriod(s string) (Period, error) {
 	if err != nil || body[0] == '+' || body[0] == '-' || year < 1900 || year > 2299 {
 		return bad()
 	}
-	// first and last month of the period, 1-12
-	var m1, m2 int
-	switch rest := body[4:]; {
-	case rest == "":
-		m1, m2 = 1, 12
-	case len(rest) == 3 && rest[0] == '-' && rest[1] >= '0' && rest[1] <= '1' && rest[2] >= '0' && rest[2] <= '9':
-		m, _ := strconv.Atoi(rest[1:])
-		if m < 1 || m > 12 {
-			return bad()
-		}
-		m1, m2 = m, m
-	case len(rest) == 3 && rest[:2] == "-Q" && rest[2] >= '1' && rest[2] <= '4':
-		q := int(rest[2] - '0')
-		m1, m2 = 3*q-2, 3*q
-	default:
+	m1, m2, ok := periodMonths(body[4:])
+	if !ok {
 		return bad()
 	}
 	if !stat {
@@ -111,6 +98,22 @@ func ParsePeriod(s string) (Period, error) {
 	from := Date{year, time.Month(m1), 15}.AddMonths(-1)
 	to := Date{year, time.Month(m2), 14}
 	return Period{Name: s, From: from, To: to}, nil
+}
+
+// periodMonths reads what follows a period's year ("", -MM or -Qn) as the
+// first and last month of the period, 1-12.
+func periodMonths(rest string) (m1, m2 int, ok bool) {
+	switch {
+	case rest == "":
+		return 1, 12, true
+	case len(rest) == 3 && rest[0] == '-' && rest[1] >= '0' && rest[1] <= '1' && rest[2] >= '0' && rest[2] <= '9':
+		m, _ := strconv.Atoi(rest[1:])
+		return m, m, m >= 1 && m <= 12
+	case len(rest) == 3 && rest[:2] == "-Q" && rest[2] >= '1' && rest[2] <= '4':
+		q := int(rest[2] - '0')
+		return 3*q - 2, 3 * q, true
+	}
+	return 0, 0, false
 }
 
 // AddMonths moves the date by n months, keeping the day (clipped to the

@@ -12,6 +12,10 @@ const (
 	maxCommentLength = 2000
 )
 
+// CitizenSub is the actor of the history line of a citizen's rating: the
+// citizen signs in nowhere, the PIN stands for them.
+const CitizenSub = "citizen"
+
 // ValidateRating checks a citizen's rating before anything is read.
 func ValidateRating(rating int, comment string) error {
 	var f Fields
@@ -43,6 +47,6 @@ func (d *Dossier) Rate(rating int, comment string, now time.Time) (Change, error
 	d.Rating, d.RatingComment, d.RatedAt = rating, comment, &at
 	d.Version++
 	d.UpdatedAt = now
-	h := HistoryEntry{At: now, Actor: "citizen", Action: HistoryRate, From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(rating)}
+	h := HistoryEntry{At: now, Actor: CitizenSub, Action: HistoryRate, From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(rating)}
 	return Change{History: []HistoryEntry{h}}, nil
 }

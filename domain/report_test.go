@@ -89,7 +89,7 @@ func TestStatStepScenario(t *testing.T) {
 	// Monday 16/3/2026 09:00 at the counter, result by post: due Wednesday 18/3 09:00.
 	recv := vnAt(2026, 3, 16, 9, 0)
 	d, ch := Receive(IntakeInput{Procedure: p, AgencyCode: tOneStop, Channel: ChannelCounter, Delivery: DeliveryPostal,
-		Applicant: Applicant{Name: "A", IDNumber: "1"}, ReceivedAt: recv}, tOneStop+"-260316-0001", "h", cal, tClerk, recv)
+		Applicant: Applicant{Name: "A", IDNumber: "1"}, ReceivedAt: recv}, tOneStop+"-260316-0001", "h", cal, tClerk, recv, DefaultDueSoonLead)
 	d.History = append(d.History, ch.History...)
 	l := statLedger{}
 	st := live(l, d, nil, ch)
@@ -107,7 +107,7 @@ func TestStatStepScenario(t *testing.T) {
 
 	apply := func(a Action, at time.Time) {
 		t.Helper()
-		ch, err := d.Apply(tInput(a, d, at), tAdmin, at, cal)
+		ch, err := d.Apply(tInput(a, d, at), tAdmin, at, cal, DefaultDueSoonLead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func TestStatStepRandomWalks(t *testing.T) {
 			recv = now.Add(-time.Duration(rng.IntN(20*24*60)) * time.Minute) // an import
 		}
 		d, ch := Receive(IntakeInput{Procedure: p, AgencyCode: tOneStop, Channel: channel, Delivery: DeliveryCounter,
-			Applicant: Applicant{Name: "A", IDNumber: "1"}, ReceivedAt: recv}, fmt.Sprintf("%s-260302-%04d", tOneStop, walk+1), "h", cal, tAdmin, now)
+			Applicant: Applicant{Name: "A", IDNumber: "1"}, ReceivedAt: recv}, fmt.Sprintf("%s-260302-%04d", tOneStop, walk+1), "h", cal, tAdmin, now, DefaultDueSoonLead)
 		d.History = append(d.History, ch.History...)
 		l := statLedger{}
 		st := live(l, d, nil, ch)
@@ -205,7 +205,7 @@ func TestStatStepRandomWalks(t *testing.T) {
 				now = now.Add(time.Duration(rng.IntN(4*24*60)) * time.Minute)
 			}
 			a := acts[rng.IntN(len(acts))]
-			ch, err := d.Apply(tInput(a, d, now), tAdmin, now, cal)
+			ch, err := d.Apply(tInput(a, d, now), tAdmin, now, cal, DefaultDueSoonLead)
 			if err != nil {
 				continue // e.g. an extension whose date no longer fits
 			}
@@ -214,7 +214,7 @@ func TestStatStepRandomWalks(t *testing.T) {
 				// A recorded day off moves the running deadline.
 				now = now.Add(time.Minute)
 				off := NewCalendar(DefaultOfficeHours(), []CalendarDay{{Date: DateOf(*d.Clock.DueAt), Kind: DayHoliday}})
-				if ch, ok := d.FollowCalendar(off, tAdmin, now, "x"); ok {
+				if ch, ok := d.FollowCalendar(off, tAdmin, now, "x", DefaultDueSoonLead); ok {
 					d.History = append(d.History, ch.History...) // Apply appends its line; FollowCalendar leaves it to storage
 					st = live(l, d, st, ch)
 					moved++

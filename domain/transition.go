@@ -252,22 +252,40 @@ func (d *Dossier) stateGuard(a Action) error {
 	return nil
 }
 
-// validate checks the input of an action allowed in the dossier's status.
+// validate checks the input of an action allowed in the dossier's status:
+// each field once, by what the action needs of it.
 func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) error {
 	var f Fields
-	checkText(&f, "reason", in.Reason)
-	checkText(&f, "note", in.Note)
-	checkText(&f, "result", in.Result)
+	checkTexts(&f, in)
+	checkReason(&f, in)
+	checkItems(&f, in)
+	d.checkResult(&f, in)
+	checkAmount(&f, in)
+	checkMethod(&f, in)
+	d.checkNewDueAt(&f, in, cal, now)
+	return f.Err()
+}
+
+// checkTexts checks that every text of the input is text (TextProblem) and
+// the new appointment a time within bounds.
+func checkTexts(f *Fields, in TransitionInput) {
+	checkText(f, "reason", in.Reason)
+	checkText(f, "note", in.Note)
+	checkText(f, "result", in.Result)
 	for i, it := range in.Items {
-		checkText(&f, "items["+strconv.Itoa(i)+"]", it)
+		checkText(f, "items["+strconv.Itoa(i)+"]", it)
 	}
 	if in.NewDueAt != nil && !ValidTime(*in.NewDueAt) {
 		f.Add("new_due_at", "%s", TimeBoundsMessage)
 	}
-	reason := strings.TrimSpace(in.Reason)
+}
+
+// checkReason: the actions that close, extend or ask for something need a
+// reason; reason and note are bounded.
+func checkReason(f *Fields, in TransitionInput) {
 	switch in.Action {
 	case ActionRefuse, ActionWithdraw, ActionStop, ActionExtend, ActionRequestSupplement:
-		if reason == "" {
+		if strings.TrimSpace(in.Reason) == "" {
 			f.Add("reason", "is required for %s", in.Action)
 		}
 	}
@@ -277,20 +295,30 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	if utf8.RuneCountInString(in.Note) > maxReasonChars {
 		f.Add("note", "at most %d characters", maxReasonChars)
 	}
+}
 
-	if in.Action == ActionRequestSupplement {
-		if len(in.Items) == 0 || len(in.Items) > maxItems {
-			f.Add("items", "list 1 to %d missing documents or corrections", maxItems)
+// checkItems: a supplement request lists 1 to maxItems items; no other
+// action takes any.
+func checkItems(f *Fields, in TransitionInput) {
+	if in.Action != ActionRequestSupplement {
+		if len(in.Items) > 0 {
+			f.Add("items", "only for request_supplement")
 		}
-		for i, it := range in.Items {
-			if strings.TrimSpace(it) == "" || utf8.RuneCountInString(it) > maxItemChars {
-				f.Add("items["+strconv.Itoa(i)+"]", "must be a text of 1 to %d characters", maxItemChars)
-			}
-		}
-	} else if len(in.Items) > 0 {
-		f.Add("items", "only for request_supplement")
+		return
 	}
+	if len(in.Items) == 0 || len(in.Items) > maxItems {
+		f.Add("items", "list 1 to %d missing documents or corrections", maxItems)
+	}
+	for i, it := range in.Items {
+		if strings.TrimSpace(it) == "" || utf8.RuneCountInString(it) > maxItemChars {
+			f.Add("items["+strconv.Itoa(i)+"]", "must be a text of 1 to %d characters", maxItemChars)
+		}
+	}
+}
 
+// checkResult: the last step's completion needs a result; nothing else
+// takes one.
+func (d *Dossier) checkResult(f *Fields, in TransitionInput) {
 	last := in.Action == ActionCompleteStep && d.CurrentStep == len(d.Steps)
 	switch {
 	case last:
@@ -302,7 +330,10 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	case in.Result != "":
 		f.Add("result", "only for complete_step on the last step")
 	}
+}
 
+// checkAmount: a payment request needs an amount; nothing else takes one.
+func checkAmount(f *Fields, in TransitionInput) {
 	if in.Action == ActionRequestPayment {
 		if in.Amount <= 0 || in.Amount > MaxAmount {
 			f.Add("amount", "must be from 1 to 9007199254740991 (2^53-1) VND")
@@ -310,7 +341,10 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	} else if in.Amount != 0 {
 		f.Add("amount", "only for request_payment")
 	}
+}
 
+// checkMethod: how the result is returned, or how a payment was received.
+func checkMethod(f *Fields, in TransitionInput) {
 	switch {
 	case in.Action == ActionReturnResult:
 		if _, ok := ParseDelivery(string(in.Method)); !ok {
@@ -323,44 +357,65 @@ func (d *Dossier) validate(in TransitionInput, cal *Calendar, now time.Time) err
 	case in.Method != "":
 		f.Add("method", "only for return_result and receive_payment")
 	}
+}
 
-	if in.Action == ActionExtend {
-		due := d.Clock.DueAt // set: checked by stateGuard
-		switch {
-		case in.NewDueAt == nil:
-			f.Add("new_due_at", "is required: the new appointment")
-		case !in.NewDueAt.After(*due):
-			f.Add("new_due_at", "must be after the legal deadline %s", due.In(vietnam).Format(time.RFC3339))
-		case !in.NewDueAt.After(now):
-			f.Add("new_due_at", "must be in the future")
-		case cal.Between(*due, *in.NewDueAt) > MaxWorkingMinutes:
-			f.Add("new_due_at", "must be within 1000 working days of the legal deadline")
+// checkNewDueAt: an extension's new appointment comes after the legal
+// deadline and now, within MaxWorkingMinutes of the deadline.
+func (d *Dossier) checkNewDueAt(f *Fields, in TransitionInput, cal *Calendar, now time.Time) {
+	if in.Action != ActionExtend {
+		if in.NewDueAt != nil {
+			f.Add("new_due_at", "only for extend")
 		}
-	} else if in.NewDueAt != nil {
-		f.Add("new_due_at", "only for extend")
+		return
 	}
-	return f.Err()
+	due := d.Clock.DueAt // set: checked by stateGuard
+	switch {
+	case in.NewDueAt == nil:
+		f.Add("new_due_at", "is required: the new appointment")
+	case !in.NewDueAt.After(*due):
+		f.Add("new_due_at", "must be after the legal deadline %s", due.In(vietnam).Format(time.RFC3339))
+	case !in.NewDueAt.After(now):
+		f.Add("new_due_at", "must be in the future")
+	case cal.Between(*due, *in.NewDueAt) > MaxWorkingMinutes:
+		f.Add("new_due_at", "must be within 1000 working days of the legal deadline")
+	}
 }
 
 // Apply takes one action on the dossier at now, for actor, with the
-// agency's calendar. It checks, in this order: the action is known
-// (validation_failed), the actor may take it at all (forbidden: role and
-// agency, whatever the status), the status allows it (invalid_transition,
-// naming the actions the status allows), the dossier's state (already_extended,
-// ...), then the input (validation_failed with fields). On any error d is left
-// untouched. On success d is changed (status, clocks, steps, pauses,
-// holder, Version+1, UpdatedAt) and the Change carries one history line,
-// the control-slip rows and the lifecycle events, built after the change;
-// the history line and the rows are appended to d.History and d.Handoffs too
-// (storage writes them from the Change). New pauses are appended to d.Pauses
-// with ID 0; ended ones get EndedAt.
-func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Calendar) (Change, error) {
+// agency's calendar; lead is the due_soon lead in working minutes the
+// dossier's next check is planned with. It checks, in this order: the
+// action is known (validation_failed), the actor may take it at all
+// (forbidden: role and agency, whatever the status), the status allows it
+// (invalid_transition, naming the actions the status allows), the dossier's
+// state (already_extended, ...), then the input (validation_failed with
+// fields). On any error d is left untouched. On success d is changed
+// (status, clocks, steps, pauses, holder, Version+1, UpdatedAt, NextCheckAt)
+// and the Change carries the whole of it: one history line, the
+// control-slip rows and the events (completed_late included), built after
+// the change; the history line and the rows are appended to d.History and
+// d.Handoffs too (storage writes them from the Change). New pauses are
+// appended to d.Pauses with ID 0; ended ones get EndedAt.
+func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Calendar, lead int64) (Change, error) {
+	t, err := d.check(in, actor, cal, now)
+	if err != nil {
+		return Change{}, err
+	}
+	from := d.Status
+	var ch Change
+	done := effects[in.Action](d, act{t: t, in: in, cal: cal, now: now, ch: &ch})
+	d.record(&ch, in, actor, now, cal, from, done)
+	d.planNextCheck(cal, lead)
+	return ch, nil
+}
+
+// check runs Apply's checks, in Apply's order, and returns the table's row.
+func (d *Dossier) check(in TransitionInput, actor Actor, cal *Calendar, now time.Time) (Transition, error) {
 	if _, ok := ParseAction(string(in.Action)); !ok {
-		return Change{}, &Error{Kind: Invalid, Code: CodeValidationFailed, Detail: "unknown action",
+		return Transition{}, &Error{Kind: Invalid, Code: CodeValidationFailed, Detail: "unknown action",
 			Fields: []FieldError{{Field: "action", Message: "must be one of the contract's transition actions"}}}
 	}
 	if !d.authorised(in.Action, actor) {
-		return Change{}, d.forbidden(in.Action, actor)
+		return Transition{}, d.forbidden(in.Action, actor)
 	}
 	t, ok := transitionFor(d.Status, in.Action)
 	if !ok {
@@ -368,168 +423,195 @@ func (d *Dossier) Apply(in TransitionInput, actor Actor, now time.Time, cal *Cal
 		for _, a := range ActionsFrom(d.Status) {
 			allowed = append(allowed, string(a))
 		}
-		return Change{}, &Error{Kind: Conflict, Code: CodeInvalidTransition,
+		return Transition{}, &Error{Kind: Conflict, Code: CodeInvalidTransition,
 			Detail:  "action " + string(in.Action) + " is not allowed when the dossier is " + d.Status.String(),
 			Allowed: allowed}
 	}
 	if err := d.stateGuard(in.Action); err != nil {
-		return Change{}, err
+		return Transition{}, err
 	}
 	if err := d.validate(in, cal, now); err != nil {
-		return Change{}, err
+		return Transition{}, err
 	}
+	return t, nil
+}
 
-	from := d.Status
-	note := joinNote(in.Reason, in.Note)
-	var ch Change
-	var events []EventType
-	completed := "" // the step's name on step_completed
+// act is what an action's effect works with: the table's row, the input,
+// the calendar, the instant, and the change to add control-slip rows to.
+type act struct {
+	t   Transition
+	in  TransitionInput
+	cal *Calendar
+	now time.Time
+	ch  *Change
+}
 
-	switch in.Action {
-	case ActionAccept:
-		d.Status = t.To[0]
-		d.startCounting(cal, now)
-		d.HolderCode = d.AgencyCode
-		events = append(events, EventReceived)
+// done is what an effect leaves for record: the events, in order, and the
+// finished step's name for step_completed.
+type done struct {
+	events    []EventType
+	completed string
+}
 
-	case ActionRefuse, ActionWithdraw, ActionStop:
-		d.Status = t.To[0]
-		d.stopClocks(cal, now)
-		if p := d.OpenPause(); p != nil {
-			p.EndedAt = timePtr(now)
-		}
-		d.ClosedAt = timePtr(now)
-		events = append(events, map[Action]EventType{ActionRefuse: EventRefused, ActionWithdraw: EventWithdrawn,
-			ActionStop: EventStopped}[in.Action])
+// effects: what each action does to a checked dossier.
+var effects = map[Action]func(d *Dossier, a act) done{
+	ActionAccept:            (*Dossier).accept,
+	ActionRefuse:            (*Dossier).close,
+	ActionWithdraw:          (*Dossier).close,
+	ActionStop:              (*Dossier).close,
+	ActionTransfer:          (*Dossier).transfer,
+	ActionCompleteStep:      (*Dossier).completeStep,
+	ActionRequestSupplement: (*Dossier).pause,
+	ActionRequestPayment:    (*Dossier).pause,
+	ActionReceiveSupplement: (*Dossier).resume,
+	ActionReceivePayment:    (*Dossier).resume,
+	ActionExtend:            (*Dossier).extend,
+	ActionReturnResult:      (*Dossier).returnResult,
+}
 
-	case ActionTransfer:
-		d.Status = t.To[0]
-		first := &d.Steps[0]
-		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: 0, FromUnit: d.AgencyCode, ToUnit: first.AgencyCode, At: now,
-			Verdict: judgeAgainst(now, d.Clock.DueAt)})
-		d.CurrentStep = 1
-		d.startStep(first, cal, now)
-		d.HolderCode = first.AgencyCode
-		events = append(events, EventTransferred)
+func (d *Dossier) accept(a act) done {
+	d.Status = a.t.To[0]
+	d.startCounting(a.cal, a.now)
+	d.HolderCode = d.AgencyCode
+	return done{events: []EventType{EventReceived}}
+}
 
-	case ActionCompleteStep:
-		s := d.Current()
-		s.Clock.Stop(cal, now)
-		s.FinishedAt = timePtr(now)
-		s.Verdict = judgeAgainst(now, s.Clock.DueAt)
-		completed = s.Name
-		var overrun int64
-		if s.Verdict == VerdictLate {
-			overrun = cal.Between(*s.Clock.DueAt, now)
-		}
-		events = append(events, EventStepCompleted)
-		if d.CurrentStep < len(d.Steps) {
-			next := &d.Steps[d.CurrentStep]
-			ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: next.AgencyCode, At: now, Verdict: s.Verdict,
-				OverrunMinutes: overrun})
-			d.CurrentStep++
-			d.startStep(next, cal, now)
-			d.HolderCode = next.AgencyCode
-			d.Status = t.To[0]
-			break
-		}
-		ch.Handoffs = append(ch.Handoffs, Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: d.AgencyCode, At: now, Verdict: s.Verdict,
-			OverrunMinutes: overrun})
-		d.Clock.Stop(cal, now)
-		d.Status = t.To[1]
-		d.Result = in.Result
-		d.ProcessedAt = timePtr(now)
-		d.Verdict = judgeAgainst(now, d.Clock.DueAt) // the legal deadline, whatever the extension
-		d.CurrentStep = 0
-		d.HolderCode = d.AgencyCode
-		events = append(events, EventProcessed)
-
-	case ActionRequestSupplement, ActionRequestPayment:
-		d.stopClocks(cal, now)
-		p := Pause{Kind: PauseSupplement, Clock: d.SupplementClock, Reason: strings.TrimSpace(in.Reason),
-			Items: trimAll(in.Items), StartedAt: now}
-		d.Status = t.To[0]
-		events = append(events, EventSupplementRequested)
-		if in.Action == ActionRequestPayment {
-			p = Pause{Kind: PausePayment, Clock: ClockPause, Reason: strings.TrimSpace(joinNote(in.Note, in.Reason)),
-				Amount: in.Amount, StartedAt: now}
-			events[0] = EventPaymentRequested
-		}
-		if p.Clock == "" {
-			p.Clock = ClockRestart // Procedure.Normalize's default
-		}
-		d.Pauses = append(d.Pauses, p)
-
-	case ActionReceiveSupplement, ActionReceivePayment:
-		p := d.OpenPause()
-		p.EndedAt = timePtr(now)
-		start := cal.CountingStart(now)
-		restart := p.Clock == ClockRestart
-		if restart {
-			d.Clock.Restart(cal, start)
-		} else {
-			d.Clock.Start(cal, start)
-		}
-		if s := d.Current(); s != nil {
-			if restart {
-				s.Clock.Restart(cal, start)
-			} else {
-				s.Clock.Start(cal, start)
-			}
-			d.Status = StatusProcessing
-		} else {
-			d.Status = StatusReceived // not reachable with this table; kept for a request before transfer
-		}
-		events = append(events, EventSupplementReceived)
-		if in.Action == ActionReceivePayment {
-			events[0] = EventPaymentReceived
-			p.Method = PaymentMethod(in.Method)
-			if p.Method == "" {
-				p.Method = PaymentCounter
-			}
-		}
-
-	case ActionExtend:
-		due := *d.Clock.DueAt
-		late := !now.Before(due) || cal.Between(now, due) < MinutesPerWorkingDay
-		d.Extension = &Extension{Reason: strings.TrimSpace(in.Reason), NewDueAt: *in.NewDueAt, RecordedAt: now, Late: late}
-		d.Status = t.To[0]
-		events = append(events, EventExtended)
-
-	case ActionReturnResult:
-		d.Status = t.To[0]
-		d.ReturnedAt = timePtr(now)
-		d.ReturnMethod = in.Method
-		events = append(events, EventReturned)
+// close refuses, withdraws or stops the dossier.
+func (d *Dossier) close(a act) done {
+	d.Status = a.t.To[0]
+	d.stopClocks(a.cal, a.now)
+	if p := d.OpenPause(); p != nil {
+		p.EndedAt = timePtr(a.now)
 	}
+	d.ClosedAt = timePtr(a.now)
+	e := map[Action]EventType{ActionRefuse: EventRefused, ActionWithdraw: EventWithdrawn, ActionStop: EventStopped}[a.in.Action]
+	return done{events: []EventType{e}}
+}
 
-	d.record(&ch, in, actor, now, cal, from, note, events, completed)
-	return ch, nil
+func (d *Dossier) transfer(a act) done {
+	d.Status = a.t.To[0]
+	first := &d.Steps[0]
+	a.ch.Handoffs = append(a.ch.Handoffs, Handoff{StepSeq: 0, FromUnit: d.AgencyCode, ToUnit: first.AgencyCode, At: a.now,
+		Verdict: judgeAgainst(a.now, d.Clock.DueAt)})
+	d.CurrentStep = 1
+	d.startStep(first, a.cal, a.now)
+	d.HolderCode = first.AgencyCode
+	return done{events: []EventType{EventTransferred}}
+}
+
+// completeStep finishes the current step: the next one starts, or, on the
+// last, the dossier is processed with its result.
+func (d *Dossier) completeStep(a act) done {
+	s := d.Current()
+	s.Clock.Stop(a.cal, a.now)
+	s.FinishedAt = timePtr(a.now)
+	s.Verdict = judgeAgainst(a.now, s.Clock.DueAt)
+	out := done{events: []EventType{EventStepCompleted}, completed: s.Name}
+	var overrun int64
+	if s.Verdict == VerdictLate {
+		overrun = a.cal.Between(*s.Clock.DueAt, a.now)
+	}
+	h := Handoff{StepSeq: s.Seq, FromUnit: s.AgencyCode, ToUnit: d.AgencyCode, At: a.now, Verdict: s.Verdict, OverrunMinutes: overrun}
+	if d.CurrentStep < len(d.Steps) {
+		next := &d.Steps[d.CurrentStep]
+		h.ToUnit = next.AgencyCode
+		a.ch.Handoffs = append(a.ch.Handoffs, h)
+		d.CurrentStep++
+		d.startStep(next, a.cal, a.now)
+		d.HolderCode = next.AgencyCode
+		d.Status = a.t.To[0]
+		return out
+	}
+	a.ch.Handoffs = append(a.ch.Handoffs, h)
+	d.Clock.Stop(a.cal, a.now)
+	d.Status = a.t.To[1]
+	d.Result = a.in.Result
+	d.ProcessedAt = timePtr(a.now)
+	d.Verdict = judgeAgainst(a.now, d.Clock.DueAt) // the legal deadline, whatever the extension
+	d.CurrentStep = 0
+	d.HolderCode = d.AgencyCode
+	out.events = append(out.events, EventProcessed)
+	return out
+}
+
+// pause stops the clocks for a supplement or a payment.
+func (d *Dossier) pause(a act) done {
+	d.stopClocks(a.cal, a.now)
+	p := Pause{Kind: PauseSupplement, Clock: d.SupplementClock, Reason: strings.TrimSpace(a.in.Reason),
+		Items: trimAll(a.in.Items), StartedAt: a.now}
+	d.Status = a.t.To[0]
+	e := EventSupplementRequested
+	if a.in.Action == ActionRequestPayment {
+		p = Pause{Kind: PausePayment, Clock: ClockPause, Reason: strings.TrimSpace(joinNote(a.in.Note, a.in.Reason)),
+			Amount: a.in.Amount, StartedAt: a.now}
+		e = EventPaymentRequested
+	}
+	if p.Clock == "" {
+		p.Clock = ClockRestart // Procedure.Normalize's default
+	}
+	d.Pauses = append(d.Pauses, p)
+	return done{events: []EventType{e}}
+}
+
+// resume ends the open pause: the clocks resume, or restart per the procedure.
+func (d *Dossier) resume(a act) done {
+	p := d.OpenPause()
+	p.EndedAt = timePtr(a.now)
+	start := a.cal.CountingStart(a.now)
+	restart := p.Clock == ClockRestart
+	d.Clock.Resume(a.cal, start, restart)
+	if s := d.Current(); s != nil {
+		s.Clock.Resume(a.cal, start, restart)
+		d.Status = StatusProcessing
+	} else {
+		d.Status = StatusReceived // not reachable with this table; kept for a request before transfer
+	}
+	if a.in.Action != ActionReceivePayment {
+		return done{events: []EventType{EventSupplementReceived}}
+	}
+	p.Method = PaymentMethod(a.in.Method)
+	if p.Method == "" {
+		p.Method = PaymentCounter
+	}
+	return done{events: []EventType{EventPaymentReceived}}
+}
+
+// extend records the apology and the new appointment.
+func (d *Dossier) extend(a act) done {
+	due := *d.Clock.DueAt
+	late := !a.now.Before(due) || a.cal.Between(a.now, due) < MinutesPerWorkingDay
+	d.Extension = &Extension{Reason: strings.TrimSpace(a.in.Reason), NewDueAt: *a.in.NewDueAt, RecordedAt: a.now, Late: late}
+	d.Status = a.t.To[0]
+	return done{events: []EventType{EventExtended}}
+}
+
+func (d *Dossier) returnResult(a act) done {
+	d.Status = a.t.To[0]
+	d.ReturnedAt = timePtr(a.now)
+	d.ReturnMethod = a.in.Method
+	return done{events: []EventType{EventReturned}}
 }
 
 // record completes the change of an applied action: the dossier's new
 // version, its history line, its control-slip rows, and its events (the
 // finished step's name on step_completed; completed_late when the result
 // came after the legal deadline).
-func (d *Dossier) record(ch *Change, in TransitionInput, actor Actor, now time.Time, cal *Calendar, from Status, note string,
-	events []EventType, completed string) {
+func (d *Dossier) record(ch *Change, in TransitionInput, actor Actor, now time.Time, cal *Calendar, from Status, done done) {
 	d.Version++
 	d.UpdatedAt = now
 	h := actor.Entry(now, in.Action.History(), from, d.Status)
-	h.Note, h.DueAt, h.PromisedAt = note, copyTime(d.Clock.DueAt), d.PromisedAt()
-	if s := d.Current(); s != nil {
-		h.StepDueAt = copyTime(s.Clock.DueAt)
-	}
+	h.Note = joinNote(in.Reason, in.Note)
+	d.stamp(&h)
 	ch.History = []HistoryEntry{h}
 	d.History = append(d.History, h)
 	for i := range ch.Handoffs {
 		ch.Handoffs[i].Actor, ch.Handoffs[i].ActorName = h.Actor, h.ActorName
 	}
 	d.Handoffs = append(d.Handoffs, ch.Handoffs...)
-	for _, et := range events {
+	for _, et := range done.events {
 		e := d.event(et, now)
 		if et == EventStepCompleted {
-			e.Step = completed
+			e.Step = done.completed
 		}
 		ch.Events = append(ch.Events, e)
 	}
@@ -537,6 +619,15 @@ func (d *Dossier) record(ch *Change, in TransitionInput, actor Actor, now time.T
 		if late, ok := d.CompletedLate(cal); ok {
 			ch.Events = append(ch.Events, late)
 		}
+	}
+}
+
+// stamp writes the dossier's deadlines as they stand into a history line:
+// the legal one, the promised one and the current step's.
+func (d *Dossier) stamp(h *HistoryEntry) {
+	h.DueAt, h.PromisedAt = copyTime(d.Clock.DueAt), d.PromisedAt()
+	if s := d.Current(); s != nil {
+		h.StepDueAt = copyTime(s.Clock.DueAt)
 	}
 }
 
@@ -589,11 +680,11 @@ func (d *Dossier) SupplementExpired(cal *Calendar, now time.Time, limitMinutes i
 // the reason ReasonUnsupplemented, as actor (the service's system actor, an
 // administrator). It reports false, with no change, when the request has not
 // expired.
-func (d *Dossier) StopUnsupplemented(cal *Calendar, now time.Time, limitMinutes int64, actor Actor) (Change, bool, error) {
+func (d *Dossier) StopUnsupplemented(cal *Calendar, now time.Time, limitMinutes int64, actor Actor, lead int64) (Change, bool, error) {
 	if !d.SupplementExpired(cal, now, limitMinutes) {
 		return Change{}, false, nil
 	}
-	ch, err := d.Apply(TransitionInput{Action: ActionStop, Reason: ReasonUnsupplemented}, actor, now, cal)
+	ch, err := d.Apply(TransitionInput{Action: ActionStop, Reason: ReasonUnsupplemented}, actor, now, cal, lead)
 	if err != nil {
 		return Change{}, false, err
 	}

@@ -41,7 +41,7 @@ func tOnline(rule SupplementClock) *Dossier {
 	at := vnAt(2026, 3, 13, 17, 0)
 	d, _ := Receive(IntakeInput{Procedure: tProcedure(rule), AgencyCode: tOneStop, Channel: ChannelOnline,
 		Delivery: DeliveryPostal, Applicant: Applicant{Name: "Nguyễn Văn A", IDNumber: "001090000001"},
-		ReceivedAt: at}, tOneStop+"-260313-0001", "hash", cal, Actor{Sub: "citizen"}, at)
+		ReceivedAt: at}, tOneStop+"-260313-0001", "hash", cal, Actor{Sub: "citizen"}, at, DefaultDueSoonLead)
 	return d
 }
 
@@ -94,7 +94,7 @@ func tDossierIn(t *testing.T, s Status, cal *Calendar) (*Dossier, time.Time) {
 	now := vnAt(2026, 3, 16, 8, 0)
 	for _, a := range paths[s] {
 		now = now.Add(time.Hour)
-		if _, err := d.Apply(tInput(a, d, now), tAdmin, now, cal); err != nil {
+		if _, err := d.Apply(tInput(a, d, now), tAdmin, now, cal, DefaultDueSoonLead); err != nil {
 			t.Fatalf("walking to %s: %s: %v", s, a, err)
 		}
 	}
@@ -208,7 +208,7 @@ func TestTransitionMatrix(t *testing.T) {
 				t.Parallel()
 				d, now := tDossierIn(t, s, cal)
 				before := cloneDossier(d)
-				ch, err := d.Apply(tInput(a, d, now), tAdmin, now, cal)
+				ch, err := d.Apply(tInput(a, d, now), tAdmin, now, cal, DefaultDueSoonLead)
 				allowed := slices.Contains(want[s], string(a))
 				if allowed {
 					if err != nil {
@@ -277,7 +277,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 						t.Errorf("AllowedActions has %s: %v, want %v", tr.Action, got, ok)
 					}
 					before := cloneDossier(d)
-					_, err := d.Apply(tInput(tr.Action, d, now), actor, now, cal)
+					_, err := d.Apply(tInput(tr.Action, d, now), actor, now, cal, DefaultDueSoonLead)
 					if ok {
 						if err != nil {
 							t.Fatalf("refused: %v", err)
@@ -303,10 +303,10 @@ func TestAuthorisationBeforeState(t *testing.T) {
 	t.Parallel()
 	cal := NewCalendar(DefaultOfficeHours(), nil)
 	d, now := tDossierIn(t, StatusReturned, cal)
-	if _, err := d.Apply(tInput(ActionWithdraw, d, now), tSupervisor, now, cal); KindOf(err) != Forbidden {
+	if _, err := d.Apply(tInput(ActionWithdraw, d, now), tSupervisor, now, cal, DefaultDueSoonLead); KindOf(err) != Forbidden {
 		t.Errorf("supervisor: %v", err)
 	}
-	if _, err := d.Apply(tInput(ActionWithdraw, d, now), tClerk, now, cal); CodeOf(err) != "invalid_transition" {
+	if _, err := d.Apply(tInput(ActionWithdraw, d, now), tClerk, now, cal, DefaultDueSoonLead); CodeOf(err) != "invalid_transition" {
 		t.Errorf("clerk: %v", err)
 	}
 	if got := d.AllowedActions(tAdmin); len(got) != 0 || got == nil {
@@ -381,7 +381,7 @@ func TestFullWalk(t *testing.T) {
 	for i, s := range steps {
 		from := d.Status
 		version := d.Version
-		ch, err := d.Apply(s.in, s.actor, s.at, cal)
+		ch, err := d.Apply(s.in, s.actor, s.at, cal, DefaultDueSoonLead)
 		if err != nil {
 			t.Fatalf("%d %s: %v", i, s.in.Action, err)
 		}
@@ -521,7 +521,7 @@ func TestSupplementThatPauses(t *testing.T) {
 	d := tOnline(ClockPause)
 	apply := func(at time.Time, actor Actor, in TransitionInput) {
 		t.Helper()
-		if _, err := d.Apply(in, actor, at, cal); err != nil {
+		if _, err := d.Apply(in, actor, at, cal, DefaultDueSoonLead); err != nil {
 			t.Fatalf("%s: %v", in.Action, err)
 		}
 	}
@@ -555,7 +555,7 @@ func TestSupplementThatPauses(t *testing.T) {
 	}{{vnAt(2026, 4, 1, 17, 0), false}, {vnAt(2026, 4, 2, 8, 0), false}, {vnAt(2026, 4, 2, 8, 1), true}, {vnAt(2026, 4, 3, 8, 0), true}} {
 		e := cloneDossier(d)
 		e.Extension = nil
-		if _, err := e.Apply(TransitionInput{Action: ActionExtend, Reason: "r", NewDueAt: &nd}, tOfficerA, c.at, cal); err != nil {
+		if _, err := e.Apply(TransitionInput{Action: ActionExtend, Reason: "r", NewDueAt: &nd}, tOfficerA, c.at, cal, DefaultDueSoonLead); err != nil {
 			t.Fatal(err)
 		}
 		if e.Extension.Late != c.late {
@@ -586,7 +586,7 @@ func TestClosing(t *testing.T) {
 			t.Parallel()
 			d, now := tDossierIn(t, c.from, cal)
 			holder, step := d.HolderCode, d.CurrentStep
-			ch, err := d.Apply(TransitionInput{Action: c.action, Reason: "  Công dân rút hồ sơ  "}, c.actor, now, cal)
+			ch, err := d.Apply(TransitionInput{Action: c.action, Reason: "  Công dân rút hồ sơ  "}, c.actor, now, cal, DefaultDueSoonLead)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -641,7 +641,7 @@ func TestBadInput(t *testing.T) {
 			}, kind: Invalid, code: "validation_failed", field: "reason"},
 		{name: "extend twice", status: StatusProcessing, actor: tOfficerA,
 			prep: func(d *Dossier, now time.Time) {
-				if _, err := d.Apply(tInput(ActionExtend, d, now), tOfficerA, now, cal); err != nil {
+				if _, err := d.Apply(tInput(ActionExtend, d, now), tOfficerA, now, cal, DefaultDueSoonLead); err != nil {
 					panic(err)
 				}
 			},
@@ -674,7 +674,7 @@ func TestBadInput(t *testing.T) {
 		{name: "complete the last step without a result", status: StatusProcessing, actor: tOfficerC,
 			prep: func(d *Dossier, now time.Time) {
 				for range 2 {
-					if _, err := d.Apply(TransitionInput{Action: ActionCompleteStep}, tAdmin, now, cal); err != nil {
+					if _, err := d.Apply(TransitionInput{Action: ActionCompleteStep}, tAdmin, now, cal, DefaultDueSoonLead); err != nil {
 						panic(err)
 					}
 				}
@@ -684,7 +684,7 @@ func TestBadInput(t *testing.T) {
 		{name: "complete the last step with a made-up result", status: StatusProcessing, actor: tAdmin,
 			prep: func(d *Dossier, now time.Time) {
 				for range 2 {
-					if _, err := d.Apply(TransitionInput{Action: ActionCompleteStep}, tAdmin, now, cal); err != nil {
+					if _, err := d.Apply(TransitionInput{Action: ActionCompleteStep}, tAdmin, now, cal, DefaultDueSoonLead); err != nil {
 						panic(err)
 					}
 				}
@@ -751,7 +751,7 @@ func TestBadInput(t *testing.T) {
 				c.prep(d, now)
 			}
 			before := cloneDossier(d)
-			ch, err := d.Apply(c.in(d, now), c.actor, now, cal)
+			ch, err := d.Apply(c.in(d, now), c.actor, now, cal, DefaultDueSoonLead)
 			e := errorOf(err)
 			if e == nil || e.Kind != c.kind || e.Code != c.code {
 				t.Fatalf("got %v, want kind %d code %s", err, c.kind, c.code)
@@ -777,7 +777,7 @@ func TestSupplementExpired(t *testing.T) {
 	cal := NewCalendar(DefaultOfficeHours(), nil)
 	d, _ := tDossierIn(t, StatusProcessing, cal)
 	asked := vnAt(2026, 4, 24, 10, 0)
-	if _, err := d.Apply(TransitionInput{Action: ActionRequestSupplement, Reason: "r", Items: []string{"x"}}, tOfficerA, asked, cal); err != nil {
+	if _, err := d.Apply(TransitionInput{Action: ActionRequestSupplement, Reason: "r", Items: []string{"x"}}, tOfficerA, asked, cal, DefaultDueSoonLead); err != nil {
 		t.Fatal(err)
 	}
 	limit := int64(15 * MinutesPerWorkingDay)
@@ -798,11 +798,11 @@ func TestSupplementExpired(t *testing.T) {
 		}
 	}
 	system := Actor{Sub: "system", Roles: []Role{RoleAdmin}}
-	if _, stopped, err := d.StopUnsupplemented(cal, vnAt(2026, 5, 20, 9, 59), 0, system); stopped || err != nil || d.Status != StatusSupplementRequested {
+	if _, stopped, err := d.StopUnsupplemented(cal, vnAt(2026, 5, 20, 9, 59), 0, system, DefaultDueSoonLead); stopped || err != nil || d.Status != StatusSupplementRequested {
 		t.Fatalf("stopped early: %v %v", stopped, err)
 	}
 	at := vnAt(2026, 5, 20, 10, 0)
-	ch, stopped, err := d.StopUnsupplemented(cal, at, 0, system)
+	ch, stopped, err := d.StopUnsupplemented(cal, at, 0, system, DefaultDueSoonLead)
 	if !stopped || err != nil || d.Status != StatusStopped || d.Pauses[0].EndedAt == nil || !d.Pauses[0].EndedAt.Equal(at) {
 		t.Fatalf("not stopped: %v %v %s", stopped, err, d.Status)
 	}

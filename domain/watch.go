@@ -62,10 +62,12 @@ func (d *Dossier) Checks(cal *Calendar, lead int64) []Check {
 	return out
 }
 
-// PlanNextCheck sets NextCheckAt to the earliest check, past ones included:
+// planNextCheck sets NextCheckAt to the earliest check, past ones included:
 // the watcher claims each check once, so looking again is harmless, and a
-// check that fell due between two commands is never skipped.
-func (d *Dossier) PlanNextCheck(cal *Calendar, lead int64) {
+// check that fell due between two commands is never skipped. Every
+// operation that can move a deadline ends with it, so the dossier it
+// returns is whole.
+func (d *Dossier) planNextCheck(cal *Calendar, lead int64) {
 	d.NextCheckAt = nil
 	for _, c := range d.Checks(cal, lead) {
 		if d.NextCheckAt == nil || c.At.Before(*d.NextCheckAt) {
@@ -73,6 +75,23 @@ func (d *Dossier) PlanNextCheck(cal *Calendar, lead int64) {
 			d.NextCheckAt = &at
 		}
 	}
+}
+
+// DueChecks splits the dossier's checks at now for the deadline watcher:
+// those whose time has come, and the instant of the earliest one still to
+// come (nil when none is left), the watcher's next look.
+func (d *Dossier) DueChecks(cal *Calendar, lead int64, now time.Time) (due []Check, next *time.Time) {
+	for _, c := range d.Checks(cal, lead) {
+		if !c.At.After(now) {
+			due = append(due, c)
+			continue
+		}
+		if next == nil || c.At.Before(*next) {
+			at := c.At
+			next = &at
+		}
+	}
+	return due, next
 }
 
 // LateEvent builds the late-processing event of a check, with the working

@@ -167,7 +167,7 @@ func TestIntakeRacingADayOff(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, moved := d.FollowCalendar(cal, clerk, at(2026, 3, 16, 9, 0), ""); moved {
+				if _, moved := d.FollowCalendar(cal, clerk, at(2026, 3, 16, 9, 0), "", domain.DefaultDueSoonLead); moved {
 					stale++
 				}
 			}

@@ -96,7 +96,7 @@ func (w *worker) receive(b *batch, sp *proc, t0 time.Time, channel domain.Channe
 		Applicant: domain.Applicant{Name: name, IDNumber: "0" + pad(rng.IntN(96), 2) + pad(rng.IntN(1_000_000_000), 9),
 			Phone: "09" + pad(rng.IntN(100_000_000), 8)},
 		Documents: []string{"Tờ khai", "Bản sao giấy tờ tùy thân"}, ReceivedAt: t0}
-	d, ch := domain.Receive(in, code, pinHash, sp.cal, g.admin, t0)
+	d, ch := domain.Receive(in, code, pinHash, sp.cal, g.admin, t0, domain.DefaultDueSoonLead)
 	d.History = ch.History
 	return d, pin
 }
@@ -119,7 +119,7 @@ func (l *life) act(at time.Time, in domain.TransitionInput) bool {
 		actor = domain.Actor{Sub: "can-bo-" + strconv.Itoa(k+1) + "@" + s.AgencyCode, Name: seedFamily[k%len(seedFamily)] + " " +
 			seedMiddle[k%len(seedMiddle)] + " " + seedGiven[(k+len(s.AgencyCode))%len(seedGiven)], Roles: actor.Roles}
 	}
-	if _, err := l.d.Apply(in, actor, at, l.cal); err != nil {
+	if _, err := l.d.Apply(in, actor, at, l.cal, domain.DefaultDueSoonLead); err != nil {
 		l.ok = false
 		return false
 	}
@@ -284,12 +284,12 @@ func (l *life) deliver(b *batch) {
 	if at.After(l.now) {
 		return
 	}
-	d.Rating = []int{5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 2, 1}[rng.IntN(15)]
-	d.RatedAt = &at
-	d.Version++
-	d.UpdatedAt = at
-	d.History = append(d.History, domain.HistoryEntry{At: at, Actor: "citizen", Action: domain.HistoryRate,
-		From: d.Status, To: d.Status, Note: "rating " + strconv.Itoa(d.Rating)})
+	rating := []int{5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 2, 1}[rng.IntN(15)]
+	ch, err := d.Rate(rating, "", at)
+	if err != nil {
+		return
+	}
+	d.History = append(d.History, ch.History...)
 	b.Rated++
 }
 

@@ -21,7 +21,7 @@ func (s *Service) Calendar(ctx context.Context, agency string) (*domain.Calendar
 
 // calendarAt returns the calendar cached at version v, or loads it through r
 // (read after v was, so never older than v).
-func (s *Service) calendarAt(ctx context.Context, r Reader, agency string, v int64) (*domain.Calendar, error) {
+func (s *Service) calendarAt(ctx context.Context, r CalendarReader, agency string, v int64) (*domain.Calendar, error) {
 	s.calMu.Lock()
 	c, ok := s.calendars[agency]
 	s.calMu.Unlock()
@@ -294,13 +294,12 @@ func (s *Service) recomputeBatch(ctx context.Context, id int64) (Recompute, bool
 
 // followCalendar recomputes a locked dossier's deadlines on cal and, when
 // they move, writes it with its calendar_changed history line.
-func (s *Service) followCalendar(ctx context.Context, tx Tx, d *domain.Dossier, cal *domain.Calendar, actor domain.Actor, now time.Time, note string) (bool, error) {
+func (s *Service) followCalendar(ctx context.Context, tx DossierWriter, d *domain.Dossier, cal *domain.Calendar, actor domain.Actor, now time.Time, note string) (bool, error) {
 	read := d.Version
-	ch, changed := d.FollowCalendar(cal, actor, now, note)
+	ch, changed := d.FollowCalendar(cal, actor, now, note, s.opts.DueSoonLead)
 	if !changed {
 		return false, nil
 	}
-	d.PlanNextCheck(cal, s.opts.DueSoonLead)
 	return true, tx.UpdateDossier(ctx, d, read, ch)
 }
 
@@ -310,10 +309,10 @@ func (s *Service) followCalendar(ctx context.Context, tx Tx, d *domain.Dossier, 
 // a wrong verdict) while its new deadline waits to be written. It returns
 // the history change, to be written with the command's (the dossier's
 // version is moved on in d); the job then finds nothing left to do for it.
-func catchUp(pending []Recompute, d *domain.Dossier, cal *domain.Calendar, now time.Time) (domain.Change, bool) {
+func catchUp(pending []Recompute, d *domain.Dossier, cal *domain.Calendar, now time.Time, lead int64) (domain.Change, bool) {
 	for _, j := range pending {
 		if j.covers(d) {
-			return d.FollowCalendar(cal, domain.Actor{Sub: j.Actor}, now, j.Note)
+			return d.FollowCalendar(cal, domain.Actor{Sub: j.Actor}, now, j.Note, lead)
 		}
 	}
 	return domain.Change{}, false
@@ -358,7 +357,7 @@ func (s *Service) Days(ctx context.Context, year int, agency string) ([]domain.C
 // wrote, even a dossier its query would not have matched before the command
 // (a paused dossier resumed). A transaction that changes the catalogue must
 // not call it (see the caches in cache.go).
-func (s *Service) calendarIn(ctx context.Context, tx Tx, agency string) (*domain.Calendar, error) {
+func (s *Service) calendarIn(ctx context.Context, tx CalendarSource, agency string) (*domain.Calendar, error) {
 	v, err := tx.CatalogueVersionShared(ctx)
 	if err != nil {
 		return nil, err

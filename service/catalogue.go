@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/motcua/motcua/domain"
 )
@@ -16,32 +17,36 @@ func (s *Service) PutAgency(ctx context.Context, actor domain.Actor, a domain.Ag
 		return domain.Agency{}, err
 	}
 	now := s.clock.Now()
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		old, err := tx.Agency(ctx, a.Code)
-		switch {
-		case err == nil:
-			a.CreatedAt = old.CreatedAt
-		case domain.KindOf(err) == domain.NotFound:
-			a.CreatedAt = now
-		default:
-			return err
-		}
-		if a.ParentCode != "" {
-			if _, err := tx.Agency(ctx, a.ParentCode); err != nil {
-				if domain.KindOf(err) == domain.NotFound {
-					return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown parent agency",
-						Fields: []domain.FieldError{{Field: "parent_code", Message: "no agency has this code"}}}
-				}
-				return err
-			}
-		}
-		a.UpdatedAt = now
-		return tx.SaveAgency(ctx, a)
-	})
+	err := s.store.InTx(ctx, func(tx Tx) error { return saveAgency(ctx, tx, &a, now) })
 	if err != nil {
 		return domain.Agency{}, err
 	}
 	return a, nil
+}
+
+// saveAgency creates or updates a checked agency whose parent, if any, is
+// known.
+func saveAgency(ctx context.Context, tx CatalogueTx, a *domain.Agency, now time.Time) error {
+	old, err := tx.Agency(ctx, a.Code)
+	switch {
+	case err == nil:
+		a.CreatedAt = old.CreatedAt
+	case domain.KindOf(err) == domain.NotFound:
+		a.CreatedAt = now
+	default:
+		return err
+	}
+	if a.ParentCode != "" {
+		if _, err := tx.Agency(ctx, a.ParentCode); err != nil {
+			if domain.KindOf(err) == domain.NotFound {
+				return &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "unknown parent agency",
+					Fields: []domain.FieldError{{Field: "parent_code", Message: "no agency has this code"}}}
+			}
+			return err
+		}
+	}
+	a.UpdatedAt = now
+	return tx.SaveAgency(ctx, *a)
 }
 
 // Agency returns one agency.

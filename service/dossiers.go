@@ -34,22 +34,9 @@ type IntakeResult struct {
 
 // Intake takes a dossier in (clerks of the receiving unit, administrators).
 func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, error) {
-	if !actor.HasAny(domain.RoleClerk, domain.RoleAdmin) {
-		return IntakeResult{}, domain.Forbiddenf("only a clerk of the receiving unit may take in dossiers")
-	}
-	agency := actor.Agency
-	if cmd.AgencyCode != "" && cmd.AgencyCode != agency {
-		if !actor.IsAdmin() {
-			return IntakeResult{}, domain.Forbiddenf("a clerk takes in dossiers for their own unit only")
-		}
-		agency = cmd.AgencyCode
-	}
-	if !domain.ValidAgencyCode(agency) {
-		return IntakeResult{}, &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "no receiving unit",
-			Fields: []domain.FieldError{{Field: "agency_code", Message: "give the receiving unit's code"}}}
-	}
-	if cmd.ReceivedAt != nil && !actor.IsAdmin() {
-		return IntakeResult{}, domain.Forbiddenf("only an administrator may give received_at")
+	agency, err := intakeAgency(actor, cmd)
+	if err != nil {
+		return IntakeResult{}, err
 	}
 	if cmd.IdempotencyKey != "" {
 		if res, ok, err := s.replayIntake(ctx, actor, cmd); ok || err != nil {
@@ -57,34 +44,8 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 		}
 	}
 	now := s.clock.Now()
-	receivedAt := now
-	if cmd.ReceivedAt != nil {
-		receivedAt = cmd.ReceivedAt.UTC().Truncate(time.Microsecond)
-		if receivedAt.After(now) {
-			return IntakeResult{}, fieldError("received_at", "cannot be in the future")
-		}
-	}
-	if !domain.ValidProcedureCode(cmd.ProcedureCode) {
-		return IntakeResult{}, fieldError("procedure_code", "is not a procedure code such as 1.001445")
-	}
-	proc, err := s.store.Procedure(ctx, cmd.ProcedureCode, 0)
-	if domain.KindOf(err) == domain.NotFound {
-		return IntakeResult{}, fieldError("procedure_code", "no procedure has this code")
-	} else if err != nil {
-		return IntakeResult{}, err
-	}
-	in := domain.IntakeInput{Procedure: proc, AgencyCode: agency, Channel: domain.Channel(cmd.Channel),
-		Delivery: domain.Delivery(cmd.Delivery), Applicant: cmd.Applicant, Documents: cmd.Documents, ReceivedAt: receivedAt, Notify: cmd.Notify}
-	if in.Delivery == "" {
-		in.Delivery = domain.DeliveryCounter
-	}
-	if err := in.Validate(); err != nil {
-		return IntakeResult{}, err
-	}
-	_, err = s.Calendar(ctx, agency)
-	if domain.KindOf(err) == domain.NotFound {
-		return IntakeResult{}, fieldError("agency_code", "the receiving unit is not in the catalogue")
-	} else if err != nil {
+	in, err := s.intakeInput(ctx, agency, cmd, now)
+	if err != nil {
 		return IntakeResult{}, err
 	}
 	pin, err := newPIN()
@@ -95,48 +56,11 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	day := receivedAt.In(domain.Vietnam())
 	var d *domain.Dossier
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		// The calendar as of this transaction, with the catalogue's version
-		// held: a day recorded on another instance a moment ago counts, and
-		// one being recorded now waits for this dossier, so its recompute
-		// finds it.
-		v, err := tx.CatalogueVersionShared(ctx)
-		if err != nil {
-			return err
-		}
-		cal, err := s.calendarAt(ctx, tx, agency, v)
-		if err != nil {
-			return err
-		}
-		seq, err := tx.NextSequence(ctx, agency, day.Format("060102"))
-		if err != nil {
-			return err
-		}
-		at, in := now, in
-		if cmd.ReceivedAt == nil {
-			// Read the clock again now that the counter is held, so numbers
-			// and reception times run in the same order on every instance.
-			if t := s.clock.Now(); t.After(at) && t.In(domain.Vietnam()).Format("060102") == day.Format("060102") {
-				at, in.ReceivedAt = t, t
-			}
-		}
-		var ch domain.Change
-		d, ch = domain.Receive(in, domain.DossierCode(agency, day, seq), pinHash, cal, actor, at)
-		d.PlanNextCheck(cal, s.opts.DueSoonLead)
-		if err := tx.InsertDossier(ctx, d, ch); err != nil {
-			return err
-		}
-		d.History = ch.History // the answer shows what a read shows
-		if cmd.IdempotencyKey != "" {
-			sealed, err := s.keys.sealReplay(pin, actor.Sub, cmd.IdempotencyKey, d.Code)
-			if err != nil {
-				return err
-			}
-			return tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, sealed, at)
-		}
-		return nil
+		var err error
+		d, err = s.receive(ctx, tx, actor, cmd, in, intakePIN{pin: pin, hash: pinHash}, now)
+		return err
 	})
 	if err != nil {
 		if cmd.IdempotencyKey != "" && domain.CodeOf(err) == domain.CodeDuplicate {
@@ -149,6 +73,108 @@ func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd)
 	}
 	s.wake()
 	return IntakeResult{Dossier: d, PIN: pin}, nil
+}
+
+// intakeAgency checks who may take the dossier in, and for which unit: a
+// clerk for their own, an administrator for any (and alone may give
+// received_at).
+func intakeAgency(actor domain.Actor, cmd IntakeCmd) (string, error) {
+	if !actor.HasAny(domain.RoleClerk, domain.RoleAdmin) {
+		return "", domain.Forbiddenf("only a clerk of the receiving unit may take in dossiers")
+	}
+	agency := actor.Agency
+	if cmd.AgencyCode != "" && cmd.AgencyCode != agency {
+		if !actor.IsAdmin() {
+			return "", domain.Forbiddenf("a clerk takes in dossiers for their own unit only")
+		}
+		agency = cmd.AgencyCode
+	}
+	if !domain.ValidAgencyCode(agency) {
+		return "", &domain.Error{Kind: domain.Invalid, Code: domain.CodeValidationFailed, Detail: "no receiving unit",
+			Fields: []domain.FieldError{{Field: "agency_code", Message: "give the receiving unit's code"}}}
+	}
+	if cmd.ReceivedAt != nil && !actor.IsAdmin() {
+		return "", domain.Forbiddenf("only an administrator may give received_at")
+	}
+	return agency, nil
+}
+
+// intakeInput reads the procedure and builds the domain's intake input,
+// checked, with the receiving unit known to the catalogue.
+func (s *Service) intakeInput(ctx context.Context, agency string, cmd IntakeCmd, now time.Time) (domain.IntakeInput, error) {
+	receivedAt := now
+	if cmd.ReceivedAt != nil {
+		receivedAt = cmd.ReceivedAt.UTC().Truncate(time.Microsecond)
+		if receivedAt.After(now) {
+			return domain.IntakeInput{}, fieldError("received_at", "cannot be in the future")
+		}
+	}
+	if !domain.ValidProcedureCode(cmd.ProcedureCode) {
+		return domain.IntakeInput{}, fieldError("procedure_code", "is not a procedure code such as 1.001445")
+	}
+	proc, err := s.store.Procedure(ctx, cmd.ProcedureCode, 0)
+	if domain.KindOf(err) == domain.NotFound {
+		return domain.IntakeInput{}, fieldError("procedure_code", "no procedure has this code")
+	} else if err != nil {
+		return domain.IntakeInput{}, err
+	}
+	in := domain.IntakeInput{Procedure: proc, AgencyCode: agency, Channel: domain.Channel(cmd.Channel),
+		Delivery: domain.Delivery(cmd.Delivery), Applicant: cmd.Applicant, Documents: cmd.Documents, ReceivedAt: receivedAt, Notify: cmd.Notify}
+	if in.Delivery == "" {
+		in.Delivery = domain.DeliveryCounter
+	}
+	if err := in.Validate(); err != nil {
+		return domain.IntakeInput{}, err
+	}
+	_, err = s.Calendar(ctx, agency)
+	if domain.KindOf(err) == domain.NotFound {
+		return domain.IntakeInput{}, fieldError("agency_code", "the receiving unit is not in the catalogue")
+	}
+	return in, err
+}
+
+// intakePIN is a new dossier's look-up PIN and its hash.
+type intakePIN struct{ pin, hash string }
+
+// receive takes the dossier in inside the transaction: the next number of
+// the unit's daily sequence, the dossier (domain.Receive) written with its
+// change, and the Idempotency-Key with the sealed PIN.
+func (s *Service) receive(ctx context.Context, tx IntakeTx, actor domain.Actor, cmd IntakeCmd, in domain.IntakeInput,
+	pin intakePIN, now time.Time) (*domain.Dossier, error) {
+	// The calendar as of this transaction, with the catalogue's version
+	// held: a day recorded on another instance a moment ago counts, and one
+	// being recorded now waits for this dossier, so its recompute finds it.
+	cal, err := s.calendarIn(ctx, tx, in.AgencyCode)
+	if err != nil {
+		return nil, err
+	}
+	local := in.ReceivedAt.In(domain.Vietnam())
+	day := local.Format("060102")
+	seq, err := tx.NextSequence(ctx, in.AgencyCode, day)
+	if err != nil {
+		return nil, err
+	}
+	at := now
+	if cmd.ReceivedAt == nil {
+		// Read the clock again now that the counter is held, so numbers and
+		// reception times run in the same order on every instance.
+		if t := s.clock.Now(); t.After(at) && t.In(domain.Vietnam()).Format("060102") == day {
+			at, in.ReceivedAt = t, t
+		}
+	}
+	d, ch := domain.Receive(in, domain.DossierCode(in.AgencyCode, local, seq), pin.hash, cal, actor, at, s.opts.DueSoonLead)
+	if err := tx.InsertDossier(ctx, d, ch); err != nil {
+		return nil, err
+	}
+	d.History = ch.History // the answer shows what a read shows
+	if cmd.IdempotencyKey == "" {
+		return d, nil
+	}
+	sealed, err := s.keys.sealReplay(pin.pin, actor.Sub, cmd.IdempotencyKey, d.Code)
+	if err != nil {
+		return nil, err
+	}
+	return d, tx.SaveIdempotencyKey(ctx, actor.Sub, cmd.IdempotencyKey, cmd.RequestHash, d.Code, sealed, at)
 }
 
 func (s *Service) replayIntake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, bool, error) {

@@ -28,46 +28,8 @@ type ListQuery struct {
 // officers those their unit is involved in. Keyset-paginated, newest
 // received first.
 func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQuery) ([]*domain.Dossier, string, error) {
-	var f domain.Fields
-	filter := DossierFilter{Limit: q.Limit, ProcedureCode: q.ProcedureCode}
-	if filter.Limit == 0 {
-		filter.Limit = 50
-	}
-	if filter.Limit < 1 || filter.Limit > 500 {
-		f.Add("limit", "must be from 1 to 500")
-	}
-	if q.Status != "" {
-		st, ok := domain.ParseStatus(q.Status)
-		if !ok {
-			f.Add("status", "is not a status name")
-		}
-		filter.Status = st
-	}
-	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
-		f.Add("procedure_code", "is not a procedure code")
-	}
-	if q.AgencyCode != "" && !domain.ValidAgencyCode(q.AgencyCode) {
-		f.Add("agency_code", "is not an agency code")
-	}
-	if q.ReceivedFrom != nil {
-		t := q.ReceivedFrom.Time()
-		filter.ReceivedFrom = &t
-	}
-	if q.ReceivedTo != nil {
-		t := q.ReceivedTo.AddDays(1).Time()
-		filter.ReceivedTo = &t
-	}
-	if filter.ReceivedFrom != nil && filter.ReceivedTo != nil && !filter.ReceivedFrom.Before(*filter.ReceivedTo) {
-		f.Add("received_from", "must not be after received_to")
-	}
-	if q.Cursor != "" {
-		c, ok := decodeCursor(q.Cursor)
-		if !ok {
-			f.Add("cursor", "is not a cursor this service gave")
-		}
-		filter.After = &c
-	}
-	if err := f.Err(); err != nil {
+	filter, err := listFilter(q)
+	if err != nil {
 		return nil, "", err
 	}
 	if q.Overdue {
@@ -97,6 +59,59 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 		next = encodeCursor(DossierCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
 	return items, next, nil
+}
+
+// listFilter checks a list request and builds its filter (without the
+// actor's agencies and the overdue instant); every field wrong is named.
+func listFilter(q ListQuery) (DossierFilter, error) {
+	var f domain.Fields
+	filter := DossierFilter{Limit: q.Limit, ProcedureCode: q.ProcedureCode}
+	if filter.Limit == 0 {
+		filter.Limit = 50
+	}
+	if filter.Limit < 1 || filter.Limit > 500 {
+		f.Add("limit", "must be from 1 to 500")
+	}
+	if q.Status != "" {
+		st, ok := domain.ParseStatus(q.Status)
+		if !ok {
+			f.Add("status", "is not a status name")
+		}
+		filter.Status = st
+	}
+	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
+		f.Add("procedure_code", "is not a procedure code")
+	}
+	if q.AgencyCode != "" && !domain.ValidAgencyCode(q.AgencyCode) {
+		f.Add("agency_code", "is not an agency code")
+	}
+	filter.ReceivedFrom, filter.ReceivedTo = receivedRange(&f, q.ReceivedFrom, q.ReceivedTo)
+	if q.Cursor != "" {
+		c, ok := decodeCursor(q.Cursor)
+		if !ok {
+			f.Add("cursor", "is not a cursor this service gave")
+		}
+		filter.After = &c
+	}
+	return filter, f.Err()
+}
+
+// receivedRange is the instants of a list's reception days: from the start
+// of the first, to the start of the day after the last.
+func receivedRange(f *domain.Fields, from, to *domain.Date) (*time.Time, *time.Time) {
+	var start, end *time.Time
+	if from != nil {
+		t := from.Time()
+		start = &t
+	}
+	if to != nil {
+		t := to.AddDays(1).Time()
+		end = &t
+	}
+	if start != nil && end != nil && !start.Before(*end) {
+		f.Add("received_from", "must not be after received_to")
+	}
+	return start, end
 }
 
 func encodeCursor(c DossierCursor) string {

@@ -24,9 +24,15 @@ type Waker interface {
 	Wake()
 }
 
-// Reader is the read side of storage, used outside transactions. Methods
-// return *domain.Error of kind NotFound for a missing row.
-type Reader interface {
+// The ports are grouped by what each use case needs, so a use case (and
+// its test's fake) takes the few methods it uses: a catalogue command a
+// CatalogueTx, the intake an IntakeTx, a command on a dossier a DossierTx,
+// the deadline watcher a WatchStore. Store and Tx are their sums, which
+// storage implements.
+
+// CatalogueReader reads the catalogue. Methods return *domain.Error of kind
+// NotFound for a missing row.
+type CatalogueReader interface {
 	Agency(ctx context.Context, code string) (domain.Agency, error)
 	Agencies(ctx context.Context) ([]domain.Agency, error)
 	// Procedure returns a version of a procedure; version 0 is the current one.
@@ -34,12 +40,44 @@ type Reader interface {
 	Procedures(ctx context.Context) ([]domain.Procedure, error)
 	// CalendarDays returns the recorded days of the agency and the national ones.
 	CalendarDays(ctx context.Context, agency string) ([]domain.CalendarDay, error)
-	// Dossier returns a dossier with its steps, pauses, handoffs and history.
-	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
 	// CatalogueVersion reads the counter every change of agencies, procedures
 	// or recorded calendar days moves on in its own transaction: a cached
 	// calendar or name is used only while the counter is where it was read.
 	CatalogueVersion(ctx context.Context) (int64, error)
+}
+
+// CalendarReader is what an agency's calendar is loaded from: its office
+// hours and the recorded days.
+type CalendarReader interface {
+	Agency(ctx context.Context, code string) (domain.Agency, error)
+	CalendarDays(ctx context.Context, agency string) ([]domain.CalendarDay, error)
+}
+
+// CalendarSource is what a transaction's calendar is loaded from: the
+// calendar's rows and the catalogue's version, held until the transaction
+// ends (CalendarTx.CatalogueVersionShared).
+type CalendarSource interface {
+	CalendarReader
+	CatalogueVersionShared(ctx context.Context) (int64, error)
+}
+
+// DossierReader reads a whole dossier.
+type DossierReader interface {
+	// Dossier returns a dossier with its steps, pauses, handoffs and history.
+	Dossier(ctx context.Context, code string) (*domain.Dossier, error)
+}
+
+// DossierWriter writes a changed dossier.
+type DossierWriter interface {
+	// UpdateDossier writes d if its stored version is still readVersion
+	// (Conflict version_conflict otherwise), with the change's rows.
+	UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error
+}
+
+// Reader is the read side of storage, used outside transactions.
+type Reader interface {
+	CatalogueReader
+	DossierReader
 	// Recomputes lists the latest calendar recompute jobs, newest first.
 	Recomputes(ctx context.Context, limit int) ([]Recompute, error)
 	// Recompute returns one job; NotFound if there is none with the id.
@@ -103,19 +141,24 @@ type Tx interface {
 	Reader
 	CalendarTx
 	WatchTx
-	// DossierForUpdate returns a dossier with its steps and pauses (not its
-	// history), locked until the transaction ends where the database can.
-	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
-	// ClearPINLock forgets a dossier's wrong PINs and lock, on every
-	// address (a new PIN was issued).
-	ClearPINLock(ctx context.Context, code string) error
+	CatalogueTx
+	IntakeTx
+	DossierTx
+}
+
+// CatalogueTx is what a change of the catalogue does in its transaction.
+type CatalogueTx interface {
+	Agency(ctx context.Context, code string) (domain.Agency, error)
+	Procedure(ctx context.Context, code string, version int) (domain.Procedure, error)
 	// SaveAgency creates or updates an agency.
 	SaveAgency(ctx context.Context, a domain.Agency) error
 	// SaveProcedure stores p as a new version and makes it the current one.
 	SaveProcedure(ctx context.Context, p domain.Procedure) error
-	// SaveIdempotencyKey stores a key with the sealed PIN; Conflict
-	// "duplicate" if another request stored it first.
-	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
+}
+
+// IntakeTx is what the intake of a dossier does in its transaction.
+type IntakeTx interface {
+	CalendarSource
 	// NextSequence takes the next number of an agency's daily dossier-code
 	// sequence inside the transaction: the counter row stays locked until
 	// the transaction ends, so numbers follow the order of the commits, and
@@ -124,9 +167,26 @@ type Tx interface {
 	// InsertDossier writes a new dossier, its steps, and the change's history
 	// and events (the outbox), setting d.ID.
 	InsertDossier(ctx context.Context, d *domain.Dossier, ch domain.Change) error
-	// UpdateDossier writes d if its stored version is still readVersion
-	// (Conflict version_conflict otherwise), with the change's rows.
-	UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error
+	// SaveIdempotencyKey stores a key with the sealed PIN; Conflict
+	// "duplicate" if another request stored it first.
+	SaveIdempotencyKey(ctx context.Context, actor, key, hash, code, pin string, at time.Time) error
+}
+
+// DossierTx is what a command on one dossier does in its transaction: load
+// it (locked), the calendar and the pending recomputes it is judged with,
+// and write it back.
+type DossierTx interface {
+	CalendarSource
+	DossierReader
+	DossierWriter
+	// DossierForUpdate returns a dossier with its steps and pauses (not its
+	// history), locked until the transaction ends where the database can.
+	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
+	// PendingRecomputes lists the unfinished recompute jobs, oldest first.
+	PendingRecomputes(ctx context.Context) ([]Recompute, error)
+	// ClearPINLock forgets a dossier's wrong PINs and lock, on every
+	// address (a new PIN was issued).
+	ClearPINLock(ctx context.Context, code string) error
 }
 
 // CalendarTx is the calendar part of a transaction.

@@ -114,18 +114,7 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 		if d.Version != version {
 			return domain.Conflictf(domain.CodeVersionConflict, "the dossier is at version %d, you read version %d", d.Version, version)
 		}
-		d.PINHash = hash
-		d.Version++
-		d.UpdatedAt = now
-		// The line keeps the dossier's state as it is (same status, same
-		// deadlines), so the roll-ups see no change.
-		h := actor.Entry(now, HistoryReissuePIN, d.Status, d.Status)
-		h.Note, h.DueAt, h.PromisedAt = "Cấp lại mã tra cứu; mã cũ hết hiệu lực", copyTimePtr(d.Clock.DueAt), d.PromisedAt()
-		if st := d.Current(); st != nil {
-			h.StepDueAt = copyTimePtr(st.Clock.DueAt)
-		}
-		d.History = append(d.History, h)
-		if err := tx.UpdateDossier(ctx, d, version, domain.Change{History: []domain.HistoryEntry{h}}); err != nil {
+		if err := tx.UpdateDossier(ctx, d, version, d.ReissuePIN(hash, actor, now)); err != nil {
 			return err
 		}
 		// The citizen with the new PIN must not stay locked out by the old one's failures.
@@ -135,12 +124,4 @@ func (s *Service) ReissuePIN(ctx context.Context, actor domain.Actor, code strin
 		return ReceiptView{}, err
 	}
 	return s.receiptView(ctx, d, pin)
-}
-
-func copyTimePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

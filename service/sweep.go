@@ -26,22 +26,11 @@ func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 	stopped := 0
 	for _, code := range codes {
 		err := s.store.InTx(ctx, func(tx Tx) error {
-			d, err := tx.Dossier(ctx, code)
-			if err != nil {
-				return err
+			ok, err := s.stopUnsupplemented(ctx, tx, code, now)
+			if ok {
+				stopped++
 			}
-			cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
-			if err != nil {
-				return err
-			}
-			read := d.Version
-			ch, ok, err := d.StopUnsupplemented(cal, now, s.opts.SupplementLimit, systemActor)
-			if err != nil || !ok {
-				return err
-			}
-			d.PlanNextCheck(cal, s.opts.DueSoonLead)
-			stopped++
-			return tx.UpdateDossier(ctx, d, read, ch)
+			return err
 		})
 		if err != nil && domain.KindOf(err) != domain.Conflict {
 			return stopped, err
@@ -51,4 +40,23 @@ func (s *Service) StopUnsupplemented(ctx context.Context) (int, error) {
 		s.wake()
 	}
 	return stopped, nil
+}
+
+// stopUnsupplemented stops one dossier if its supplement request expired at
+// now, and reports whether it did.
+func (s *Service) stopUnsupplemented(ctx context.Context, tx DossierTx, code string, now time.Time) (bool, error) {
+	d, err := tx.Dossier(ctx, code)
+	if err != nil {
+		return false, err
+	}
+	cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
+	if err != nil {
+		return false, err
+	}
+	read := d.Version
+	ch, ok, err := d.StopUnsupplemented(cal, now, s.opts.SupplementLimit, systemActor, s.opts.DueSoonLead)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, tx.UpdateDossier(ctx, d, read, ch)
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/motcua/motcua/domain"
 )
@@ -24,39 +25,41 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd Transi
 		return nil, fieldError("version", "is required: the version of the dossier you read")
 	}
 	now := s.clock.Now()
-	var d *domain.Dossier
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		var err error
-		d, err = tx.DossierForUpdate(ctx, cmd.Code)
-		if err != nil {
-			return err
-		}
-		if err := s.canRead(ctx, actor, d); err != nil {
-			return err
-		}
-		if d.Version != cmd.Version {
-			return domain.Conflictf(domain.CodeVersionConflict, "the dossier is at version %d, you read version %d", d.Version, cmd.Version)
-		}
-		cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
-		if err != nil {
-			return err
-		}
-		pending, err := tx.PendingRecomputes(ctx)
-		if err != nil {
-			return err
-		}
-		caught, _ := catchUp(pending, d, cal, now)
-		ch, err := d.Apply(cmd.Input, actor, now, cal)
-		if err != nil {
-			return err
-		}
-		ch.History = append(caught.History, ch.History...)
-		d.PlanNextCheck(cal, s.opts.DueSoonLead)
-		return tx.UpdateDossier(ctx, d, cmd.Version, ch)
-	})
+	err := s.store.InTx(ctx, func(tx Tx) error { return s.transition(ctx, tx, actor, cmd, now) })
 	if err != nil {
 		return nil, err
 	}
 	s.wake()
 	return s.store.Dossier(ctx, cmd.Code)
+}
+
+// transition loads the dossier locked, checks the actor's scope and the
+// version read, applies the action on the calendar in force (a pending
+// recompute's move first, catchUp) and stores the dossier with the change.
+func (s *Service) transition(ctx context.Context, tx DossierTx, actor domain.Actor, cmd TransitionCmd, now time.Time) error {
+	d, err := tx.DossierForUpdate(ctx, cmd.Code)
+	if err != nil {
+		return err
+	}
+	if err := s.canRead(ctx, actor, d); err != nil {
+		return err
+	}
+	if d.Version != cmd.Version {
+		return domain.Conflictf(domain.CodeVersionConflict, "the dossier is at version %d, you read version %d", d.Version, cmd.Version)
+	}
+	cal, err := s.calendarIn(ctx, tx, d.AgencyCode)
+	if err != nil {
+		return err
+	}
+	pending, err := tx.PendingRecomputes(ctx)
+	if err != nil {
+		return err
+	}
+	caught, _ := catchUp(pending, d, cal, now, s.opts.DueSoonLead)
+	ch, err := d.Apply(cmd.Input, actor, now, cal, s.opts.DueSoonLead)
+	if err != nil {
+		return err
+	}
+	ch.History = append(caught.History, ch.History...)
+	return tx.UpdateDossier(ctx, d, cmd.Version, ch)
 }

@@ -34,7 +34,7 @@ func newDossier(t *testing.T, st *store.Store, seq int, now time.Time) *domain.D
 		Applicant: domain.Applicant{Name: "A", IDNumber: "1"}, ReceivedAt: now}
 	cal := domain.NewCalendar(domain.DefaultOfficeHours(), nil)
 	code := domain.DossierCode(unit, now, int64(seq))
-	d, ch := domain.Receive(in, code, "hash", cal, actor, now)
+	d, ch := domain.Receive(in, code, "hash", cal, actor, now, domain.DefaultDueSoonLead)
 	err := st.InTx(ctx, func(tx service.Tx) error {
 		if seq == 1 {
 			for _, a := range []domain.Agency{{Code: lead, Name: "Sở"}, {Code: unit, Name: "Trung tâm"}} {
