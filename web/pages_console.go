@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"crypto/sha256"
@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
 )
 
@@ -52,7 +53,7 @@ type listItem struct {
 
 func (p *pages) consoleList(c echo.Context) error {
 	ctx := c.Request().Context()
-	a := actorOf(c)
+	a := handlers.ActorOf(c)
 	d := p.data(c, "Danh sách hồ sơ", "console")
 	q := service.ListQuery{Status: c.QueryParam("status"), AgencyCode: c.QueryParam("agency_code"),
 		ProcedureCode: c.QueryParam("procedure_code"), Cursor: c.QueryParam("cursor"), Overdue: c.QueryParam("overdue") == "true", Limit: 25}
@@ -79,7 +80,7 @@ func (p *pages) consoleList(c echo.Context) error {
 	}
 	lp.Status = append(lp.Status, option{"", "Tất cả trạng thái", q.Status == ""})
 	for _, s := range domain.AllStatuses() {
-		lp.Status = append(lp.Status, option{s.String(), statusNamesVN[s], q.Status == s.String()})
+		lp.Status = append(lp.Status, option{s.String(), handlers.StatusNameVN(s), q.Status == s.String()})
 	}
 	lp.Procedures = procedureOptions(procs, q.ProcedureCode, "Tất cả thủ tục")
 	agencies, err := p.visibleAgencies(c, a)
@@ -91,10 +92,10 @@ func (p *pages) consoleList(c echo.Context) error {
 	if err := bad.Err(); err != nil {
 		d.Error, d.Errors, status = "Bộ lọc chưa hợp lệ.", fieldErrors(err, nil), http.StatusUnprocessableEntity
 	} else {
-		items, next, err := p.api.svc.ListDossiers(ctx, a, q)
+		items, next, err := p.svc.ListDossiers(ctx, a, q)
 		switch {
 		case err == nil:
-			now := p.api.svc.Now()
+			now := p.svc.Now()
 			procNames := map[string]string{}
 			for _, pr := range procs {
 				procNames[pr.Code] = pr.Name
@@ -124,11 +125,11 @@ func (p *pages) consoleList(c echo.Context) error {
 // catalogue returns the current procedures and every agency's name by code.
 func (p *pages) catalogue(c echo.Context) ([]domain.Procedure, map[string]string, error) {
 	ctx := c.Request().Context()
-	procs, err := p.api.svc.Procedures(ctx)
+	procs, err := p.svc.Procedures(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	agencies, err := p.api.svc.Agencies(ctx)
+	agencies, err := p.svc.Agencies(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,11 +145,11 @@ func (p *pages) catalogue(c echo.Context) ([]domain.Procedure, map[string]string
 // or officer's own).
 func (p *pages) visibleAgencies(c echo.Context, a domain.Actor) ([]domain.Agency, error) {
 	ctx := c.Request().Context()
-	all, err := p.api.svc.Agencies(ctx)
+	all, err := p.svc.Agencies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	scope, err := p.api.svc.DossierScope(ctx, a)
+	scope, err := p.svc.DossierScope(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (p *pages) intakeForm(c echo.Context) error {
 }
 
 func (p *pages) renderIntake(c echo.Context, status int, v intakeValues, errs map[string]string, msg string) error {
-	procs, err := p.api.svc.Procedures(c.Request().Context())
+	procs, err := p.svc.Procedures(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -277,7 +278,7 @@ func (p *pages) intakePost(c echo.Context) error {
 	canonical, _ := json.Marshal(cmd)
 	sum := sha256.Sum256(canonical)
 	cmd.RequestHash = hex.EncodeToString(sum[:])
-	res, err := p.api.svc.Intake(c.Request().Context(), actorOf(c), cmd)
+	res, err := p.svc.Intake(c.Request().Context(), handlers.ActorOf(c), cmd)
 	switch {
 	case err == nil:
 	case domain.KindOf(err) == domain.Invalid:
@@ -290,11 +291,11 @@ func (p *pages) intakePost(c echo.Context) error {
 	default:
 		return err
 	}
-	view, err := p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, res.PIN)
+	view, err := p.svc.Receipt(c.Request().Context(), handlers.ActorOf(c), res.Dossier.Code, res.PIN)
 	if domain.CodeOf(err) == domain.CodeValidationFailed && res.Replay {
 		// The form was sent again after a new PIN was issued: the PIN
 		// remembered with the intake is no longer the dossier's.
-		view, err = p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, "")
+		view, err = p.svc.Receipt(c.Request().Context(), handlers.ActorOf(c), res.Dossier.Code, "")
 	}
 	if err != nil {
 		return err
@@ -368,8 +369,8 @@ func (p *pages) dossierPage(c echo.Context) error {
 // action's, which changed nothing, or a done one's).
 func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, errs map[string]string) error {
 	ctx := c.Request().Context()
-	a := actorOf(c)
-	dos, err := p.api.svc.Dossier(ctx, a, c.Param("code"))
+	a := handlers.ActorOf(c)
+	dos, err := p.svc.Dossier(ctx, a, c.Param("code"))
 	if err != nil {
 		return err
 	}
@@ -377,11 +378,11 @@ func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, err
 	if err != nil {
 		return err
 	}
-	dp := dossierPage{D: dos, Names: names, Late: dos.LateAt(p.api.svc.Now()), Code: dos.Code, OpenPause: dos.OpenPause(),
+	dp := dossierPage{D: dos, Names: names, Late: dos.LateAt(p.svc.Now()), Code: dos.Code, OpenPause: dos.OpenPause(),
 		CanPrint:   a.MayPrint(dos),
 		ReceiptURL: "/api/v1/dossiers/" + url.PathEscape(dos.Code) + "/receipt",
 		LastStep:   dos.CurrentStep > 0 && dos.CurrentStep == len(dos.Steps)}
-	if pr, err := p.api.svc.Procedure(ctx, dos.ProcedureCode, dos.ProcedureVersion); err == nil {
+	if pr, err := p.svc.Procedure(ctx, dos.ProcedureCode, dos.ProcedureVersion); err == nil {
 		dp.Procedure = pr.Name
 	}
 	for _, act := range dos.AllowedActions(a) {
@@ -436,7 +437,7 @@ func (p *pages) actionPost(c echo.Context) error {
 		return p.actionFailed(c, err)
 	}
 	code := c.Param("code")
-	_, err := p.api.svc.Transition(c.Request().Context(), actorOf(c), service.TransitionCmd{Code: code, Version: version, Input: in})
+	_, err := p.svc.Transition(c.Request().Context(), handlers.ActorOf(c), service.TransitionCmd{Code: code, Version: version, Input: in})
 	if err != nil {
 		return p.actionFailed(c, err)
 	}
@@ -446,7 +447,7 @@ func (p *pages) actionPost(c echo.Context) error {
 // actionFailed shows the dossier again with what was wrong. Not-found and
 // forbidden dossiers get the error page (there is nothing to show).
 func (p *pages) actionFailed(c echo.Context, err error) error {
-	pr := problemFor(err)
+	pr := handlers.ProblemFor(err)
 	switch domain.KindOf(err) {
 	case domain.Invalid, domain.Conflict:
 	default:
@@ -468,7 +469,7 @@ func (p *pages) actionFailed(c echo.Context, err error) error {
 // shows the reprinted receipt with it.
 func (p *pages) reissuePost(c echo.Context) error {
 	version, _ := strconv.Atoi(c.FormValue("version"))
-	view, err := p.api.svc.ReissuePIN(c.Request().Context(), actorOf(c), c.Param("code"), version)
+	view, err := p.svc.ReissuePIN(c.Request().Context(), handlers.ActorOf(c), c.Param("code"), version)
 	if err != nil {
 		return p.actionFailed(c, err)
 	}
