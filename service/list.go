@@ -20,6 +20,8 @@ type ListQuery struct {
 	ReceivedTo    *domain.Date // inclusive day
 	Limit         int
 	Cursor        string
+	// Late narrows to the dossiers behind a lateness report count.
+	Late *LateQuery
 }
 
 // ListDossiers lists the dossiers the actor may see, the same ones a GET of
@@ -67,6 +69,7 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 		}
 		filter.After = &c
 	}
+	filter.Late = lateFilter(q.Late, &f)
 	if err := f.Err(); err != nil {
 		return nil, "", err
 	}
@@ -77,6 +80,9 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 	scope, err := s.DossierScope(ctx, actor)
 	if err != nil {
 		return nil, "", err
+	}
+	if filter.Late != nil && filter.Late.Unit != "" && !scope.Has(filter.Late.Unit) {
+		return nil, "", domain.Forbiddenf("agency %s is not yours to see", filter.Late.Unit)
 	}
 	switch {
 	case q.AgencyCode != "":

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +37,9 @@ type listPage struct {
 	Overdue    bool
 	From, To   string
 	CanIntake  bool
+	// Late says which lateness report count the list shows the dossiers
+	// of ("" = not such a list).
+	Late string
 }
 
 type listItem struct {
@@ -74,10 +78,12 @@ func (p *pages) consoleList(c echo.Context) error {
 		}
 		*f.dst = &day
 	}
+	q.Late = handlers.LateQueryOf(c.QueryParams(), &bad)
 	procs, names, err := p.catalogue(c)
 	if err != nil {
 		return err
 	}
+	lp.Late = lateNote(q.Late, names)
 	lp.Status = append(lp.Status, option{"", "Tất cả trạng thái", q.Status == ""})
 	for _, s := range domain.AllStatuses() {
 		lp.Status = append(lp.Status, option{s.String(), handlers.StatusNameVN(s), q.Status == s.String()})
@@ -483,4 +489,36 @@ func parseDayVN(v string) (domain.Date, error) {
 		return domain.ParseInputDate(t.Format("2006-01-02"))
 	}
 	return domain.ParseInputDate(v)
+}
+
+// lateNote says which dossiers a list behind a lateness count shows.
+func lateNote(l *service.LateQuery, names map[string]string) string {
+	if l == nil || l.From == nil || l.To == nil {
+		return ""
+	}
+	who := lookupName(names, l.Unit)
+	if l.Officer != "" {
+		who = "cán bộ " + l.Officer + " (" + who + ")"
+	}
+	what := "Hồ sơ có bước xử lý trễ hạn của "
+	if l.First {
+		what = "Hồ sơ giải quyết quá hạn, chậm lần đầu ở bước của "
+	}
+	return what + who + ", từ ngày " + dateVN(*l.From) + " đến ngày " + dateVN(*l.To) + "."
+}
+
+func dateVN(d domain.Date) string { return fmt.Sprintf("%02d/%02d/%04d", d.Day, d.Month, d.Year) }
+
+// lateLink is the console list of the dossiers behind a count of the
+// lateness table: the unit's (and officer's) late steps in the period,
+// or with first its dossiers finished late whose first late step it was.
+func lateLink(period domain.Period, unit, sub string, first bool) string {
+	v := url.Values{"late_unit": {unit}, "from": {period.From.String()}, "to": {period.To.String()}}
+	if sub != "" {
+		v.Set("late_officer", sub)
+	}
+	if first {
+		v.Set("late_first", "true")
+	}
+	return "/can-bo?" + v.Encode()
 }

@@ -156,11 +156,12 @@ var templateFuncs = template.FuncMap{
 		}
 		return *v
 	},
-	"minutes": func(m int64) string { return trimNum(math.Round(float64(m)/60*100) / 100) },
-	"money":   money,
-	"name":    lookupName,
-	"inc":     func(i int) int { return i + 1 },
-	"num":     func(n int64) string { return strconv.FormatInt(n, 10) },
+	"minutes":  func(m int64) string { return trimNum(math.Round(float64(m)/60*100) / 100) },
+	"money":    money,
+	"name":     lookupName,
+	"latelink": lateLink,
+	"inc":      func(i int) int { return i + 1 },
+	"num":      func(n int64) string { return strconv.FormatInt(n, 10) },
 	"statusClass": func(s domain.Status) string {
 		switch {
 		case s == domain.StatusReturned || s == domain.StatusProcessed:
