@@ -38,30 +38,14 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 	if filter.Limit < 1 || filter.Limit > 500 {
 		f.Add("limit", "must be from 1 to 500")
 	}
-	if q.Status != "" {
-		st, ok := domain.ParseStatus(q.Status)
-		if !ok {
-			f.Add("status", "is not a status name")
-		}
-		filter.Status = st
-	}
+	filter.Status = statusFilter(q.Status, &f)
 	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
 		f.Add("procedure_code", "is not a procedure code")
 	}
 	if q.AgencyCode != "" && !domain.ValidAgencyCode(q.AgencyCode) {
 		f.Add("agency_code", "is not an agency code")
 	}
-	if q.ReceivedFrom != nil {
-		t := q.ReceivedFrom.Time()
-		filter.ReceivedFrom = &t
-	}
-	if q.ReceivedTo != nil {
-		t := q.ReceivedTo.AddDays(1).Time()
-		filter.ReceivedTo = &t
-	}
-	if filter.ReceivedFrom != nil && filter.ReceivedTo != nil && !filter.ReceivedFrom.Before(*filter.ReceivedTo) {
-		f.Add("received_from", "must not be after received_to")
-	}
+	filter.ReceivedFrom, filter.ReceivedTo = receivedRange(q.ReceivedFrom, q.ReceivedTo, &f)
 	if q.Cursor != "" {
 		c, ok := decodeCursor(q.Cursor)
 		if !ok {
@@ -81,8 +65,8 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 	if err != nil {
 		return nil, "", err
 	}
-	if filter.Late != nil && filter.Late.Unit != "" && !scope.Has(filter.Late.Unit) {
-		return nil, "", domain.Forbiddenf("agency %s is not yours to see", filter.Late.Unit)
+	if err := lateInScope(filter.Late, scope); err != nil {
+		return nil, "", err
 	}
 	switch {
 	case q.AgencyCode != "":
@@ -103,6 +87,35 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 		next = encodeCursor(DossierCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
 	return items, next, nil
+}
+
+// statusFilter is the status asked for by name; 0 for any.
+func statusFilter(name string, f *domain.Fields) domain.Status {
+	if name == "" {
+		return 0
+	}
+	st, ok := domain.ParseStatus(name)
+	if !ok {
+		f.Add("status", "is not a status name")
+	}
+	return st
+}
+
+// receivedRange is [from, to + 1 day) of the received days asked for.
+func receivedRange(from, to *domain.Date, f *domain.Fields) (*time.Time, *time.Time) {
+	var lo, hi *time.Time
+	if from != nil {
+		t := from.Time()
+		lo = &t
+	}
+	if to != nil {
+		t := to.AddDays(1).Time()
+		hi = &t
+	}
+	if lo != nil && hi != nil && !lo.Before(*hi) {
+		f.Add("received_from", "must not be after received_to")
+	}
+	return lo, hi
 }
 
 func encodeCursor(c DossierCursor) string {

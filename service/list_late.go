@@ -58,3 +58,12 @@ func lateFilter(q *LateQuery, f *domain.Fields) *LateFilter {
 	}
 	return &LateFilter{Unit: q.Unit, Sub: q.Officer, From: q.From.Time(), To: q.To.AddDays(1).Time(), First: q.First}
 }
+
+// lateInScope refuses a lateness filter's unit outside the actor's scope,
+// as the list refuses agency_code.
+func lateInScope(l *LateFilter, scope domain.Scope) error {
+	if l != nil && l.Unit != "" && !scope.Has(l.Unit) {
+		return domain.Forbiddenf("agency %s is not yours to see", l.Unit)
+	}
+	return nil
+}
