@@ -30,8 +30,8 @@ type Config struct {
 	Ready map[string]func(context.Context) error
 	// PublicRateLimit is requests per second per client on public endpoints; 0 is off.
 	PublicRateLimit float64
-	// TrustedProxies may set X-Forwarded-For, and with PublicURL unset
-	// X-Forwarded-Proto, X-Forwarded-Host and Host decide the site's address.
+	// TrustedProxies may set X-Forwarded-For (the client address of the
+	// rate limit and the access log).
 	TrustedProxies []*net.IPNet
 	// AsyncAPI is the events document served at /asyncapi.json, if any.
 	AsyncAPI []byte
