@@ -497,8 +497,11 @@ func lateNote(l *service.LateQuery, names map[string]string) string {
 		return ""
 	}
 	who := lookupName(names, l.Unit)
-	if l.Officer != "" {
+	switch {
+	case l.Officer != "" && l.Unit != "":
 		who = "cán bộ " + l.Officer + " (" + who + ")"
+	case l.Officer != "":
+		who = "cán bộ " + l.Officer
 	}
 	what := "Hồ sơ có bước xử lý trễ hạn của "
 	if l.First {
