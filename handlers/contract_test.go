@@ -23,6 +23,7 @@ import (
 
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/handlers"
+	"github.com/motcua/motcua/web"
 )
 
 // The contract as the tests check it: handlers.OpenAPIYAML, loaded and
@@ -313,7 +314,8 @@ var opsPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": tr
 
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	// AsyncAPI is set so that the conditional /asyncapi.json route is there too.
-	e := handlers.New(handlers.Config{AsyncAPI: []byte(`{}`), Logger: slog.New(slog.DiscardHandler)})
+	e := handlers.New(handlers.Config{AsyncAPI: []byte(`{}`), Logger: slog.New(slog.DiscardHandler),
+		Pages: pages(t, web.Config{Logger: slog.New(slog.DiscardHandler)})})
 	registered := map[string]bool{}
 	for _, r := range e.Routes() {
 		// HTML pages (README.md, Pages) are named "page:..." and are not part of the

@@ -326,6 +326,7 @@ func (h *api) listDossiers(c echo.Context) error {
 			*p.dst = &d
 		}
 	}
+	q.Late = LateQueryOf(c.QueryParams(), &f)
 	if err := f.Err(); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // testClock is a settable clock.
@@ -57,6 +58,17 @@ type env struct {
 
 const testSecret = "test-secret-test-secret-test-secret-0123456789"
 
+// pages builds the pages (package web) to mount beside the API, as main
+// does: the receipt is an API endpoint the pages' package serves.
+func pages(t testing.TB, cfg web.Config) func(*echo.Echo, echo.MiddlewareFunc) {
+	t.Helper()
+	site, err := web.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site.Mount
+}
+
 // newEnv builds the real router on a real store with a fixed clock.
 func newEnv(t *testing.T, st *store.Store) *env {
 	t.Helper()
@@ -68,7 +80,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	e := handlers.New(handlers.Config{Service: svc, Verifier: v, Logger: storetest.Quiet(), Registry: prometheus.NewRegistry(),
-		Ready: map[string]func(context.Context) error{"database": st.Ping}})
+		Ready: map[string]func(context.Context) error{"database": st.Ping}, Pages: pages(t, web.Config{Service: svc, Verifier: v, Logger: storetest.Quiet()})})
 	return &env{t: t, st: st, svc: svc, e: e, clock: clock, secret: []byte(testSecret)}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // TestClientGoneIs499: a client that disconnects while its request reads
@@ -31,8 +32,9 @@ func TestClientGoneIs499(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		router := handlers.New(handlers.Config{Service: e.svc, Verifier: v, Registry: reg,
-			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		router := handlers.New(handlers.Config{Service: e.svc, Verifier: v, Registry: reg, Logger: log,
+			Pages: pages(t, web.Config{Service: e.svc, Verifier: v, Logger: log})})
 		for _, path := range []string{"/api/v1/dossiers?limit=10", "/api/v1/dossiers/" + d.Code, "/tra-cuu?ma=" + d.Code + "&pin=" + d.LookupPIN} {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // the client has gone before the handler reads anything

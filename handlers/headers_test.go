@@ -14,6 +14,7 @@ import (
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // TestPersonalDataIsNeverCached: every answer that can carry personal data
@@ -64,7 +65,8 @@ func TestHSTSWithHTTPSPublicURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	router := handlers.New(handlers.Config{Service: e.svc, Verifier: v, Logger: storetest.Quiet(), Registry: prometheus.NewRegistry(),
-		Ready: map[string]func(context.Context) error{"database": e.st.Ping}, PublicURL: "https://motcua.example.gov.vn"})
+		Ready: map[string]func(context.Context) error{"database": e.st.Ping}, PublicURL: "https://motcua.example.gov.vn",
+		Pages: pages(t, web.Config{Service: e.svc, Verifier: v, Logger: storetest.Quiet(), PublicURL: "https://motcua.example.gov.vn"})})
 	for _, path := range []string{"/healthz", "/", "/dang-nhap", "/api/v1/calendar/days?year=2026", "/api/v1/dossiers", "/nothing-here"} {
 		rec := httptest.NewRecorder()
 		router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

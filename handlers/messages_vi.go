@@ -172,6 +172,11 @@ var viMessages = map[string]string{
 	"must be a positive integer": "phải là số nguyên dương",
 	"must be true or false":      "phải là true hoặc false",
 
+	// The list's lateness filter.
+	"late_unit or late_officer is required with from, to and late_first": "cần late_unit hoặc late_officer khi có from, to hoặc late_first",
+	"is required with late_unit or late_officer":                         "bắt buộc khi có late_unit hoặc late_officer",
+	"must be at most 200 characters":                                     "tối đa 200 ký tự",
+
 	// Access and requests.
 	"a bearer token is required":                        "cần mã truy cập (bearer token)",
 	"a bearer token or a signed-in session is required": "cần mã truy cập (bearer token) hoặc đăng nhập",

@@ -29,7 +29,7 @@ type sourceMessage struct {
 func messagesInSource(t *testing.T) (msgs []sourceMessage, codes map[string]string) {
 	t.Helper()
 	codes = map[string]string{}
-	for _, dir := range []string{"../domain", "../service", "../store", "../handlers", "../auth"} {
+	for _, dir := range []string{"../domain", "../service", "../store", "../handlers", "../web", "../auth"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +62,7 @@ func messagesInSource(t *testing.T) (msgs []sourceMessage, codes map[string]stri
 					case *ast.Ident:
 						name = fn.Name
 					}
-					idx := map[string]int{"Invalidf": 0, "NotFoundf": 0, "Forbiddenf": 0, "Conflictf": 1, "Add": 1, "fieldError": 1, "queryError": 1, "NewHTTPError": 1}
+					idx := map[string]int{"Invalidf": 0, "NotFoundf": 0, "Forbiddenf": 0, "Conflictf": 1, "Add": 1, "fieldError": 1, "queryError": 1, "QueryError": 1, "NewHTTPError": 1}
 					i, ok := idx[name]
 					if !ok || len(x.Args) <= i {
 						return true

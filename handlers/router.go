@@ -30,22 +30,18 @@ type Config struct {
 	Ready map[string]func(context.Context) error
 	// PublicRateLimit is requests per second per client on public endpoints; 0 is off.
 	PublicRateLimit float64
-	// TrustedProxies may set X-Forwarded-For, and with PublicURL unset
-	// X-Forwarded-Proto, X-Forwarded-Host and Host decide the site's address.
+	// TrustedProxies may set X-Forwarded-For (the client address of the
+	// rate limit and the access log).
 	TrustedProxies []*net.IPNet
 	// AsyncAPI is the events document served at /asyncapi.json, if any.
 	AsyncAPI []byte
-	// PublicURL is the site's address as citizens reach it (the receipt's
-	// QR link, the OIDC redirect); empty = the address each request was
-	// sent to. An https URL makes the pages' cookies Secure.
+	// PublicURL is the site's address as citizens reach it; an https URL
+	// turns on HSTS.
 	PublicURL string
-	// SessionKey seals the pages' session cookies (32+ bytes; every instance
-	// needs the same); empty = a random key per process.
-	SessionKey []byte
-	// SessionTTL is how long a staff session lasts; 0 = DefaultSessionTTL.
-	SessionTTL time.Duration
-	// OIDC turns on signing in to the pages with an OpenID Connect provider.
-	OIDC OIDCConfig
+	// Pages mounts the pages (package web) beside the API, before the
+	// metrics learn the routes; public is the API's public rate limiter, so
+	// a client has one budget for the API and the pages. nil: the API alone.
+	Pages func(e *echo.Echo, public echo.MiddlewareFunc)
 	// MetricsElsewhere leaves /metrics off this router: METRICS_ADDR serves
 	// the Registry on a listener of its own.
 	MetricsElsewhere bool
@@ -119,7 +115,9 @@ func New(cfg Config) *echo.Echo {
 
 	v1.GET("/public/dossiers/:code", h.publicDossier, public)
 	v1.POST("/public/dossiers/:code/feedback", h.feedback, public)
-	registerPages(e, h, cfg, public)
+	if cfg.Pages != nil {
+		cfg.Pages(e, public)
+	}
 	m.setRoutes(e.Routes())
 	return e
 }

@@ -20,6 +20,8 @@ type ListQuery struct {
 	ReceivedTo    *domain.Date // inclusive day
 	Limit         int
 	Cursor        string
+	// Late narrows to the dossiers behind a lateness report count.
+	Late *LateQuery
 }
 
 // ListDossiers lists the dossiers the actor may see, the same ones a GET of
@@ -38,6 +40,9 @@ func (s *Service) ListDossiers(ctx context.Context, actor domain.Actor, q ListQu
 	}
 	scope, err := s.DossierScope(ctx, actor)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := lateInScope(filter.Late, scope); err != nil {
 		return nil, "", err
 	}
 	switch {
@@ -93,6 +98,7 @@ func listFilter(q ListQuery) (DossierFilter, error) {
 		}
 		filter.After = &c
 	}
+	filter.Late = lateFilter(q.Late, &f)
 	return filter, f.Err()
 }
 

@@ -220,9 +220,10 @@ type DossierFilter struct {
 	Status        domain.Status // 0 = any
 	AgencyCodes   []string      // one of the involved agencies (domain.Dossier.InvolvedAgencies) among these; nil = any
 	ProcedureCode string
-	OverdueAt     *time.Time // open, clock running, legal deadline before this instant
-	ReceivedFrom  *time.Time // inclusive
-	ReceivedTo    *time.Time // exclusive
+	OverdueAt     *time.Time  // open, clock running, legal deadline before this instant
+	ReceivedFrom  *time.Time  // inclusive
+	ReceivedTo    *time.Time  // exclusive
+	Late          *LateFilter // the dossiers behind a lateness report count; nil = any
 	Limit         int
 	// After is the keyset cursor: the received time and id of the last row seen.
 	After *DossierCursor

@@ -545,6 +545,9 @@ func (q queries) ListDossiers(ctx context.Context, f service.DossierFilter) ([]*
 	if f.ReceivedTo != nil {
 		db = db.Where("received_at < ?", ts(*f.ReceivedTo))
 	}
+	if f.Late != nil {
+		db = lateWhere(db, f.Late)
+	}
 	if f.After != nil {
 		at := ts(f.After.ReceivedAt)
 		db = db.Where("(received_at < ? OR (received_at = ? AND id < ?))", at, at, f.After.ID)

@@ -24,6 +24,7 @@ import (
 	"github.com/motcua/motcua/portal"
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
+	"github.com/motcua/motcua/web"
 )
 
 // openStore opens and migrates the database the configuration names.
@@ -107,9 +108,9 @@ func verifier(ctx context.Context, cfg Config) (handlers.Verifier, error) {
 	return auth.NewHS256(key, auth.Options{Issuer: auth.OwnIssuer, Audience: auth.OwnAudience})
 }
 
-// serve runs the API and the outbox relay until ctx ends, then stops in
-// order: stop accepting, finish requests, flush the outbox, close NATS and
-// the database.
+// serve runs the API, the pages and the background work (the outbox relay,
+// the watch, the consumers) until ctx ends, then stops in order: stop
+// accepting, finish requests, flush the outbox, close NATS and the database.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) string, ready chan<- string) error {
 	start := time.Now()
 	log.Info("starting", cfg.logAttrs(getenv)...)
@@ -118,137 +119,28 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 		return err
 	}
 	defer st.Close()
-
 	conn, err := events.Connect(ctx, events.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Listen: cfg.NATSListen, Stream: cfg.NATSStream, SubjectPrefix: cfg.SubjectPrefix, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-
-	v, err := verifier(ctx, cfg)
+	a, err := assemble(ctx, cfg, log, st, conn)
 	if err != nil {
-		return fmt.Errorf("tokens: %w", err)
+		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})
-	secret, err := pinSecret(cfg)
-	if err != nil {
-		return fmt.Errorf("PIN_KEY: %w", err)
-	}
-	svcOpts := service.Options{Logger: log, Secret: secret,
-		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
-		DueSoonLead:     int64(cfg.DueSoonHours * 60)}
-	var portalSync *portal.Syncer
-	if cfg.Portal.URL != "" {
-		svcOpts.Portal = st
-		if portalSync, err = newPortalSync(cfg, conn, st, log, reg); err != nil {
-			return err
-		}
-	}
-	svc := service.New(st, service.SystemClock{}, relay, svcOpts)
-
-	// The notifier tells applicants by SMS and e-mail when a channel is
-	// configured (one instance at a time, like the relay).
-	var notifier *notify.Notifier
-	if cfg.notifying() {
-		if notifier, err = newNotifier(cfg, conn, st, log, reg, ""); err != nil {
-			return err
-		}
-	}
-
-	sessionKey, err := pageSessionKey(cfg)
-	if err != nil {
-		return fmt.Errorf("SESSION_KEY: %w", err)
-	}
-	router := handlers.New(handlers.Config{
-		Service: svc, Verifier: v, Logger: log, Registry: reg,
-		Ready:           map[string]func(context.Context) error{"database": st.Ping, "nats": conn.Ping},
-		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
-		AsyncAPI:  events.AsyncAPI,
-		PublicURL: cfg.PublicURL, SessionKey: sessionKey,
-		OIDC:             handlers.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCSecret},
-		MetricsElsewhere: cfg.MetricsAddr != "",
-	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// One instance relays at a time (a PostgreSQL advisory lock); the
-		// others stand by and take over when it stops.
-		_ = st.Lead(relayCtx, store.LockRelay, 5*time.Second, func(ctx context.Context) error {
-			log.Info("relaying the outbox")
-			go prune(ctx, log, st, cfg.OutboxRetention)
-			if err := relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return nil
-		})
-	}()
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_ = st.ListenOutbox(relayCtx, relay.Wake)
-	}()
-	go func() {
-		defer wg.Done()
-		watch(relayCtx, log, svc, cfg.WatchInterval, newWatchMetrics(reg))
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sweep(relayCtx, log, svc)
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// PIN hashes of the old unkeyed format become keyed ones.
-		if n, err := svc.UpgradePINHashes(relayCtx); err != nil && relayCtx.Err() == nil {
-			log.Error("upgrading PIN hashes", "err", err, "upgraded", n)
-		} else if n > 0 {
-			log.Info("PIN hashes upgraded to keyed hashes", "count", n)
-		}
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// One instance works the calendar's recompute jobs at a time; a job
-		// left by an instance that stopped is taken up by the next leader.
-		_ = st.Lead(relayCtx, store.LockRecompute, 5*time.Second, func(ctx context.Context) error {
-			return recompute(ctx, log, svc, time.Second)
-		})
-	}()
-	if n := notifier; n != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			leadNotifier(relayCtx, st, n, log)
-		}()
-	}
-	if portalSync != nil {
-		// The national portal sync: one instance at a time, as the relay.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runPortalSync(relayCtx, st, log, portalSync)
-		}()
-	}
+	stopBackground := a.background()
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
-	metricsSrv, err := serveMetrics(cfg.MetricsAddr, reg, log, serveErr)
+	metricsSrv, err := serveMetrics(cfg.MetricsAddr, a.reg, log, serveErr)
 	if err != nil {
 		_ = srv.Close()
-		stopRelay()
-		wg.Wait()
+		stopBackground()
 		return err
 	}
 	pprofSrv := servePprof(cfg.PprofAddr, log)
@@ -257,19 +149,155 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-
 	select {
 	case err := <-serveErr:
-		stopRelay()
-		wg.Wait()
+		stopBackground()
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("stopping")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	a.stop(srv, stopBackground, metricsSrv, pprofSrv)
+	return nil
+}
+
+// app is what serve runs on the store and NATS: the service, the router,
+// and the workers beside them.
+type app struct {
+	cfg        Config
+	log        *slog.Logger
+	st         *store.Store
+	reg        *prometheus.Registry
+	relay      *events.Relay
+	svc        *service.Service
+	notifier   *notify.Notifier // nil: no SMS or e-mail configured
+	portalSync *portal.Syncer   // nil: DVCQG_URL unset
+	router     http.Handler
+}
+
+// assemble builds the service on the store and NATS, its consumers, and the
+// router with the API and the pages.
+func assemble(ctx context.Context, cfg Config, log *slog.Logger, st *store.Store, conn *events.Conn) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, log: log, st: st, reg: reg,
+		relay: events.NewRelay(conn, st, events.RelayOptions{Logger: log, Metrics: events.NewMetrics(reg)})}
+	secret, err := pinSecret(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("PIN_KEY: %w", err)
+	}
+	svcOpts := service.Options{Logger: log, Secret: secret,
+		SupplementLimit: int64(cfg.SupplementDays) * domain.MinutesPerWorkingDay,
+		DueSoonLead:     int64(cfg.DueSoonHours * 60)}
+	if cfg.Portal.URL != "" {
+		svcOpts.Portal = st
+		if a.portalSync, err = newPortalSync(cfg, conn, st, log, reg); err != nil {
+			return nil, err
+		}
+	}
+	a.svc = service.New(st, service.SystemClock{}, a.relay, svcOpts)
+	// The notifier tells applicants by SMS and e-mail when a channel is
+	// configured (one instance at a time, like the relay).
+	if cfg.notifying() {
+		if a.notifier, err = newNotifier(cfg, conn, st, log, reg, ""); err != nil {
+			return nil, err
+		}
+	}
+	ready := map[string]func(context.Context) error{"database": st.Ping, "nats": conn.Ping}
+	if a.router, err = newRouter(ctx, cfg, log, a.svc, reg, ready); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newRouter mounts the API (handlers) and the pages (web) on one router,
+// both on the same service.
+func newRouter(ctx context.Context, cfg Config, log *slog.Logger, svc *service.Service, reg *prometheus.Registry,
+	ready map[string]func(context.Context) error) (http.Handler, error) {
+	v, err := verifier(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	sessionKey, err := pageSessionKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("SESSION_KEY: %w", err)
+	}
+	site, err := web.New(web.Config{Service: svc, Verifier: v, Logger: log, TrustedProxies: cfg.TrustedProxies,
+		PublicURL: cfg.PublicURL, SessionKey: sessionKey,
+		OIDC: web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCSecret}})
+	if err != nil {
+		return nil, err
+	}
+	return handlers.New(handlers.Config{
+		Service: svc, Verifier: v, Logger: log, Registry: reg, Ready: ready,
+		PublicRateLimit: cfg.PublicRateLimit, TrustedProxies: cfg.TrustedProxies,
+		AsyncAPI: events.AsyncAPI, PublicURL: cfg.PublicURL, Pages: site.Mount,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+	}), nil
+}
+
+// background starts the workers beside the router; the function it returns
+// stops them and waits until they have.
+func (a *app) background() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	st, log, svc := a.st, a.log, a.svc
+	// One instance relays at a time (a PostgreSQL advisory lock); the
+	// others stand by and take over when it stops.
+	run(func() {
+		_ = st.Lead(ctx, store.LockRelay, 5*time.Second, func(ctx context.Context) error {
+			log.Info("relaying the outbox")
+			go prune(ctx, log, st, a.cfg.OutboxRetention)
+			if err := a.relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	})
+	run(func() { _ = st.ListenOutbox(ctx, a.relay.Wake) })
+	run(func() { watch(ctx, log, svc, a.cfg.WatchInterval, newWatchMetrics(a.reg)) })
+	run(func() { sweep(ctx, log, svc) })
+	// PIN hashes of the old unkeyed format become keyed ones.
+	run(func() {
+		if n, err := svc.UpgradePINHashes(ctx); err != nil && ctx.Err() == nil {
+			log.Error("upgrading PIN hashes", "err", err, "upgraded", n)
+		} else if n > 0 {
+			log.Info("PIN hashes upgraded to keyed hashes", "count", n)
+		}
+	})
+	// One instance works the calendar's recompute jobs at a time; a job
+	// left by an instance that stopped is taken up by the next leader.
+	run(func() {
+		_ = st.Lead(ctx, store.LockRecompute, 5*time.Second, func(ctx context.Context) error {
+			return recompute(ctx, log, svc, time.Second)
+		})
+	})
+	if n := a.notifier; n != nil {
+		run(func() { leadNotifier(ctx, st, n, log) })
+	}
+	// The national portal sync: one instance at a time, as the relay.
+	if p := a.portalSync; p != nil {
+		run(func() { runPortalSync(ctx, st, log, p) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// stop ends the requests, the side servers and the workers, then sends
+// what is left in the outbox.
+func (a *app) stop(srv *http.Server, stopBackground func(), metricsSrv, pprofSrv *http.Server) {
+	a.log.Info("stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Error("http shutdown", "err", err)
+		a.log.Error("http shutdown", "err", err)
 	}
 	if pprofSrv != nil {
 		_ = pprofSrv.Close()
@@ -277,13 +305,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(shutdownCtx)
 	}
-	stopRelay()
-	wg.Wait()
-	if err := relay.Flush(shutdownCtx); err != nil {
-		log.Error("outbox not fully flushed; the rest goes at next start", "err", err)
+	stopBackground()
+	if err := a.relay.Flush(shutdownCtx); err != nil {
+		a.log.Error("outbox not fully flushed; the rest goes at next start", "err", err)
 	}
-	log.Info("stopped")
-	return nil
+	a.log.Info("stopped")
 }
 
 // warnPublicURL warns when PUBLIC_URL is unset on an address others can

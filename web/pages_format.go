@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"fmt"
@@ -9,25 +9,13 @@ import (
 	"time"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 )
 
 // The Vietnamese words of the pages. Times are shown as hh:mm dd/mm/yyyy in
 // Vietnam's time, as the Circular 03/2025 forms print them.
 
 const vnTimeLayout = "15:04 02/01/2006"
-
-var statusNamesVN = map[domain.Status]string{
-	domain.StatusNew:                 "Mới nộp, chờ tiếp nhận",
-	domain.StatusReceived:            "Đã tiếp nhận",
-	domain.StatusRefused:             "Từ chối tiếp nhận",
-	domain.StatusProcessing:          "Đang giải quyết",
-	domain.StatusSupplementRequested: "Chờ bổ sung hồ sơ",
-	domain.StatusAwaitingPayment:     "Chờ thực hiện nghĩa vụ tài chính",
-	domain.StatusWithdrawn:           "Đã rút hồ sơ",
-	domain.StatusStopped:             "Dừng giải quyết",
-	domain.StatusProcessed:           "Đã có kết quả, chờ trả",
-	domain.StatusReturned:            "Đã trả kết quả",
-}
 
 // actionNameVN is an action's or history line's Vietnamese name
 // (docs/domain.md), or its code when it has none. Templates pass a
@@ -150,7 +138,7 @@ func lookupName(m map[string]string, k string) string {
 
 var templateFuncs = template.FuncMap{
 	"when":    whenOf,
-	"status":  func(s domain.Status) string { return statusNamesVN[s] },
+	"status":  handlers.StatusNameVN,
 	"action":  actionNameVN,
 	"verdict": func(v string) string { return lookupName(verdictNamesVN, v) },
 	"channel": func(v string) string { return lookupName(channelNamesVN, v) },
@@ -168,11 +156,12 @@ var templateFuncs = template.FuncMap{
 		}
 		return *v
 	},
-	"minutes": func(m int64) string { return trimNum(math.Round(float64(m)/60*100) / 100) },
-	"money":   money,
-	"name":    lookupName,
-	"inc":     func(i int) int { return i + 1 },
-	"num":     func(n int64) string { return strconv.FormatInt(n, 10) },
+	"minutes":  func(m int64) string { return trimNum(math.Round(float64(m)/60*100) / 100) },
+	"money":    money,
+	"name":     lookupName,
+	"latelink": lateLink,
+	"inc":      func(i int) int { return i + 1 },
+	"num":      func(n int64) string { return strconv.FormatInt(n, 10) },
 	"statusClass": func(s domain.Status) string {
 		switch {
 		case s == domain.StatusReturned || s == domain.StatusProcessed:

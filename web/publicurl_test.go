@@ -1,4 +1,4 @@
-package handlers_test
+package web_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // TestQRLinkHostFromTrustedProxiesOnly: with PUBLIC_URL unset, the
@@ -35,7 +36,8 @@ func TestQRLinkHostFromTrustedProxiesOnly(t *testing.T) {
 			nets = append(nets, n)
 		}
 		srv := httptest.NewServer(handlers.New(handlers.Config{Service: e.svc, Verifier: v, Logger: storetest.Quiet(),
-			Registry: prometheus.NewRegistry(), TrustedProxies: nets}))
+			Registry: prometheus.NewRegistry(), TrustedProxies: nets,
+			Pages: pages(t, web.Config{Service: e.svc, Verifier: v, Logger: storetest.Quiet(), TrustedProxies: nets})}))
 		t.Cleanup(srv.Close)
 		return srv
 	}

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"bytes"
@@ -6,9 +6,12 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -18,27 +21,64 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
+	"github.com/motcua/motcua/service"
 )
 
-// The pages people use (README.md, Pages): the citizen's look-up, the receipt, the
-// supervisor's dashboard and the staff console, rendered on the server with
-// html/template from templates and assets embedded in the binary (no CDN,
-// no build step, no JavaScript needed).
+// The templates and assets of the pages, embedded in the binary (no CDN, no
+// build step, no JavaScript needed).
 //
-//go:embed web
+//go:embed templates assets
 var webFS embed.FS
 
 // pageRoute marks the routes of HTML pages; the OpenAPI coverage test skips
 // them (the API and the operations endpoints stay strict).
 const pageRoute = "page:"
 
+// Config wires the pages.
+type Config struct {
+	Service  *service.Service
+	Verifier handlers.Verifier
+	Logger   *slog.Logger
+	// TrustedProxies may tell, with PublicURL unset, the site's address
+	// (X-Forwarded-Proto, X-Forwarded-Host and Host).
+	TrustedProxies []*net.IPNet
+	// PublicURL is the site's address as citizens reach it (the receipt's
+	// QR link, the OIDC redirect); empty = the address each request was
+	// sent to. An https URL makes the pages' cookies Secure.
+	PublicURL string
+	// SessionKey seals the pages' session cookies (32+ bytes; every instance
+	// needs the same); empty = a random key per process.
+	SessionKey []byte
+	// SessionTTL is how long a staff session lasts; 0 = DefaultSessionTTL.
+	SessionTTL time.Duration
+	// OIDC turns on signing in to the pages with an OpenID Connect provider.
+	OIDC OIDCConfig
+}
+
+// Site is the pages, built once and mounted on the API's router.
+type Site struct{ p *pages }
+
+// New builds the pages: templates parsed, assets hashed, sessions keyed.
+func New(cfg Config) (*Site, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p, err := newPages(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("web: pages: %w", err)
+	}
+	return &Site{p: p}, nil
+}
+
 // pages holds what the page handlers share.
 type pages struct {
-	api      *api
+	svc      *service.Service
+	reports  handlers.Reports
 	cfg      Config
 	sess     *sessions
 	oidc     *oidcClient // nil: sign in with a token from `motcua token`
-	verifier Verifier
+	verifier handlers.Verifier
 	tmpl     map[string]*template.Template
 	receipt  *template.Template
 	assets   map[string]asset
@@ -51,17 +91,14 @@ type asset struct {
 	etag  string
 }
 
-// registerPages adds the pages and the receipt endpoint to the router. The
-// citizen's pages share the API's public rate limiter (one budget per
-// client for both).
-func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc) {
-	p, err := newPages(h, cfg)
-	if err != nil {
-		panic("handlers: pages: " + err.Error()) // embedded templates: a bug, caught by every test
-	}
+// Mount adds the pages and the receipt endpoint to the API's router
+// (handlers.Config.Pages). The citizen's pages share the API's public rate
+// limiter (one budget per client for both).
+func (s *Site) Mount(e *echo.Echo, public echo.MiddlewareFunc) {
+	p := s.p
 	public = p.shareLimit(public)
 	page := func(method, path string, fn echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-		m = append([]echo.MiddlewareFunc{p.pageErrors, p.headers, guardPageParams}, m...)
+		m = append([]echo.MiddlewareFunc{p.pageErrors, p.headers, handlers.GuardParams}, m...)
 		r := e.Add(method, path, fn, m...)
 		r.Name = pageRoute + method + " " + path
 	}
@@ -99,22 +136,22 @@ func registerPages(e *echo.Echo, h *api, cfg Config, public echo.MiddlewareFunc)
 		p.bearerOrSession(domain.RoleClerk, domain.RoleAdmin))
 }
 
-func newPages(h *api, cfg Config) (*pages, error) {
+func newPages(cfg Config) (*pages, error) {
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
-	sess, err := newSessions(cfg.SessionKey, cfg.SessionTTL, secure, func() time.Time { return h.svc.Now() })
+	sess, err := newSessions(cfg.SessionKey, cfg.SessionTTL, secure, func() time.Time { return cfg.Service.Now() })
 	if err != nil {
 		return nil, err
 	}
-	if h.svc != nil {
-		sess.book = h.svc
+	if cfg.Service != nil {
+		sess.book = cfg.Service
 	}
-	p := &pages{api: h, cfg: cfg, sess: sess, verifier: cfg.Verifier, tmpl: map[string]*template.Template{},
+	p := &pages{svc: cfg.Service, reports: handlers.NewReports(cfg.Service, cfg.Logger), cfg: cfg, sess: sess, verifier: cfg.Verifier, tmpl: map[string]*template.Template{},
 		assets: map[string]asset{}}
 	if cfg.OIDC.Issuer != "" {
 		p.oidc = newOIDCClient(cfg.OIDC)
 	}
 	for _, name := range []string{"app.css", "app.js"} {
-		b, err := webFS.ReadFile("web/" + name)
+		b, err := webFS.ReadFile("assets/" + name)
 		if err != nil {
 			return nil, err
 		}
@@ -128,11 +165,11 @@ func newPages(h *api, cfg Config) (*pages, error) {
 	p.css = "/assets/app.css?v=" + strings.Trim(p.assets["app.css"].etag, `"`)
 	p.js = "/assets/app.js?v=" + strings.Trim(p.assets["app.js"].etag, `"`)
 
-	base, err := template.New("").Funcs(templateFuncs).ParseFS(webFS, "web/layout.html", "web/parts.html")
+	base, err := template.New("").Funcs(templateFuncs).ParseFS(webFS, "templates/layout.html", "templates/parts.html")
 	if err != nil {
 		return nil, err
 	}
-	files, err := fs.Glob(webFS, "web/page_*.html")
+	files, err := fs.Glob(webFS, "templates/page_*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +181,7 @@ func newPages(h *api, cfg Config) (*pages, error) {
 		name := strings.TrimSuffix(strings.TrimPrefix(path.Base(f), "page_"), ".html")
 		p.tmpl[name] = t
 	}
-	if p.receipt, err = template.New("").Funcs(templateFuncs).ParseFS(webFS, "web/receipt.html"); err != nil {
+	if p.receipt, err = template.New("").Funcs(templateFuncs).ParseFS(webFS, "templates/receipt.html"); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -181,7 +218,7 @@ func (p *pages) data(c echo.Context, title, section string) *pageData {
 func (p *pages) render(c echo.Context, status int, name string, d *pageData) error {
 	t, ok := p.tmpl[name]
 	if !ok {
-		return errors.New("handlers: no page template " + name)
+		return errors.New("web: no page template " + name)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
@@ -223,11 +260,11 @@ func (p *pages) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 
 // fail renders the error page for err.
 func (p *pages) fail(c echo.Context, err error) error {
-	if clientGone(c, err) {
-		closedByClient(p.cfg.Logger, c, err)
+	if handlers.ClientGone(c, err) {
+		handlers.ClosedByClient(p.cfg.Logger, c, err)
 		return nil
 	}
-	pr := problemFor(err)
+	pr := handlers.ProblemFor(err)
 	if pr.Status >= 500 {
 		p.cfg.Logger.Error("page failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
@@ -249,7 +286,7 @@ type errorPage struct {
 	SignIn    bool
 }
 
-func titleFor(pr Problem) string {
+func titleFor(pr handlers.Problem) string {
 	if t, ok := domain.Titles[pr.Code]; ok {
 		return t
 	}
@@ -257,7 +294,7 @@ func titleFor(pr Problem) string {
 }
 
 // messageFor says in Vietnamese what went wrong and that nothing changed.
-func messageFor(pr Problem) string {
+func messageFor(pr handlers.Problem) string {
 	switch pr.Code {
 	case "too_many_requests":
 		return "Quý vị gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi vài giây rồi thử lại."
@@ -309,7 +346,7 @@ const sessionKey = "motcua.session"
 // nothing was done. Every POST must carry the session's CSRF token.
 func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 	if len(roles) == 0 {
-		roles = staffRoles
+		roles = handlers.StaffRoles()
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -336,9 +373,9 @@ func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 			}
 			a := ss.actor()
 			if !a.HasAny(roles...) {
-				return domain.Forbiddenf("this page needs one of the roles %s", joinRoles(roles))
+				return domain.Forbiddenf("this page needs one of the roles %s", handlers.JoinRoles(roles))
 			}
-			c.Set(actorKey, a)
+			handlers.SetActor(c, a)
 			return next(c)
 		}
 	}
@@ -348,7 +385,7 @@ func (p *pages) staff(roles ...domain.Role) echo.MiddlewareFunc {
 // the console's session cookie (a GET changes nothing, so it needs no CSRF
 // token).
 func (p *pages) bearerOrSession(roles ...domain.Role) echo.MiddlewareFunc {
-	bearer := authenticate(p.verifier, roles...)
+	bearer := handlers.Authenticate(p.verifier, roles...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withBearer := bearer(next)
 		return func(c echo.Context) error {
@@ -364,9 +401,9 @@ func (p *pages) bearerOrSession(roles ...domain.Role) echo.MiddlewareFunc {
 			}
 			a := ss.actor()
 			if !a.HasAny(roles...) {
-				return domain.Forbiddenf("this needs one of the roles %s", joinRoles(roles))
+				return domain.Forbiddenf("this needs one of the roles %s", handlers.JoinRoles(roles))
 			}
-			c.Set(actorKey, a)
+			handlers.SetActor(c, a)
 			return next(c)
 		}
 	}
@@ -430,7 +467,7 @@ func fieldErrors(err error, rename map[string]string) map[string]string {
 				name = r
 			}
 			if _, dup := out[name]; !dup {
-				out[name] = vi(f.Message)
+				out[name] = handlers.Vietnamese(f.Message)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
 )
 
@@ -56,7 +57,7 @@ func (p *pages) notifyPost(c echo.Context) error {
 		asked = []string{}
 	}
 	code := c.Param("code")
-	if _, err := p.api.svc.SetNotify(c.Request().Context(), actorOf(c), service.SetNotifyCmd{Code: code, Version: version, Notify: asked}); err != nil {
+	if _, err := p.svc.SetNotify(c.Request().Context(), handlers.ActorOf(c), service.SetNotifyCmd{Code: code, Version: version, Notify: asked}); err != nil {
 		return p.actionFailed(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/can-bo/ho-so/"+url.PathEscape(code)+"?ok="+string(domain.ActionSetNotify))

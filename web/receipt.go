@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/yeqown/go-qrcode/writer/standard"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
 )
 
@@ -67,7 +68,7 @@ func (nopCloser) Close() error { return nil }
 func (p *pages) renderReceipt(c echo.Context, status int, v service.ReceiptView, back string) error {
 	d := v.Dossier
 	rd := receiptData{V: v, D: d, Statutory: workingTime(d.Clock.Budget), Documents: d.Documents, PIN: v.PIN,
-		BackURL: back, CSS: p.css, JS: p.js, Today: p.api.svc.Now()}
+		BackURL: back, CSS: p.css, JS: p.js, Today: p.svc.Now()}
 	if v.PIN != "" {
 		rd.Link = lookupLink(p.baseURL(c), d.Code, v.PIN)
 		png, err := qrPNG(rd.Link)
@@ -91,9 +92,9 @@ func (p *pages) renderReceipt(c echo.Context, status int, v service.ReceiptView,
 func (p *pages) receiptAPI(c echo.Context) error {
 	pin := c.QueryParam("pin")
 	if len(pin) > maxPINInput {
-		return queryError("pin", "is not the dossier's look-up PIN")
+		return handlers.QueryError("pin", "is not the dossier's look-up PIN")
 	}
-	v, err := p.api.svc.Receipt(c.Request().Context(), actorOf(c), c.Param("code"), pin)
+	v, err := p.svc.Receipt(c.Request().Context(), handlers.ActorOf(c), c.Param("code"), pin)
 	if err != nil {
 		return err
 	}

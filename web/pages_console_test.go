@@ -1,11 +1,10 @@
-package handlers_test
+package web_test
 
 import (
 	"bytes"
 	"encoding/base64"
 	"html"
 	"image/png"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/xuri/excelize/v2"
@@ -29,15 +26,6 @@ var (
 	receiptCodeRe = regexp.MustCompile(`class="code">([0-9A-Z.]+-[0-9]{6}-[0-9]{4,})<`)
 	pinRe         = regexp.MustCompile(`class="pin">([0-9]{8})<`)
 )
-
-// The receipt is the API's one text/html answer; the contract check reads
-// it as a string.
-func init() {
-	openapi3filter.RegisterBodyDecoder("text/html", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-		b, err := io.ReadAll(body)
-		return string(b), err
-	})
-}
 
 // decodeQR reads the QR code of a PNG.
 func decodeQR(t *testing.T, pngBytes []byte) string {
@@ -252,35 +240,6 @@ func TestConsoleIntakeAndReceipt(t *testing.T) {
 		if logs := s.logs.String(); strings.Contains(logs, pin) || strings.Contains(logs, newPIN) {
 			t.Errorf("a PIN reached the log:\n%s", logs)
 		}
-	})
-}
-
-func TestReceiptAPI(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st)
-		e.catalogue()
-		d := e.intake(intakeBody("1.001612", "counter"))
-		clerk := e.token(domain.RoleClerk, center)
-		path := "/api/v1/dossiers/" + d.Code + "/receipt"
-
-		res := e.must(e.do(http.MethodGet, path+"?pin="+d.LookupPIN, clerk, nil), 200)
-		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=UTF-8" {
-			t.Errorf("content type %q", ct)
-		}
-		_, pin, qr := receiptOf(t, page{Status: res.Status, Body: string(res.Body)})
-		if pin != d.LookupPIN || !strings.HasSuffix(qr, "/tra-cuu?"+url.Values{"ma": {d.Code}, "pin": {d.LookupPIN}}.Encode()) {
-			t.Errorf("pin %q, QR %q", pin, qr)
-		}
-		e.must(e.do(http.MethodGet, path, clerk, nil), 200)
-		if p := e.must(e.do(http.MethodGet, path+"?pin=12345678", clerk, nil), 422).problem(t); p.Code != "validation_failed" {
-			t.Errorf("wrong pin: %+v", p)
-		}
-		e.must(e.do(http.MethodGet, path+"?pin="+strings.Repeat("9", 40), clerk, nil), 422)
-		e.must(e.do(http.MethodGet, path, "", nil), 401)
-		e.must(e.do(http.MethodGet, path, e.token(domain.RoleOfficer, office), nil), 403)
-		e.must(e.do(http.MethodGet, path, e.token(domain.RoleClerk, dept), nil), 403)
-		e.must(e.do(http.MethodGet, path, e.token(domain.RoleAdmin, root), nil), 200)
-		e.must(e.do(http.MethodGet, "/api/v1/dossiers/"+center+"-260316-0099/receipt", clerk, nil), 404)
 	})
 }
 

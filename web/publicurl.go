@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"net"
@@ -71,34 +71,47 @@ func validHost(h string) bool {
 	if h == "" || len(h) > 255 {
 		return false
 	}
-	host, port := h, ""
+	host, port, ok := splitHost(h)
+	return ok && validPort(port) && validLabels(host)
+}
+
+// splitHost splits host[:port] or [IPv6][:port]; a bracketed address comes
+// back as host "" (it is checked here), and a ":" with no port is not ok.
+func splitHost(h string) (host, port string, ok bool) {
 	if strings.HasPrefix(h, "[") {
 		end := strings.IndexByte(h, ']')
 		if end < 0 || net.ParseIP(h[1:end]) == nil {
-			return false
+			return "", "", false
 		}
-		host, port = "", strings.TrimPrefix(h[end+1:], ":")
-		if port == "" && len(h) > end+1 {
-			return false
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		host, port = h[:i], h[i+1:]
-		if port == "" {
-			return false
-		}
+		port = strings.TrimPrefix(h[end+1:], ":")
+		return "", port, port != "" || len(h) == end+1
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		return h[:i], h[i+1:], i+1 < len(h)
+	}
+	return h, "", true
+}
+
+// validPort is empty or at most five digits.
+func validPort(port string) bool {
+	if len(port) > 5 {
+		return false
 	}
 	for _, r := range port {
 		if r < '0' || r > '9' {
 			return false
 		}
 	}
-	if len(port) > 5 {
-		return false
+	return true
+}
+
+// validLabels says whether host is dot-separated labels of letters, digits
+// and inner hyphens, each 1 to 63 long ("" passes: a bracketed address).
+func validLabels(host string) bool {
+	if host == "" {
+		return true
 	}
 	for _, label := range strings.Split(host, ".") {
-		if host == "" {
-			break
-		}
 		if label == "" || len(label) > 63 {
 			return false
 		}

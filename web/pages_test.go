@@ -1,4 +1,4 @@
-package handlers_test
+package web_test
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"github.com/motcua/motcua/service"
 	"github.com/motcua/motcua/store"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // logBuffer collects what the router logs, to prove a PIN never reaches it.
@@ -52,7 +53,7 @@ type site struct {
 
 // newSite builds the router as main does (pages included, with a session
 // key and a public URL) on a real store with the test clock.
-func newSite(t *testing.T, st *store.Store, cfg func(*handlers.Config)) *site {
+func newSite(t *testing.T, st *store.Store, cfg func(*handlers.Config, *web.Config)) *site {
 	t.Helper()
 	e := newEnv(t, st)
 	logs := &logBuffer{}
@@ -62,12 +63,15 @@ func newSite(t *testing.T, st *store.Store, cfg func(*handlers.Config)) *site {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
+	publicURL := "http://" + srv.Listener.Addr().String()
 	c := handlers.Config{Service: e.svc, Verifier: v, Logger: log, Registry: prometheus.NewRegistry(),
-		Ready: map[string]func(context.Context) error{"database": st.Ping}, PublicURL: "http://" + srv.Listener.Addr().String(),
+		Ready: map[string]func(context.Context) error{"database": st.Ping}, PublicURL: publicURL}
+	wc := web.Config{Service: e.svc, Verifier: v, Logger: log, PublicURL: publicURL,
 		SessionKey: []byte("pages-test-session-key-0123456789abcdef")}
 	if cfg != nil {
-		cfg(&c)
+		cfg(&c, &wc)
 	}
+	c.Pages = pages(t, wc)
 	srv.Config.Handler = handlers.New(c)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -254,7 +258,7 @@ func TestLookupPageLockOut(t *testing.T) {
 }
 
 func TestLookupPageRateLimit(t *testing.T) {
-	s := newSite(t, storetest.SQLite(t), func(c *handlers.Config) { c.PublicRateLimit = 1 })
+	s := newSite(t, storetest.SQLite(t), func(c *handlers.Config, _ *web.Config) { c.PublicRateLimit = 1 })
 	b := s.browser()
 	var last page
 	for i := 0; i < 5; i++ {

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"net/http"
@@ -102,7 +102,7 @@ func (p *pages) lookup(c echo.Context, code, pin, flash string, status int) erro
 	var view service.PublicView
 	var err error = domain.NotFoundf("not found")
 	if len(code) <= maxCodeInput && len(pin) <= maxPINInput {
-		view, err = p.api.svc.Lookup(c.Request().Context(), code, pin, c.RealIP())
+		view, err = p.svc.Lookup(c.Request().Context(), code, pin, c.RealIP())
 	}
 	if domain.KindOf(err) == domain.NotFound {
 		return p.notFound(c, code)
@@ -134,7 +134,7 @@ func (p *pages) notFound(c echo.Context, code string) error {
 
 func (p *pages) publicResult(c echo.Context, view service.PublicView, pin string) lookupResult {
 	d := view.Dossier
-	now := p.api.svc.Now()
+	now := p.svc.Now()
 	r := lookupResult{Code: d.Code, PIN: pin, ProcedureCode: d.ProcedureCode, ProcedureName: p.procedureName(c, d.ProcedureCode),
 		AgencyName: lookupName(view.AgencyNames, d.AgencyCode), Status: d.Status, ReceivedAt: d.ReceivedAt,
 		DueAt: d.Clock.DueAt, PromisedAt: d.PromisedAt(), Extension: d.Extension, Late: d.LateAt(now), Result: d.Result,
@@ -166,7 +166,7 @@ func (p *pages) publicResult(c echo.Context, view service.PublicView, pin string
 // procedureName is the procedure's current name, cached by the service per
 // catalogue version (so a renamed procedure shows at once on every instance).
 func (p *pages) procedureName(c echo.Context, code string) string {
-	name, err := p.api.svc.ProcedureName(c.Request().Context(), code)
+	name, err := p.svc.ProcedureName(c.Request().Context(), code)
 	if err != nil {
 		return ""
 	}
@@ -189,7 +189,7 @@ func (p *pages) ratePost(c echo.Context) error {
 	if len(code) > maxCodeInput || len(pin) > maxPINInput {
 		return p.notFound(c, code)
 	}
-	err = p.api.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: code, PIN: pin, Client: c.RealIP(), Rating: rating, Comment: comment})
+	err = p.svc.Feedback(c.Request().Context(), service.FeedbackCmd{Code: code, PIN: pin, Client: c.RealIP(), Rating: rating, Comment: comment})
 	switch {
 	case err == nil:
 		return p.lookup(c, code, pin, "Cảm ơn quý vị đã đánh giá mức độ hài lòng. Ý kiến của quý vị đã được ghi nhận.", 0)

@@ -1,4 +1,4 @@
-package handlers_test
+package web_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/store/storetest"
+	"github.com/motcua/motcua/web"
 )
 
 // The pages' OpenID Connect sign-in is tested against a real provider:
@@ -123,9 +124,9 @@ func oidcSignIn(t *testing.T, b *browser, issuer, user, password, next string) p
 func TestOIDCSignIn(t *testing.T) {
 	st := storetest.SQLite(t)
 	var issuer string
-	s := newSite(t, st, func(c *handlers.Config) {
+	s := newSite(t, st, func(c *handlers.Config, w *web.Config) {
 		issuer = startOP(t, c.PublicURL+"/dang-nhap/oidc/callback")
-		c.OIDC = handlers.OIDCConfig{Issuer: issuer, ClientID: "motcua", ClientSecret: "client-secret"}
+		w.OIDC = web.OIDCConfig{Issuer: issuer, ClientID: "motcua", ClientSecret: "client-secret"}
 	})
 	s.catalogue()
 
@@ -180,8 +181,8 @@ func TestOIDCSignIn(t *testing.T) {
 }
 
 func TestOIDCProviderDown(t *testing.T) {
-	s := newSite(t, storetest.SQLite(t), func(c *handlers.Config) {
-		c.OIDC = handlers.OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "motcua", ClientSecret: "x",
+	s := newSite(t, storetest.SQLite(t), func(c *handlers.Config, w *web.Config) {
+		w.OIDC = web.OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "motcua", ClientSecret: "x",
 			HTTPClient: &http.Client{Timeout: 2 * time.Second}}
 	})
 	jar, _ := cookiejar.New(nil)

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
 )
 
@@ -122,73 +123,109 @@ func periodOptions(today domain.Date, selected string) []optionGroup {
 	return []optionGroup{{"Tháng", months}, {"Quý", quarters}, {"Năm", years}, {"Kỳ thống kê (từ ngày 15 đến ngày 14)", stat}}
 }
 
-func (p *pages) dashboard(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actorOf(c)
-	now := p.api.svc.Now()
-	today := domain.DateOf(now)
-	q := c.QueryParams()
-	period, from, to := q.Get("period"), clip(q.Get("from"), 10), clip(q.Get("to"), 10)
-	if period == "" && from == "" && to == "" {
-		period = fmt.Sprintf("%04d-%02d", today.Year, today.Month)
-	}
-	groupBy := q.Get("group_by")
-	if groupBy != service.GroupByProcedure {
-		groupBy = service.GroupByAgency
-	}
-	agency, proc, holder := q.Get("agency_code"), q.Get("procedure_code"), q.Get("holder_code")
-	asOfText := clip(q.Get("as_of"), 16)
+// dashboardQuery is what a supervisor chose on the dashboard.
+type dashboardQuery struct {
+	period, from, to, groupBy string
+	agency, proc, holder      string
+	asOfText, cursor          string
+}
 
+// dashboardQueryOf reads the dashboard's query; no period is this month.
+func dashboardQueryOf(q url.Values, today domain.Date) dashboardQuery {
+	dq := dashboardQuery{period: q.Get("period"), from: clip(q.Get("from"), 10), to: clip(q.Get("to"), 10),
+		groupBy: q.Get("group_by"), agency: q.Get("agency_code"), proc: q.Get("procedure_code"), holder: q.Get("holder_code"),
+		asOfText: clip(q.Get("as_of"), 16), cursor: q.Get("sau")}
+	if dq.period == "" && dq.from == "" && dq.to == "" {
+		dq.period = fmt.Sprintf("%04d-%02d", today.Year, today.Month)
+	}
+	if dq.groupBy != service.GroupByProcedure {
+		dq.groupBy = service.GroupByAgency
+	}
+	return dq
+}
+
+func (p *pages) dashboard(c echo.Context) error {
+	now := p.svc.Now()
+	q := c.QueryParams()
+	dq := dashboardQueryOf(q, domain.DateOf(now))
+	dp, err := p.dashboardForm(c, dq, domain.DateOf(now))
+	if err != nil {
+		return err
+	}
+	status, err := p.dashboardFigures(c, &dp, dq)
+	if err != nil {
+		return err
+	}
+	listStatus, err := p.dashboardOverdue(c, &dp, dq, q, now)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		status = listStatus
+	}
+	d := p.data(c, "Giám sát giải quyết hồ sơ", "dashboard")
+	d.Data = dp
+	return p.render(c, status, "dashboard", d)
+}
+
+// dashboardForm fills the choices of the dashboard's filters.
+func (p *pages) dashboardForm(c echo.Context, dq dashboardQuery, today domain.Date) (dashboardPage, error) {
 	procs, names, err := p.catalogue(c)
 	if err != nil {
-		return err
+		return dashboardPage{}, err
 	}
-	visible, err := p.visibleAgencies(c, a)
+	visible, err := p.visibleAgencies(c, handlers.ActorOf(c))
 	if err != nil {
-		return err
+		return dashboardPage{}, err
 	}
-	dp := dashboardPage{Periods: periodOptions(today, period), From: from, To: to, Names: names, ProcNames: map[string]string{},
-		GroupBy: []option{{service.GroupByAgency, "Theo cơ quan chủ trì", groupBy == service.GroupByAgency},
-			{service.GroupByProcedure, "Theo thủ tục hành chính", groupBy == service.GroupByProcedure}},
-		Agencies: agencyOptions(visible, agency, "Tất cả đơn vị được giám sát"), Procedures: procedureOptions(procs, proc, "Tất cả thủ tục"),
-		Holders: agencyOptions(visible, holder, "Mọi đơn vị đang giữ"), ByProcedure: groupBy == service.GroupByProcedure,
-		AsOf: asOfText}
+	dp := dashboardPage{Periods: periodOptions(today, dq.period), From: dq.from, To: dq.to, Names: names, ProcNames: map[string]string{},
+		GroupBy: []option{{service.GroupByAgency, "Theo cơ quan chủ trì", dq.groupBy == service.GroupByAgency},
+			{service.GroupByProcedure, "Theo thủ tục hành chính", dq.groupBy == service.GroupByProcedure}},
+		Agencies: agencyOptions(visible, dq.agency, "Tất cả đơn vị được giám sát"), Procedures: procedureOptions(procs, dq.proc, "Tất cả thủ tục"),
+		Holders: agencyOptions(visible, dq.holder, "Mọi đơn vị đang giữ"), ByProcedure: dq.groupBy == service.GroupByProcedure,
+		AsOf: dq.asOfText}
 	for _, pr := range procs {
 		dp.ProcNames[pr.Code] = pr.Name
 	}
+	return dp, nil
+}
 
-	status := http.StatusOK
-	rep, err := p.api.svc.Compliance(ctx, a, service.ComplianceQuery{Period: period, From: from, To: to, AgencyCode: agency, GroupBy: groupBy})
+// dashboardFigures adds the compliance figures of the period, with the
+// scorecard and the lateness tables; a bad filter is said on the page,
+// with its status.
+func (p *pages) dashboardFigures(c echo.Context, dp *dashboardPage, dq dashboardQuery) (int, error) {
+	rep, err := p.svc.Compliance(c.Request().Context(), handlers.ActorOf(c), service.ComplianceQuery{Period: dq.period, From: dq.from, To: dq.to,
+		AgencyCode: dq.agency, GroupBy: dq.groupBy})
 	switch {
 	case err == nil:
-		dp.Report = &rep
-		dp.PeriodLabel = rep.Period.Label()
-		dp.RateChart, dp.SplitChart = complianceCharts(rep)
-		ex := url.Values{"group_by": {groupBy}}
-		if rep.Period.Name != "" {
-			ex.Set("period", rep.Period.Name)
-		} else {
-			ex.Set("from", rep.Period.From.String())
-			ex.Set("to", rep.Period.To.String())
-		}
-		if agency != "" {
-			ex.Set("agency_code", agency)
-		}
-		dp.ExportReport = exportsOf("/giam-sat/xuat/bao-cao", ex)
-		if err := p.scoreAndLateness(c, &dp, ex); err != nil {
-			return err
-		}
 	case domain.KindOf(err) == domain.Invalid || domain.KindOf(err) == domain.Forbidden:
 		dp.ReportError = "Không lập được báo cáo: " + reportMessage(err)
-		status = problemFor(err).Status
+		return handlers.ProblemFor(err).Status, nil
 	default:
-		return err
+		return 0, err
 	}
+	dp.Report = &rep
+	dp.PeriodLabel = rep.Period.Label()
+	dp.RateChart, dp.SplitChart = complianceCharts(rep)
+	ex := url.Values{"group_by": {dq.groupBy}}
+	if rep.Period.Name != "" {
+		ex.Set("period", rep.Period.Name)
+	} else {
+		ex.Set("from", rep.Period.From.String())
+		ex.Set("to", rep.Period.To.String())
+	}
+	if dq.agency != "" {
+		ex.Set("agency_code", dq.agency)
+	}
+	dp.ExportReport = exportsOf("/giam-sat/xuat/bao-cao", ex)
+	return http.StatusOK, p.scoreAndLateness(c, dp, ex)
+}
 
-	// The overdue list answers for the instant of the figures (the end of
-	// the period) unless the supervisor picks another; while the period
-	// runs, its end is still to come and the list is as of now: the page
-	// says which instant each answer is for.
+// dashboardOverdue adds the overdue list. It answers for the instant of the
+// figures (the end of the period) unless the supervisor picks another;
+// while the period runs, its end is still to come and the list is as of
+// now: the page says which instant each answer is for.
+func (p *pages) dashboardOverdue(c echo.Context, dp *dashboardPage, dq dashboardQuery, q url.Values, now time.Time) (int, error) {
 	var asOf *time.Time
 	if dp.Report != nil {
 		figures, at := dp.Report.AsOf, dp.Report.AsOf
@@ -199,10 +236,10 @@ func (p *pages) dashboard(c echo.Context) error {
 		asOf = &at
 	}
 	var asOfErr error
-	if asOfText != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", asOfText, domain.Vietnam())
+	if dq.asOfText != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", dq.asOfText, domain.Vietnam())
 		if err != nil {
-			asOfErr = queryError("as_of", "must be a local date and time, e.g. 2026-03-31T17:00")
+			asOfErr = handlers.QueryError("as_of", "must be a local date and time, e.g. 2026-03-31T17:00")
 		} else {
 			asOf = &t
 		}
@@ -210,51 +247,47 @@ func (p *pages) dashboard(c echo.Context) error {
 	if asOf != nil && dp.FiguresAsOf != nil {
 		dp.SameInstant = asOf.Equal(*dp.FiguresAsOf)
 	}
-	ov, err := p.api.svc.Overdue(ctx, a, service.OverdueQuery{AgencyCode: agency, ProcedureCode: proc, HolderCode: holder,
-		Limit: 50, Cursor: q.Get("sau"), AsOf: asOf})
+	ov, err := p.svc.Overdue(c.Request().Context(), handlers.ActorOf(c), service.OverdueQuery{AgencyCode: dq.agency, ProcedureCode: dq.proc,
+		HolderCode: dq.holder, Limit: 50, Cursor: dq.cursor, AsOf: asOf})
 	if asOfErr != nil {
 		err = asOfErr
 	}
 	switch {
 	case err == nil:
-		dp.Overdue = &ov
-		ex := url.Values{}
-		for k, v := range map[string]string{"agency_code": agency, "procedure_code": proc, "holder_code": holder} {
-			if v != "" {
-				ex.Set(k, v)
-			}
-		}
-		if ov.AsOf.Before(now) {
-			ex.Set("as_of", ov.AsOf.In(domain.Vietnam()).Format(time.RFC3339))
-		}
-		dp.ExportOverdue = exportsOf("/giam-sat/xuat/qua-han", ex)
-		if ov.NextCursor != "" {
-			nq := url.Values{}
-			for k, v := range q {
-				nq[k] = v
-			}
-			nq.Set("sau", ov.NextCursor)
-			dp.OverdueNext = "/giam-sat?" + nq.Encode() + "#qua-han"
-		}
 	case domain.KindOf(err) == domain.Invalid || domain.KindOf(err) == domain.Forbidden:
 		dp.OverdueError = "Không lập được danh sách: " + reportMessage(err)
-		if status == http.StatusOK {
-			status = problemFor(err).Status
-		}
+		return handlers.ProblemFor(err).Status, nil
 	default:
-		return err
+		return 0, err
 	}
-	d := p.data(c, "Giám sát giải quyết hồ sơ", "dashboard")
-	d.Data = dp
-	return p.render(c, status, "dashboard", d)
+	dp.Overdue = &ov
+	ex := url.Values{}
+	for k, v := range map[string]string{"agency_code": dq.agency, "procedure_code": dq.proc, "holder_code": dq.holder} {
+		if v != "" {
+			ex.Set(k, v)
+		}
+	}
+	if ov.AsOf.Before(now) {
+		ex.Set("as_of", ov.AsOf.In(domain.Vietnam()).Format(time.RFC3339))
+	}
+	dp.ExportOverdue = exportsOf("/giam-sat/xuat/qua-han", ex)
+	if ov.NextCursor != "" {
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("sau", ov.NextCursor)
+		dp.OverdueNext = "/giam-sat?" + nq.Encode() + "#qua-han"
+	}
+	return http.StatusOK, nil
 }
 
 // scoreAndLateness adds the scorecard and the lateness tables of the period
 // the figures are for (ex: its period and agency filters).
 func (p *pages) scoreAndLateness(c echo.Context, dp *dashboardPage, ex url.Values) error {
-	ctx, a := c.Request().Context(), actorOf(c)
+	ctx, a := c.Request().Context(), handlers.ActorOf(c)
 	q := service.ScorecardQuery{Period: ex.Get("period"), From: ex.Get("from"), To: ex.Get("to"), AgencyCode: ex.Get("agency_code")}
-	sc, err := p.api.svc.Scorecard(ctx, a, q)
+	sc, err := p.svc.Scorecard(ctx, a, q)
 	if err != nil {
 		return err
 	}
@@ -264,12 +297,12 @@ func (p *pages) scoreAndLateness(c echo.Context, dp *dashboardPage, ex url.Value
 		}
 	}
 	lq := service.LatenessReportQuery{Period: q.Period, From: q.From, To: q.To, AgencyCode: q.AgencyCode, GroupBy: service.GroupByUnit}
-	units, err := p.api.svc.Lateness(ctx, a, lq)
+	units, err := p.svc.Lateness(ctx, a, lq)
 	if err != nil {
 		return err
 	}
 	lq.GroupBy = service.GroupByOfficer
-	officers, err := p.api.svc.Lateness(ctx, a, lq)
+	officers, err := p.svc.Lateness(ctx, a, lq)
 	if err != nil {
 		return err
 	}
@@ -288,7 +321,7 @@ func (p *pages) scoreAndLateness(c echo.Context, dp *dashboardPage, ex url.Value
 
 // reportMessage says in Vietnamese what was wrong with the filters.
 func reportMessage(err error) string {
-	pr := problemFor(err)
+	pr := handlers.ProblemFor(err)
 	if pr.Code == domain.CodeForbidden {
 		return "đơn vị được chọn nằm ngoài phạm vi quý vị giám sát."
 	}
@@ -308,30 +341,30 @@ func reportMessage(err error) string {
 // bearer token.
 func (p *pages) exportCompliance(c echo.Context) error {
 	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
-		return queryError("format", "must be csv or xlsx")
+		return handlers.QueryError("format", "must be csv or xlsx")
 	}
-	return p.api.complianceReport(c)
+	return p.reports.Compliance(c)
 }
 
 func (p *pages) exportScorecard(c echo.Context) error {
 	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
-		return queryError("format", "must be csv or xlsx")
+		return handlers.QueryError("format", "must be csv or xlsx")
 	}
-	return p.api.scorecardReport(c)
+	return p.reports.Scorecard(c)
 }
 
 func (p *pages) exportLateness(c echo.Context) error {
 	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
-		return queryError("format", "must be csv or xlsx")
+		return handlers.QueryError("format", "must be csv or xlsx")
 	}
-	return p.api.latenessReport(c)
+	return p.reports.Lateness(c)
 }
 
 func (p *pages) exportOverdue(c echo.Context) error {
 	if f := c.QueryParam("format"); f != "csv" && f != "xlsx" {
-		return queryError("format", "must be csv or xlsx")
+		return handlers.QueryError("format", "must be csv or xlsx")
 	}
-	return p.api.overdueReport(c)
+	return p.reports.Overdue(c)
 }
 
 // barChart is a horizontal bar chart drawn as inline SVG: one row per

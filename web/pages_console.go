@@ -1,9 +1,10 @@
-package handlers
+package web
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/motcua/motcua/domain"
+	"github.com/motcua/motcua/handlers"
 	"github.com/motcua/motcua/service"
 )
 
@@ -35,6 +37,9 @@ type listPage struct {
 	Overdue    bool
 	From, To   string
 	CanIntake  bool
+	// Late says which lateness report count the list shows the dossiers
+	// of ("" = not such a list).
+	Late string
 }
 
 type listItem struct {
@@ -52,7 +57,7 @@ type listItem struct {
 
 func (p *pages) consoleList(c echo.Context) error {
 	ctx := c.Request().Context()
-	a := actorOf(c)
+	a := handlers.ActorOf(c)
 	d := p.data(c, "Danh sách hồ sơ", "console")
 	q := service.ListQuery{Status: c.QueryParam("status"), AgencyCode: c.QueryParam("agency_code"),
 		ProcedureCode: c.QueryParam("procedure_code"), Cursor: c.QueryParam("cursor"), Overdue: c.QueryParam("overdue") == "true", Limit: 25}
@@ -73,13 +78,15 @@ func (p *pages) consoleList(c echo.Context) error {
 		}
 		*f.dst = &day
 	}
+	q.Late = handlers.LateQueryOf(c.QueryParams(), &bad)
 	procs, names, err := p.catalogue(c)
 	if err != nil {
 		return err
 	}
+	lp.Late = lateNote(q.Late, names)
 	lp.Status = append(lp.Status, option{"", "Tất cả trạng thái", q.Status == ""})
 	for _, s := range domain.AllStatuses() {
-		lp.Status = append(lp.Status, option{s.String(), statusNamesVN[s], q.Status == s.String()})
+		lp.Status = append(lp.Status, option{s.String(), handlers.StatusNameVN(s), q.Status == s.String()})
 	}
 	lp.Procedures = procedureOptions(procs, q.ProcedureCode, "Tất cả thủ tục")
 	agencies, err := p.visibleAgencies(c, a)
@@ -91,10 +98,10 @@ func (p *pages) consoleList(c echo.Context) error {
 	if err := bad.Err(); err != nil {
 		d.Error, d.Errors, status = "Bộ lọc chưa hợp lệ.", fieldErrors(err, nil), http.StatusUnprocessableEntity
 	} else {
-		items, next, err := p.api.svc.ListDossiers(ctx, a, q)
+		items, next, err := p.svc.ListDossiers(ctx, a, q)
 		switch {
 		case err == nil:
-			now := p.api.svc.Now()
+			now := p.svc.Now()
 			procNames := map[string]string{}
 			for _, pr := range procs {
 				procNames[pr.Code] = pr.Name
@@ -124,11 +131,11 @@ func (p *pages) consoleList(c echo.Context) error {
 // catalogue returns the current procedures and every agency's name by code.
 func (p *pages) catalogue(c echo.Context) ([]domain.Procedure, map[string]string, error) {
 	ctx := c.Request().Context()
-	procs, err := p.api.svc.Procedures(ctx)
+	procs, err := p.svc.Procedures(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	agencies, err := p.api.svc.Agencies(ctx)
+	agencies, err := p.svc.Agencies(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,11 +151,11 @@ func (p *pages) catalogue(c echo.Context) ([]domain.Procedure, map[string]string
 // or officer's own).
 func (p *pages) visibleAgencies(c echo.Context, a domain.Actor) ([]domain.Agency, error) {
 	ctx := c.Request().Context()
-	all, err := p.api.svc.Agencies(ctx)
+	all, err := p.svc.Agencies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	scope, err := p.api.svc.DossierScope(ctx, a)
+	scope, err := p.svc.DossierScope(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +208,7 @@ func (p *pages) intakeForm(c echo.Context) error {
 }
 
 func (p *pages) renderIntake(c echo.Context, status int, v intakeValues, errs map[string]string, msg string) error {
-	procs, err := p.api.svc.Procedures(c.Request().Context())
+	procs, err := p.svc.Procedures(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -277,7 +284,7 @@ func (p *pages) intakePost(c echo.Context) error {
 	canonical, _ := json.Marshal(cmd)
 	sum := sha256.Sum256(canonical)
 	cmd.RequestHash = hex.EncodeToString(sum[:])
-	res, err := p.api.svc.Intake(c.Request().Context(), actorOf(c), cmd)
+	res, err := p.svc.Intake(c.Request().Context(), handlers.ActorOf(c), cmd)
 	switch {
 	case err == nil:
 	case domain.KindOf(err) == domain.Invalid:
@@ -290,11 +297,11 @@ func (p *pages) intakePost(c echo.Context) error {
 	default:
 		return err
 	}
-	view, err := p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, res.PIN)
+	view, err := p.svc.Receipt(c.Request().Context(), handlers.ActorOf(c), res.Dossier.Code, res.PIN)
 	if domain.CodeOf(err) == domain.CodeValidationFailed && res.Replay {
 		// The form was sent again after a new PIN was issued: the PIN
 		// remembered with the intake is no longer the dossier's.
-		view, err = p.api.svc.Receipt(c.Request().Context(), actorOf(c), res.Dossier.Code, "")
+		view, err = p.svc.Receipt(c.Request().Context(), handlers.ActorOf(c), res.Dossier.Code, "")
 	}
 	if err != nil {
 		return err
@@ -368,8 +375,8 @@ func (p *pages) dossierPage(c echo.Context) error {
 // action's, which changed nothing, or a done one's).
 func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, errs map[string]string) error {
 	ctx := c.Request().Context()
-	a := actorOf(c)
-	dos, err := p.api.svc.Dossier(ctx, a, c.Param("code"))
+	a := handlers.ActorOf(c)
+	dos, err := p.svc.Dossier(ctx, a, c.Param("code"))
 	if err != nil {
 		return err
 	}
@@ -377,11 +384,11 @@ func (p *pages) renderDossier(c echo.Context, status int, flash, msg string, err
 	if err != nil {
 		return err
 	}
-	dp := dossierPage{D: dos, Names: names, Late: dos.LateAt(p.api.svc.Now()), Code: dos.Code, OpenPause: dos.OpenPause(),
+	dp := dossierPage{D: dos, Names: names, Late: dos.LateAt(p.svc.Now()), Code: dos.Code, OpenPause: dos.OpenPause(),
 		CanPrint:   a.MayPrint(dos),
 		ReceiptURL: "/api/v1/dossiers/" + url.PathEscape(dos.Code) + "/receipt",
 		LastStep:   dos.CurrentStep > 0 && dos.CurrentStep == len(dos.Steps)}
-	if pr, err := p.api.svc.Procedure(ctx, dos.ProcedureCode, dos.ProcedureVersion); err == nil {
+	if pr, err := p.svc.Procedure(ctx, dos.ProcedureCode, dos.ProcedureVersion); err == nil {
 		dp.Procedure = pr.Name
 	}
 	for _, act := range dos.AllowedActions(a) {
@@ -436,7 +443,7 @@ func (p *pages) actionPost(c echo.Context) error {
 		return p.actionFailed(c, err)
 	}
 	code := c.Param("code")
-	_, err := p.api.svc.Transition(c.Request().Context(), actorOf(c), service.TransitionCmd{Code: code, Version: version, Input: in})
+	_, err := p.svc.Transition(c.Request().Context(), handlers.ActorOf(c), service.TransitionCmd{Code: code, Version: version, Input: in})
 	if err != nil {
 		return p.actionFailed(c, err)
 	}
@@ -446,7 +453,7 @@ func (p *pages) actionPost(c echo.Context) error {
 // actionFailed shows the dossier again with what was wrong. Not-found and
 // forbidden dossiers get the error page (there is nothing to show).
 func (p *pages) actionFailed(c echo.Context, err error) error {
-	pr := problemFor(err)
+	pr := handlers.ProblemFor(err)
 	switch domain.KindOf(err) {
 	case domain.Invalid, domain.Conflict:
 	default:
@@ -468,7 +475,7 @@ func (p *pages) actionFailed(c echo.Context, err error) error {
 // shows the reprinted receipt with it.
 func (p *pages) reissuePost(c echo.Context) error {
 	version, _ := strconv.Atoi(c.FormValue("version"))
-	view, err := p.api.svc.ReissuePIN(c.Request().Context(), actorOf(c), c.Param("code"), version)
+	view, err := p.svc.ReissuePIN(c.Request().Context(), handlers.ActorOf(c), c.Param("code"), version)
 	if err != nil {
 		return p.actionFailed(c, err)
 	}
@@ -482,4 +489,39 @@ func parseDayVN(v string) (domain.Date, error) {
 		return domain.ParseInputDate(t.Format("2006-01-02"))
 	}
 	return domain.ParseInputDate(v)
+}
+
+// lateNote says which dossiers a list behind a lateness count shows.
+func lateNote(l *service.LateQuery, names map[string]string) string {
+	if l == nil || l.From == nil || l.To == nil {
+		return ""
+	}
+	who := lookupName(names, l.Unit)
+	switch {
+	case l.Officer != "" && l.Unit != "":
+		who = "cán bộ " + l.Officer + " (" + who + ")"
+	case l.Officer != "":
+		who = "cán bộ " + l.Officer
+	}
+	what := "Hồ sơ có bước xử lý trễ hạn của "
+	if l.First {
+		what = "Hồ sơ giải quyết quá hạn, chậm lần đầu ở bước của "
+	}
+	return what + who + ", từ ngày " + dateVN(*l.From) + " đến ngày " + dateVN(*l.To) + "."
+}
+
+func dateVN(d domain.Date) string { return fmt.Sprintf("%02d/%02d/%04d", d.Day, d.Month, d.Year) }
+
+// lateLink is the console list of the dossiers behind a count of the
+// lateness table: the unit's (and officer's) late steps in the period,
+// or with first its dossiers finished late whose first late step it was.
+func lateLink(period domain.Period, unit, sub string, first bool) string {
+	v := url.Values{"late_unit": {unit}, "from": {period.From.String()}, "to": {period.To.String()}}
+	if sub != "" {
+		v.Set("late_officer", sub)
+	}
+	if first {
+		v.Set("late_first", "true")
+	}
+	return "/can-bo?" + v.Encode()
 }
