@@ -183,6 +183,12 @@ func statFlows(f StatFacts, h HistoryEntry, add func(time.Time, StatCounter, int
 			add(at, StatReturnedPostal, 1)
 		}
 	}
+	statActionFlows(f, h, add)
+}
+
+// statActionFlows counts the flows of a line's action: apologies, ratings.
+func statActionFlows(f StatFacts, h HistoryEntry, add func(time.Time, StatCounter, int64)) {
+	at := h.At
 	switch h.Action {
 	case ActionExtend.History():
 		add(at, StatApologies, 1)

@@ -104,9 +104,10 @@ type scoreMember struct {
 // dossier's end is its finish, or else the supplement request still pending
 // at To, or else To; it is on time when it was not overdue at its end by the
 // one overdue rule (a result: its verdict; otherwise the overdue states kept
-// in overdue_spans) and it had at most one supplement request. (Online
-// dossiers submitted more than a month before From are not looked at.) Tests
-// compare it with the roll-ups.
+// in overdue_spans) and it had at most one supplement request. An online
+// dossier accepted in the period has its counting_from (the start of
+// counting after the acceptance) in it or after it. Tests compare it with
+// the roll-ups.
 func (s *Store) ScoreSetDirect(ctx context.Context, q service.ScoreSetQuery) (map[string]service.ScoreSetCounts, error) {
 	rows, err := s.scoreRows(ctx, q)
 	if err != nil {
@@ -144,8 +145,8 @@ func (s *Store) scoreRows(ctx context.Context, q service.ScoreSetQuery) ([]score
 	var b strings.Builder
 	b.WriteString(`SELECT d.id, d.lead_agency_code, d.channel, d.received_at, d.processed_at, d.verdict, d.closed_at, d.rating, d.rated_at
 		FROM dossiers d WHERE d.received_at < ? AND (d.received_at >= ? OR d.processed_at >= ? OR d.closed_at >= ?
-		OR (d.channel = 'online' AND d.received_at >= ?))`)
-	args := []any{end, start, start, start, start.AddDate(0, -1, 0)}
+		OR (d.channel = 'online' AND d.counting_from >= ?))`)
+	args := []any{end, start, start, start, start}
 	if q.AgencyCodes != nil {
 		b.WriteString(" AND d.lead_agency_code IN ?")
 		args = append(args, q.AgencyCodes)
