@@ -58,8 +58,9 @@ func checkScoreSet(t *testing.T, st *store.Store, first domain.Date, now time.Ti
 }
 
 // TestScoreRollups adds to the hand-worked data set of TestReports a second
-// supplement request, ratings of 1 and 2, a dossier late after a pause, and
-// a withdrawal while paused after the deadline, and checks on both
+// supplement request, ratings of 1 and 2, a dossier late after a pause, a
+// withdrawal while paused after the deadline and a supplement asked after
+// the deadline still pending at a month's end, and checks on both
 // databases that the scorecard's roll-ups answer what the direct count does
 // for every period of whole months, that they equal a recount, and that
 // ScoreSet reads them.
@@ -110,10 +111,15 @@ func TestScoreRollups(t *testing.T) {
 		act(x4, at(2026, 4, 24, 10, 0), "complete_step", "result", "denied")
 		act(x4, at(2026, 4, 24, 11, 0), "return_result", "method", "counter")
 		rate(x4, pin4, at(2026, 5, 5, 9, 0), 2)
-		// X5: paused for payment after its deadline, then withdrawn: late.
-		x5, _ := intake(at(2026, 4, 27, 9, 0))
-		act(x5, at(2026, 4, 27, 15, 0), "request_payment", "amount", 50000, "reason", "Lệ phí")
-		act(x5, at(2026, 4, 28, 9, 0), "withdraw", "reason", "Công dân rút hồ sơ")
+		// X5: paused for payment after its deadline (Thu 23/4 13:00), then
+		// withdrawn: late.
+		x5, _ := intake(at(2026, 4, 23, 9, 0))
+		act(x5, at(2026, 4, 23, 15, 0), "request_payment", "amount", 50000, "reason", "Lệ phí")
+		act(x5, at(2026, 4, 24, 9, 0), "withdraw", "reason", "Công dân rút hồ sơ")
+		// X6: a supplement asked after its deadline (Fri 24/4 12:00), still
+		// pending at the end of April: it ends at the request, late.
+		x6, _ := intake(at(2026, 4, 24, 8, 0))
+		act(x6, at(2026, 4, 24, 14, 0), "request_supplement", supplement...)
 		_ = codes
 		now := at(2026, 6, 2, 9, 0)
 		e.clock.Set(now)
@@ -122,8 +128,8 @@ func TestScoreRollups(t *testing.T) {
 		checkRollups(t, st)
 		// What the hand-made dossiers give in April (all led by dept).
 		april := got["2026-04-01/2026-05-01"][dept]
-		if april.LowRated != 1 || april.Set-april.OnTime < 3 {
-			t.Errorf("April: %+v, want 1 rated low and X1, X2, X5 late", april)
+		if april.LowRated != 1 || april.Set-april.OnTime < 4 {
+			t.Errorf("April: %+v, want 1 rated low and X1, X2, X5, X6 late", april)
 		}
 		if c := got["2026-04-01/2026-06-01"][dept]; c.LowRated != 2 {
 			t.Errorf("April-May: %+v, want 2 rated low", c)
