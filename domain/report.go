@@ -95,12 +95,13 @@ type StatFacts struct {
 	ExtensionLate bool
 	ReturnMethod  Delivery
 	Rating        int
+	ProcessedAt   *time.Time // the result (the scorecard keys a rating by it)
 }
 
 // StatFactsOf reads the facts of a dossier.
 func StatFactsOf(d *Dossier) StatFacts {
 	f := StatFacts{Channel: d.Channel, Delivery: d.Delivery, ReceivedAt: d.ReceivedAt, Verdict: d.Verdict,
-		UsedMinutes: d.Clock.Used, ReturnMethod: d.ReturnMethod, Rating: d.Rating}
+		UsedMinutes: d.Clock.Used, ReturnMethod: d.ReturnMethod, Rating: d.Rating, ProcessedAt: d.ProcessedAt}
 	if d.Extension != nil {
 		f.ExtensionLate = d.Extension.Late
 	}
@@ -109,11 +110,15 @@ func StatFactsOf(d *Dossier) StatFacts {
 
 // StatState is where a received, open dossier stands for the roll-ups: since
 // when it is in its current stretch, paused or running, and against which
-// legal deadline it runs. A closed (or never received) dossier has none.
+// legal deadline it runs; when it was received (counting began) and how many
+// supplement requests it had (the scorecard's 2.1). A closed (or never
+// received) dossier has none.
 type StatState struct {
-	Since  time.Time
-	Paused bool
-	DueAt  *time.Time
+	Since       time.Time
+	Paused      bool
+	DueAt       *time.Time
+	Received    time.Time
+	Supplements int
 }
 
 // OverdueFrom is the instant a running stretch becomes overdue, or nil.
@@ -145,6 +150,17 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 	add := func(t time.Time, c StatCounter, n int64) {
 		out = append(out, StatDelta{Day: DateOf(t), Counter: c, N: n})
 	}
+	statFlows(f, h, add)
+	next := statNext(f, prev, h)
+	if next != prev {
+		statStates(prev, next, h.At, add)
+	}
+	return next, out
+}
+
+// statFlows counts the flows of one line (docs/reports.md, "How each figure
+// is counted").
+func statFlows(f StatFacts, h HistoryEntry, add func(time.Time, StatCounter, int64)) {
 	at := h.At
 	switch {
 	case h.To == StatusReceived && (h.From == 0 || h.From == StatusNew):
@@ -152,16 +168,7 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 		if h.From == 0 {
 			t = f.ReceivedAt // intake at the counter or by post (or an import)
 		}
-		add(t, StatReceived, 1)
-		if f.Channel == ChannelOnline {
-			add(t, StatReceivedOnline, 1)
-		}
-		if f.Channel == ChannelPostal {
-			add(t, StatReceivedPostal, 1)
-		}
-		if f.Channel == ChannelPostal || f.Delivery == DeliveryPostal {
-			add(t, StatReceivedByPost, 1)
-		}
+		statReceived(f, t, add)
 	case h.To == StatusRefused && h.From != 0 && h.From != StatusNew:
 		add(at, StatStopped, 1)
 		add(at, StatRefusedAfterReception, 1)
@@ -170,23 +177,18 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 	case h.To == StatusStopped && h.From != StatusStopped:
 		add(at, StatStopped, 1)
 	case h.To == StatusProcessed && h.From != StatusProcessed:
-		add(at, StatProcessed, 1)
-		switch f.Verdict {
-		case VerdictEarly:
-			add(at, StatProcessedEarly, 1)
-		case VerdictLate:
-			add(at, StatProcessedLate, 1)
-		default:
-			add(at, StatProcessedOnTime, 1)
-		}
-		if f.UsedMinutes != 0 {
-			add(at, StatProcessingMinutes, f.UsedMinutes)
-		}
+		statProcessed(f, at, add)
 	case h.To == StatusReturned && h.From == StatusProcessed:
 		if f.ReturnMethod == DeliveryPostal {
 			add(at, StatReturnedPostal, 1)
 		}
 	}
+	statActionFlows(f, h, add)
+}
+
+// statActionFlows counts the flows of a line's action: apologies, ratings.
+func statActionFlows(f StatFacts, h HistoryEntry, add func(time.Time, StatCounter, int64)) {
+	at := h.At
 	switch h.Action {
 	case ActionExtend.History():
 		add(at, StatApologies, 1)
@@ -199,29 +201,69 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 			add(at, StatRatingsSatisfied, 1)
 		}
 	}
+}
 
-	next := prev
-	if h.To != 0 {
-		if !h.To.Open() {
-			next = nil
-		} else {
-			paused := h.To == StatusSupplementRequested || h.To == StatusAwaitingPayment
-			due := h.DueAt
-			if due == nil && prev != nil {
-				due = prev.DueAt
-			}
-			if prev == nil || prev.Paused != paused || (!paused && !sameInstant(prev.DueAt, due)) {
-				since := at
-				if prev == nil && h.From == 0 {
-					since = f.ReceivedAt
-				}
-				next = &StatState{Since: since, Paused: paused, DueAt: copyTime(due)}
-			}
-		}
+func statReceived(f StatFacts, t time.Time, add func(time.Time, StatCounter, int64)) {
+	add(t, StatReceived, 1)
+	if f.Channel == ChannelOnline {
+		add(t, StatReceivedOnline, 1)
 	}
-	if next == prev {
-		return next, out
+	if f.Channel == ChannelPostal {
+		add(t, StatReceivedPostal, 1)
 	}
+	if f.Channel == ChannelPostal || f.Delivery == DeliveryPostal {
+		add(t, StatReceivedByPost, 1)
+	}
+}
+
+func statProcessed(f StatFacts, at time.Time, add func(time.Time, StatCounter, int64)) {
+	add(at, StatProcessed, 1)
+	switch f.Verdict {
+	case VerdictEarly:
+		add(at, StatProcessedEarly, 1)
+	case VerdictLate:
+		add(at, StatProcessedLate, 1)
+	default:
+		add(at, StatProcessedOnTime, 1)
+	}
+	if f.UsedMinutes != 0 {
+		add(at, StatProcessingMinutes, f.UsedMinutes)
+	}
+}
+
+// statNext is the dossier's state after the line: prev itself when the
+// line changes nothing the roll-ups keep.
+func statNext(f StatFacts, prev *StatState, h HistoryEntry) *StatState {
+	if h.To == 0 {
+		return prev
+	}
+	if !h.To.Open() {
+		return nil
+	}
+	paused := h.To.Paused()
+	due := h.DueAt
+	if due == nil && prev != nil {
+		due = prev.DueAt
+	}
+	if prev != nil && prev.Paused == paused && (paused || sameInstant(prev.DueAt, due)) {
+		return prev
+	}
+	since := h.At
+	if prev == nil && h.From == 0 {
+		since = f.ReceivedAt
+	}
+	next := &StatState{Since: since, Paused: paused, DueAt: copyTime(due), Received: since}
+	if prev != nil {
+		next.Received, next.Supplements = prev.Received, prev.Supplements
+	}
+	if h.To == StatusSupplementRequested && h.From != StatusSupplementRequested {
+		next.Supplements++
+	}
+	return next
+}
+
+// statStates moves the state deltas from prev to next at instant at.
+func statStates(prev, next *StatState, at time.Time, add func(time.Time, StatCounter, int64)) {
 	if prev == nil {
 		add(next.Since, StatOpen, 1)
 	} else {
@@ -245,7 +287,6 @@ func StatStep(f StatFacts, prev *StatState, h HistoryEntry) (*StatState, []StatD
 			add(*x, StatOverdue, 1)
 		}
 	}
-	return next, out
 }
 
 func sameInstant(a, b *time.Time) bool {

@@ -1,6 +1,9 @@
 package domain
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // The scorecard of Decision 766/QĐ-TTg (2022): each agency scored on 100
 // points in six groups, from the formulas the national dashboard applies
@@ -181,3 +184,113 @@ func Score(in ScoreInputs) Scorecard {
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// The scorecard's roll-ups (docs/reports.md, "The scorecard's roll-ups"):
+// indicator 2.1's set S and 5.4's low ratings for a period of whole months P
+// decompose into counters keyed by the month of the event and the month of a
+// second instant of the same dossier, its reception (or, for a rating, its
+// result). With m the event's month and k that second month:
+//
+//	|S|      = Σ_{m∈P} finished + Σ_{m∈P, k∈P} (received − finished)
+//	late     = Σ_{m∈P} finished_late + Σ_{m∈P, k∈P} late_delta
+//	low      = Σ_{m∈P, k∈P} rated_low
+//
+// finished are the received dossiers leaving the open state (result, stop,
+// refusal, withdrawal), finished_late those late at that moment; late_delta
+// is the state "open and late" (overdue by the one overdue rule, or a second
+// supplement request), dated like StatOverdue (at the instant it begins,
+// even a future one; undone when the stretch ends), so the sum over the
+// months of P of a dossier received in P is 1 when it is open and late at
+// P's end. A rating is given after the result, so a rated dossier of S
+// rated before P's end had its result in P.
+
+// ScoreCounter is one counter of the scorecard roll-ups.
+type ScoreCounter uint8
+
+// The counters; their names are the roll-up columns.
+const (
+	ScoreReceived ScoreCounter = iota
+	ScoreFinished
+	ScoreFinishedLate
+	ScoreLateDelta
+	ScoreRatedLow
+	// NumScoreCounters is the number of counters.
+	NumScoreCounters
+)
+
+var scoreCounterNames = [NumScoreCounters]string{"received", "finished", "finished_late", "late_delta", "rated_low"}
+
+// Name is the counter's roll-up column.
+func (c ScoreCounter) Name() string { return scoreCounterNames[c] }
+
+// ScoreCounts is one value per scorecard counter.
+type ScoreCounts [NumScoreCounters]int64
+
+// ScoreDelta moves one counter on one local date, for a dossier whose
+// second instant (reception, or the result for a rating) is on Since.
+type ScoreDelta struct {
+	Day, Since Date
+	Counter    ScoreCounter
+	N          int64
+}
+
+// LateFrom is the instant from which the stretch counts as late for 2.1:
+// from its start with a second supplement request; otherwise when it is
+// overdue by the one overdue rule (a running clock's deadline, or the start
+// of a pause that began after the deadline); nil when never in the stretch.
+func (s *StatState) LateFrom() *time.Time {
+	if s == nil {
+		return nil
+	}
+	since := s.Since
+	switch {
+	case s.Supplements > 1:
+		return &since
+	case s.Paused:
+		if s.DueAt != nil && s.DueAt.Before(s.Since) {
+			return &since
+		}
+		return nil
+	}
+	return s.OverdueFrom()
+}
+
+// ScoreStep gives the scorecard counters one history line moves, from the
+// dossier's state before it (prev) and after it (next, as StatStep returns).
+func ScoreStep(f StatFacts, prev, next *StatState, h HistoryEntry) []ScoreDelta {
+	var out []ScoreDelta
+	add := func(t time.Time, since time.Time, c ScoreCounter, n int64) {
+		out = append(out, ScoreDelta{Day: DateOf(t), Since: DateOf(since), Counter: c, N: n})
+	}
+	if h.Action == HistoryRate && f.Rating >= MinRating && f.Rating <= 2 && f.ProcessedAt != nil {
+		add(h.At, *f.ProcessedAt, ScoreRatedLow, 1)
+	}
+	if next == prev {
+		return out
+	}
+	if prev == nil {
+		add(next.Received, next.Received, ScoreReceived, 1)
+	} else {
+		x := prev.LateFrom()
+		late := x != nil && x.Before(h.At)
+		switch {
+		case late:
+			add(h.At, prev.Received, ScoreLateDelta, -1) // it was late: it leaves the state now
+		case x != nil:
+			add(*x, prev.Received, ScoreLateDelta, -1) // it never was: cancel the entry
+		}
+		if next == nil {
+			if h.To == StatusProcessed {
+				late = f.Verdict == VerdictLate || prev.Supplements > 1 // a result: its verdict
+			}
+			add(h.At, prev.Received, ScoreFinished, 1)
+			if late {
+				add(h.At, prev.Received, ScoreFinishedLate, 1)
+			}
+		}
+	}
+	if x := next.LateFrom(); next != nil && x != nil {
+		add(*x, next.Received, ScoreLateDelta, 1)
+	}
+	return out
+}

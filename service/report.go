@@ -200,13 +200,9 @@ func (s *Service) Compliance(ctx context.Context, actor domain.Actor, q Complian
 	if err != nil {
 		return ComplianceReport{}, err
 	}
-	groupBy := q.GroupBy
-	switch groupBy {
-	case "":
-		groupBy = GroupByAgency
-	case GroupByAgency, GroupByProcedure:
-	default:
-		return ComplianceReport{}, fieldError("group_by", "must be agency or procedure")
+	groupBy, err := complianceGroupBy(q.GroupBy)
+	if err != nil {
+		return ComplianceReport{}, err
 	}
 	today := domain.DateOf(s.clock.Now())
 	if today.Before(p.From) {
@@ -230,6 +226,41 @@ func (s *Service) Compliance(ctx context.Context, actor domain.Actor, q Complian
 		return ComplianceReport{}, err
 	}
 
+	groups := complianceGroups(counts, procs, codes, groupBy)
+	keys := make([]string, 0, len(groups))
+	for k, f := range groups {
+		if !f.IsZero() {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	names, err := s.store.Names(ctx, groupBy, keys)
+	if err != nil {
+		return ComplianceReport{}, err
+	}
+	rep := ComplianceReport{Period: p, GroupBy: groupBy, AsOf: asOf, Rows: make([]ComplianceRow, 0, len(keys))}
+	for _, k := range keys {
+		rep.Rows = append(rep.Rows, ComplianceRow{Code: k, Name: names[k], Figures: *groups[k]})
+		rep.Total.Add(*groups[k])
+	}
+	return rep, nil
+}
+
+// complianceGroupBy checks group_by (default agency).
+func complianceGroupBy(g string) (string, error) {
+	switch g {
+	case "":
+		return GroupByAgency, nil
+	case GroupByAgency, GroupByProcedure:
+		return g, nil
+	}
+	return "", fieldError("group_by", "must be agency or procedure")
+}
+
+// complianceGroups sums the roll-ups' groups into the report's rows (per
+// lead agency or procedure), with the procedures offered online in force at
+// the period's end and those of them with an online dossier received in it.
+func complianceGroups(counts []GroupCounts, procs []ProcedureAt, codes []string, groupBy string) map[string]*domain.Figures {
 	groups := map[string]*domain.Figures{}
 	group := func(code string) *domain.Figures {
 		f := groups[code]
@@ -264,23 +295,7 @@ func (s *Service) Compliance(ctx context.Context, actor domain.Actor, q Complian
 			f.OnlineProceduresUsed++
 		}
 	}
-	keys := make([]string, 0, len(groups))
-	for k, f := range groups {
-		if !f.IsZero() {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	names, err := s.store.Names(ctx, groupBy, keys)
-	if err != nil {
-		return ComplianceReport{}, err
-	}
-	rep := ComplianceReport{Period: p, GroupBy: groupBy, AsOf: asOf, Rows: make([]ComplianceRow, 0, len(keys))}
-	for _, k := range keys {
-		rep.Rows = append(rep.Rows, ComplianceRow{Code: k, Name: names[k], Figures: *groups[k]})
-		rep.Total.Add(*groups[k])
-	}
-	return rep, nil
+	return groups
 }
 
 // OverdueQuery asks for the overdue list.
@@ -319,44 +334,8 @@ func (s *Service) Overdue(ctx context.Context, actor domain.Actor, q OverdueQuer
 	if err != nil {
 		return OverdueReport{}, err
 	}
-	var f domain.Fields
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit == -1:
-		limit = MaxOverdueExport
-	case limit < 1 || limit > 500:
-		f.Add("limit", "must be from 1 to 500")
-	}
-	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
-		f.Add("procedure_code", "is not a procedure code")
-	}
-	if q.HolderCode != "" && !domain.ValidAgencyCode(q.HolderCode) {
-		f.Add("holder_code", "is not an agency code")
-	}
-	var after *OverdueCursor
-	if q.Cursor != "" {
-		c, ok := decodeOverdueCursor(q.Cursor)
-		if !ok {
-			f.Add("cursor", "is not a cursor this service gave")
-		}
-		after = &c
-	}
-	now := s.clock.Now()
-	asOf, past := now, false
-	if q.AsOf != nil {
-		asOf = q.AsOf.UTC().Truncate(time.Microsecond)
-		switch {
-		case asOf.After(now):
-			f.Add("as_of", "must not be in the future: the list says what was overdue, not what will be")
-		case asOf.Year() < 2000:
-			f.Add("as_of", "must be in the year 2000 or later")
-		default:
-			past = asOf.Before(now)
-		}
-	}
-	if err := f.Err(); err != nil {
+	limit, after, asOf, past, err := s.checkOverdueQuery(q)
+	if err != nil {
 		return OverdueReport{}, err
 	}
 	codes, err := s.agencyFilter(ctx, scope, q.AgencyCode)
@@ -390,6 +369,49 @@ func (s *Service) Overdue(ctx context.Context, actor domain.Actor, q OverdueQuer
 		rep.NextCursor = encodeOverdueCursor(*filter.After)
 	}
 	return rep, nil
+}
+
+// checkOverdueQuery validates the overdue list's query: the page size (-1:
+// the whole list), the cursor, and the as-of instant (now when not given;
+// past reports whether it is before now).
+func (s *Service) checkOverdueQuery(q OverdueQuery) (limit int, after *OverdueCursor, asOf time.Time, past bool, err error) {
+	var f domain.Fields
+	limit = q.Limit
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit == -1:
+		limit = MaxOverdueExport
+	case limit < 1 || limit > 500:
+		f.Add("limit", "must be from 1 to 500")
+	}
+	if q.ProcedureCode != "" && !domain.ValidProcedureCode(q.ProcedureCode) {
+		f.Add("procedure_code", "is not a procedure code")
+	}
+	if q.HolderCode != "" && !domain.ValidAgencyCode(q.HolderCode) {
+		f.Add("holder_code", "is not an agency code")
+	}
+	if q.Cursor != "" {
+		c, ok := decodeOverdueCursor(q.Cursor)
+		if !ok {
+			f.Add("cursor", "is not a cursor this service gave")
+		}
+		after = &c
+	}
+	now := s.clock.Now()
+	asOf = now
+	if q.AsOf != nil {
+		asOf = q.AsOf.UTC().Truncate(time.Microsecond)
+		switch {
+		case asOf.After(now):
+			f.Add("as_of", "must not be in the future: the list says what was overdue, not what will be")
+		case asOf.Year() < 2000:
+			f.Add("as_of", "must be in the year 2000 or later")
+		default:
+			past = asOf.Before(now)
+		}
+	}
+	return limit, after, asOf, past, f.Err()
 }
 
 func encodeOverdueCursor(c OverdueCursor) string {

@@ -150,30 +150,6 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 	if q.AgencyCodes != nil && len(q.AgencyCodes) == 0 {
 		return nil, nil
 	}
-	filter := ""
-	var filterArgs []any
-	if q.AgencyCodes != nil {
-		filter = " AND agency_code IN ?"
-		filterArgs = []any{q.AgencyCodes}
-	}
-	query := func(pieces []piece, sums []string, cols []domain.StatCounter) (string, []any) {
-		var sb strings.Builder
-		var args []any
-		sb.WriteString("SELECT agency_code, procedure_code, " + strings.Join(sums, ", ") + " FROM (")
-		for i, p := range pieces {
-			if i > 0 {
-				sb.WriteString(" UNION ALL ")
-			}
-			fmt.Fprintf(&sb, "SELECT agency_code, procedure_code, %d AS s, %d AS e", p.s, p.e)
-			for _, c := range cols {
-				sb.WriteString(", " + c.Name())
-			}
-			fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?%s", p.table, p.key, filter)
-			args = append(append(args, p.lo, p.hi), filterArgs...)
-		}
-		sb.WriteString(") u GROUP BY agency_code, procedure_code")
-		return sb.String(), args
-	}
 	var flowSums, stateSums []string
 	// CAST: PostgreSQL sums bigints into numeric, slow to send and to scan.
 	for _, c := range flowCounters {
@@ -190,37 +166,10 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 	if span.Lo == nil || span.Hi == nil {
 		return nil, nil // no roll-ups at all
 	}
-	flowQ, flowArgs := query(flowPieces(q.From, q.To), flowSums, flowCounters)
-	stateQ, stateArgs := query(statePieces(q.From.AddDays(-1), q.StateDay, *span.Lo, *span.Hi), stateSums, stateCounters)
-
+	flowQ, flowArgs := piecesQuery(flowPieces(q.From, q.To), flowSums, flowCounters, q.AgencyCodes)
+	stateQ, stateArgs := piecesQuery(statePieces(q.From.AddDays(-1), q.StateDay, *span.Lo, *span.Hi), stateSums, stateCounters, q.AgencyCodes)
 	groups := map[[2]string]*service.GroupCounts{}
-	get := func(a, p string) *service.GroupCounts {
-		g := groups[[2]string{a, p}]
-		if g == nil {
-			g = &service.GroupCounts{AgencyCode: a, ProcedureCode: p}
-			groups[[2]string{a, p}] = g
-		}
-		return g
-	}
-	read := func(db *gorm.DB) error {
-		err := scanGroups(ctx, db, flowQ, flowArgs, len(flowCounters), func(a, p string, v []int64) {
-			g := get(a, p)
-			for i, c := range flowCounters {
-				g.Flows[c] = v[i]
-			}
-		})
-		if err != nil {
-			return err
-		}
-		return scanGroups(ctx, db, stateQ, stateArgs, 2*len(stateCounters), func(a, p string, v []int64) {
-			if slices.ContainsFunc(v, func(x int64) bool { return x != 0 }) {
-				g := get(a, p)
-				for i, c := range stateCounters {
-					g.AtStart[c], g.AtEnd[c] = v[2*i], v[2*i+1]
-				}
-			}
-		})
-	}
+	read := func(db *gorm.DB) error { return readCounts(ctx, db, groups, flowQ, flowArgs, stateQ, stateArgs) }
 	var err error
 	if s.dialect == Postgres {
 		// Thousands of groups: enough memory for the hash aggregates to stay
@@ -242,6 +191,61 @@ func (s *Store) ComplianceCounts(ctx context.Context, q service.CountsQuery) ([]
 		out = append(out, *g)
 	}
 	return out, nil
+}
+
+// piecesQuery sums the columns cols of the roll-up pieces per group (sums
+// are the select list's aggregates), for the agencies given (nil: all).
+func piecesQuery(pieces []piece, sums []string, cols []domain.StatCounter, agencies []string) (string, []any) {
+	var sb strings.Builder
+	var args []any
+	sb.WriteString("SELECT agency_code, procedure_code, " + strings.Join(sums, ", ") + " FROM (")
+	for i, p := range pieces {
+		if i > 0 {
+			sb.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&sb, "SELECT agency_code, procedure_code, %d AS s, %d AS e", p.s, p.e)
+		for _, c := range cols {
+			sb.WriteString(", " + c.Name())
+		}
+		fmt.Fprintf(&sb, " FROM %s WHERE %s BETWEEN ? AND ?", p.table, p.key)
+		args = append(args, p.lo, p.hi)
+		if agencies != nil {
+			sb.WriteString(" AND agency_code IN ?")
+			args = append(args, agencies)
+		}
+	}
+	sb.WriteString(") u GROUP BY agency_code, procedure_code")
+	return sb.String(), args
+}
+
+// readCounts runs the flow and state queries into groups.
+func readCounts(ctx context.Context, db *gorm.DB, groups map[[2]string]*service.GroupCounts, flowQ string, flowArgs []any,
+	stateQ string, stateArgs []any) error {
+	get := func(a, p string) *service.GroupCounts {
+		g := groups[[2]string{a, p}]
+		if g == nil {
+			g = &service.GroupCounts{AgencyCode: a, ProcedureCode: p}
+			groups[[2]string{a, p}] = g
+		}
+		return g
+	}
+	err := scanGroups(ctx, db, flowQ, flowArgs, len(flowCounters), func(a, p string, v []int64) {
+		g := get(a, p)
+		for i, c := range flowCounters {
+			g.Flows[c] = v[i]
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return scanGroups(ctx, db, stateQ, stateArgs, 2*len(stateCounters), func(a, p string, v []int64) {
+		if slices.ContainsFunc(v, func(x int64) bool { return x != 0 }) {
+			g := get(a, p)
+			for i, c := range stateCounters {
+				g.AtStart[c], g.AtEnd[c] = v[2*i], v[2*i+1]
+			}
+		}
+	})
 }
 
 // scanGroups runs a query whose rows are agency, procedure and n sums.
@@ -351,51 +355,16 @@ func (r overdueRow) service() service.OverdueRow {
 // paused dossiers), and the two ordered streams are merged. A page reads
 // about Limit entries of each index, however many dossiers there are.
 func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
-	var where strings.Builder
-	args := overdueFilterSQL(&where, "d", f, nil)
-	asOf := ts(f.AsOf)
 	if f.Past {
 		return s.overdueThen(ctx, f)
 	}
 	var ds, ss []overdueRow
 	read := func(db *gorm.DB) error {
-		// Dossiers whose legal deadline passed, by (due_at, id).
-		dq := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
-		d.status, d.overdue_from AS due_at, d.promised_at, d.extension_late
-		FROM dossiers d WHERE ` + overdueWhere("d.status", "d.overdue_from")
-		dargs := []any{asOf}
-		if c := f.After; c != nil {
-			if c.Kind == 0 {
-				dq += " AND (d.overdue_from, d.id) > (?, ?)"
-				dargs = append(dargs, ts(c.DueAt), c.ID)
-			} else {
-				dq += " AND d.overdue_from > ?"
-				dargs = append(dargs, ts(c.DueAt))
-			}
-		}
-		dq += where.String() + " ORDER BY d.overdue_from, d.id LIMIT ?"
-		dargs = append(append(dargs, args...), f.Limit)
+		dq, dargs := overdueDossiersQuery(f)
 		if err := db.Raw(dq, dargs...).Scan(&ds).Error; err != nil {
 			return translate(err, "overdue dossiers")
 		}
-
-		// Running steps whose allotment passed, by (due_at, dossier, step).
-		sq := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
-		d.status, s.overdue_from AS due_at, d.promised_at, d.extension_late
-		FROM dossier_steps s JOIN dossiers d ON d.id = s.dossier_id
-		WHERE ` + overdueWhere("d.status", "s.overdue_from")
-		sargs := []any{asOf}
-		if c := f.After; c != nil {
-			if c.Kind == 0 {
-				sq += " AND s.overdue_from >= ?"
-				sargs = append(sargs, ts(c.DueAt))
-			} else {
-				sq += " AND (s.overdue_from, s.dossier_id, s.seq) > (?, ?, ?)"
-				sargs = append(sargs, ts(c.DueAt), c.ID, c.Seq)
-			}
-		}
-		sq += where.String() + " ORDER BY s.overdue_from, s.dossier_id, s.seq LIMIT ?"
-		sargs = append(append(sargs, args...), f.Limit)
+		sq, sargs := overdueStepsQuery(f)
 		if err := db.Raw(sq, sargs...).Scan(&ss).Error; err != nil {
 			return translate(err, "overdue steps")
 		}
@@ -417,7 +386,6 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 	if err != nil {
 		return nil, err
 	}
-
 	out := make([]service.OverdueRow, 0, min(f.Limit, len(ds)+len(ss)))
 	i, j := 0, 0
 	for len(out) < f.Limit && (i < len(ds) || j < len(ss)) {
@@ -434,6 +402,51 @@ func (s *Store) Overdue(ctx context.Context, f service.OverdueFilter) ([]service
 		out = append(out, r.service())
 	}
 	return out, nil
+}
+
+// overdueDossiersQuery reads dossiers whose legal deadline passed, by
+// (due_at, id), from the page's cursor on.
+func overdueDossiersQuery(f service.OverdueFilter) (string, []any) {
+	var where strings.Builder
+	args := overdueFilterSQL(&where, "d", f, nil)
+	q := `SELECT d.id, 0 AS seq, '' AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+		d.status, d.overdue_from AS due_at, d.promised_at, d.extension_late
+		FROM dossiers d WHERE ` + overdueWhere("d.status", "d.overdue_from")
+	qargs := []any{ts(f.AsOf)}
+	if c := f.After; c != nil {
+		if c.Kind == 0 {
+			q += " AND (d.overdue_from, d.id) > (?, ?)"
+			qargs = append(qargs, ts(c.DueAt), c.ID)
+		} else {
+			q += " AND d.overdue_from > ?"
+			qargs = append(qargs, ts(c.DueAt))
+		}
+	}
+	q += where.String() + " ORDER BY d.overdue_from, d.id LIMIT ?"
+	return q, append(append(qargs, args...), f.Limit)
+}
+
+// overdueStepsQuery reads running steps whose allotment passed, by
+// (due_at, dossier, step), from the page's cursor on.
+func overdueStepsQuery(f service.OverdueFilter) (string, []any) {
+	var where strings.Builder
+	args := overdueFilterSQL(&where, "d", f, nil)
+	q := `SELECT d.id, s.seq, s.name AS step_name, d.code, d.procedure_code, d.lead_agency_code, d.agency_code, d.holder_code,
+		d.status, s.overdue_from AS due_at, d.promised_at, d.extension_late
+		FROM dossier_steps s JOIN dossiers d ON d.id = s.dossier_id
+		WHERE ` + overdueWhere("d.status", "s.overdue_from")
+	qargs := []any{ts(f.AsOf)}
+	if c := f.After; c != nil {
+		if c.Kind == 0 {
+			q += " AND s.overdue_from >= ?"
+			qargs = append(qargs, ts(c.DueAt))
+		} else {
+			q += " AND (s.overdue_from, s.dossier_id, s.seq) > (?, ?, ?)"
+			qargs = append(qargs, ts(c.DueAt), c.ID, c.Seq)
+		}
+	}
+	q += where.String() + " ORDER BY s.overdue_from, s.dossier_id, s.seq LIMIT ?"
+	return q, append(append(qargs, args...), f.Limit)
 }
 
 // overdueFilterSQL appends the overdue list's agency, procedure and holder

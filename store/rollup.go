@@ -24,12 +24,25 @@ type rollupOpenRow struct {
 	Since     time.Time
 	Paused    bool
 	DueAt     *time.Time
+	// ReceivedAt and Supplements: NULL and 0 in a row written before
+	// migration 00016, until the rebuild (RebuildRollups) fills them.
+	ReceivedAt  *time.Time
+	Supplements int
 }
 
 func (rollupOpenRow) TableName() string { return "rollup_open" }
 
 func (r rollupOpenRow) state() *domain.StatState {
-	return &domain.StatState{Since: r.Since, Paused: r.Paused, DueAt: r.DueAt}
+	st := &domain.StatState{Since: r.Since.UTC(), Paused: r.Paused, DueAt: utcp(r.DueAt), Received: r.Since.UTC(), Supplements: r.Supplements}
+	if r.ReceivedAt != nil {
+		st.Received = r.ReceivedAt.UTC()
+	}
+	return st
+}
+
+func openRowOf(id int64, st *domain.StatState) rollupOpenRow {
+	recv := ts(st.Received)
+	return rollupOpenRow{DossierID: id, Since: ts(st.Since), Paused: st.Paused, DueAt: tsp(st.DueAt), ReceivedAt: &recv, Supplements: st.Supplements}
 }
 
 // RollupKey is one roll-up row: a date (YYYYMMDD) or month (YYYYMM,
@@ -40,17 +53,53 @@ type RollupKey struct {
 	ProcedureCode string
 }
 
+// ScoreKey is one row of the scorecard's roll-ups: the month of the event
+// and the month of the dossier's reception (of its result for a rating;
+// both calendar or both statistical), a lead agency and a procedure.
+type ScoreKey struct {
+	Period, Since int
+	AgencyCode    string
+	ProcedureCode string
+}
+
 // Rollups is the content of the roll-up tables.
 type Rollups struct {
 	Daily       map[RollupKey]domain.StatCounts
 	Monthly     map[RollupKey]domain.StatCounts
 	StatMonthly map[RollupKey]domain.StatCounts
+	Score       map[ScoreKey]domain.ScoreCounts
+	StatScore   map[ScoreKey]domain.ScoreCounts
 	Open        map[int64]domain.StatState
 }
 
 func newRollups() Rollups {
 	return Rollups{Daily: map[RollupKey]domain.StatCounts{}, Monthly: map[RollupKey]domain.StatCounts{},
-		StatMonthly: map[RollupKey]domain.StatCounts{}, Open: map[int64]domain.StatState{}}
+		StatMonthly: map[RollupKey]domain.StatCounts{}, Score: map[ScoreKey]domain.ScoreCounts{},
+		StatScore: map[ScoreKey]domain.ScoreCounts{}, Open: map[int64]domain.StatState{}}
+}
+
+// scoreTables are the scorecard's roll-up tables (migration 00016) and the
+// month key of a date in each.
+var scoreTables = []struct {
+	table string
+	of    func(d domain.Date) int
+	in    func(r Rollups) map[ScoreKey]domain.ScoreCounts
+}{
+	{"score_monthly", domain.Date.MonthNumber, func(r Rollups) map[ScoreKey]domain.ScoreCounts { return r.Score }},
+	{"score_stat_monthly", domain.Date.StatMonthNumber, func(r Rollups) map[ScoreKey]domain.ScoreCounts { return r.StatScore }},
+}
+
+// addScore puts the scorecard deltas of one group into each table's sums.
+func (r Rollups) addScore(agency, procedure string, ds []domain.ScoreDelta) {
+	for _, d := range ds {
+		for _, t := range scoreTables {
+			m := t.in(r)
+			k := ScoreKey{t.of(d.Day), t.of(d.Since), agency, procedure}
+			c := m[k]
+			c[d.Counter] += d.N
+			m[k] = c
+		}
+	}
 }
 
 // AllTime is the month key of the row of rollup_monthly that sums every
@@ -99,6 +148,13 @@ func (r Rollups) prune() {
 			}
 		}
 	}
+	for _, m := range []map[ScoreKey]domain.ScoreCounts{r.Score, r.StatScore} {
+		for k, c := range m {
+			if c == (domain.ScoreCounts{}) {
+				delete(m, k)
+			}
+		}
+	}
 }
 
 // statColumns lists the counter columns in counter order.
@@ -110,59 +166,38 @@ var statColumns = func() []string {
 	return out
 }()
 
+// scoreColumns lists the scorecard counter columns in counter order.
+var scoreColumns = func() []string {
+	out := make([]string, domain.NumScoreCounters)
+	for c := range domain.NumScoreCounters {
+		out[c] = c.Name()
+	}
+	return out
+}()
+
 // applyRollups moves the roll-ups by what the change's history lines did to
 // the dossier, in the caller's transaction.
 func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
 	if len(ch.History) == 0 {
 		return nil
 	}
-	// Only an open dossier has a state row: skip the read when the first
-	// line starts from a status that is not open (intake, acceptance, a
-	// returned result, a rating).
-	var prev *domain.StatState
-	if ch.History[0].From.Open() {
-		var rows []rollupOpenRow
-		if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Limit(1).Find(&rows).Error; err != nil {
-			return translate(err, "roll-up state")
-		}
-		if len(rows) == 1 {
-			prev = rows[0].state()
-		}
+	prev, err := q.rollupState(ctx, d.ID, ch.History[0])
+	if err != nil {
+		return err
 	}
 	facts := domain.StatFactsOf(d)
-	st := prev
-	var deltas []domain.StatDelta
-	for _, h := range ch.History {
-		var ds []domain.StatDelta
-		st, ds = domain.StatStep(facts, st, h)
-		deltas = append(deltas, ds...)
-	}
-	// The statements to run: the state row's change, then the roll-ups.
-	var stmts []string
-	var args [][]any
-	switch {
-	case st == prev:
-	case st == nil:
-		stmts = append(stmts, "DELETE FROM rollup_open WHERE dossier_id = ?")
-		args = append(args, []any{d.ID})
-	case prev == nil:
-		stmts = append(stmts, "INSERT INTO rollup_open (dossier_id, since, paused, due_at) VALUES (?, ?, ?, ?)")
-		args = append(args, []any{d.ID, ts(st.Since), st.Paused, tsp(st.DueAt)})
-	default:
-		stmts = append(stmts, "UPDATE rollup_open SET since = ?, paused = ?, due_at = ? WHERE dossier_id = ?")
-		args = append(args, []any{ts(st.Since), st.Paused, tsp(st.DueAt), d.ID})
-	}
 	r := newRollups()
-	r.add(d.LeadAgencyCode, d.ProcedureCode, deltas)
-	r.prune()
-	rollups := 0
-	for _, t := range rollupTables {
-		if stmt, a := upsertStatement(t.table, t.key, t.in(r)); stmt != "" {
-			stmts = append(stmts, stmt)
-			args = append(args, a)
-			rollups++
-		}
+	st := prev
+	for _, h := range ch.History {
+		next, ds := domain.StatStep(facts, st, h)
+		r.add(d.LeadAgencyCode, d.ProcedureCode, ds)
+		r.addScore(d.LeadAgencyCode, d.ProcedureCode, domain.ScoreStep(facts, st, next, h))
+		st = next
 	}
+	r.prune()
+	stmts, args := openStatement(d.ID, prev, st)
+	state := len(stmts)
+	stmts, args = r.statements(stmts, args)
 	if len(stmts) == 0 {
 		return nil
 	}
@@ -175,11 +210,65 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 		}
 		return nil
 	}
-	// PostgreSQL: the group's roll-up rows are taken under a lock on the
-	// group held to commit, so transactions touching several groups' rows in
-	// any order (a recorded day off moves many dossiers at once) cannot
-	// deadlock with each other; then everything in one statement.
-	if rollups > 0 {
+	return q.runRollups(ctx, d, stmts, args, len(stmts) > state)
+}
+
+// rollupState reads the dossier's state row. Only an open dossier has one:
+// the read is skipped when the first line starts from a status that is not
+// open (intake, acceptance, a returned result, a rating).
+func (q queries) rollupState(ctx context.Context, id int64, first domain.HistoryEntry) (*domain.StatState, error) {
+	if !first.From.Open() {
+		return nil, nil
+	}
+	var rows []rollupOpenRow
+	if err := q.ctx(ctx).Where("dossier_id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return nil, translate(err, "roll-up state")
+	}
+	if len(rows) == 1 {
+		return rows[0].state(), nil
+	}
+	return nil, nil
+}
+
+// openStatement is the change of the dossier's state row, if any.
+func openStatement(id int64, prev, st *domain.StatState) ([]string, [][]any) {
+	switch {
+	case st == prev:
+		return nil, nil
+	case st == nil:
+		return []string{"DELETE FROM rollup_open WHERE dossier_id = ?"}, [][]any{{id}}
+	}
+	r := openRowOf(id, st)
+	if prev == nil {
+		return []string{"INSERT INTO rollup_open (dossier_id, since, paused, due_at, received_at, supplements) VALUES (?, ?, ?, ?, ?, ?)"},
+			[][]any{{id, r.Since, r.Paused, r.DueAt, r.ReceivedAt, r.Supplements}}
+	}
+	return []string{"UPDATE rollup_open SET since = ?, paused = ?, due_at = ?, received_at = ?, supplements = ? WHERE dossier_id = ?"},
+		[][]any{{r.Since, r.Paused, r.DueAt, r.ReceivedAt, r.Supplements, id}}
+}
+
+// statements appends the upserts of every roll-up table that moves.
+func (r Rollups) statements(stmts []string, args [][]any) ([]string, [][]any) {
+	for _, t := range rollupTables {
+		if stmt, a := upsertStatement(t.table, t.key, t.in(r)); stmt != "" {
+			stmts, args = append(stmts, stmt), append(args, a)
+		}
+	}
+	for _, t := range scoreTables {
+		if stmt, a := scoreUpsertStatement(t.table, t.in(r)); stmt != "" {
+			stmts, args = append(stmts, stmt), append(args, a)
+		}
+	}
+	return stmts, args
+}
+
+// runRollups runs the statements on PostgreSQL: the group's roll-up rows
+// are taken under a lock on the group held to commit, so transactions
+// touching several groups' rows in any order (a recorded day off moves many
+// dossiers at once) cannot deadlock with each other; then everything in one
+// statement.
+func (q queries) runRollups(ctx context.Context, d *domain.Dossier, stmts []string, args [][]any, lock bool) error {
+	if lock {
 		h := fnv.New64a()
 		h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
 		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
@@ -215,16 +304,9 @@ func (q queries) upsertRollups(ctx context.Context, table, key string, rows map[
 // roll-up table, in key order (so concurrent statements lock rows in the
 // same order), naming only the counters that move; "" when nothing does.
 func upsertStatement(table, key string, rows map[RollupKey]domain.StatCounts) (string, []any) {
-	if len(rows) == 0 {
-		return "", nil
-	}
 	keys := make([]RollupKey, 0, len(rows))
-	var used [domain.NumStatCounters]bool
-	for k, c := range rows {
+	for k := range rows {
 		keys = append(keys, k)
-		for i, v := range c {
-			used[i] = used[i] || v != 0
-		}
 	}
 	slices.SortFunc(keys, func(a, b RollupKey) int {
 		if a.Period != b.Period {
@@ -235,39 +317,80 @@ func upsertStatement(table, key string, rows map[RollupKey]domain.StatCounts) (s
 		}
 		return strings.Compare(a.ProcedureCode, b.ProcedureCode)
 	})
-	var cols []int
-	for i, u := range used {
-		if u {
-			cols = append(cols, i)
+	vals, counts := make([][]any, len(keys)), make([][]int64, len(keys))
+	for i, k := range keys {
+		c := rows[k]
+		vals[i], counts[i] = []any{k.Period, k.AgencyCode, k.ProcedureCode}, c[:]
+	}
+	return upsertSQL(table, []string{key, "agency_code", "procedure_code"}, statColumns, vals, counts)
+}
+
+// scoreUpsertStatement is upsertStatement for a scorecard roll-up table,
+// in its primary key's order.
+func scoreUpsertStatement(table string, rows map[ScoreKey]domain.ScoreCounts) (string, []any) {
+	keys := make([]ScoreKey, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b ScoreKey) int {
+		if a.Period != b.Period {
+			return a.Period - b.Period
+		}
+		if c := strings.Compare(a.AgencyCode, b.AgencyCode); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.ProcedureCode, b.ProcedureCode); c != 0 {
+			return c
+		}
+		return a.Since - b.Since
+	})
+	vals, counts := make([][]any, len(keys)), make([][]int64, len(keys))
+	for i, k := range keys {
+		c := rows[k]
+		vals[i], counts[i] = []any{k.Period, k.AgencyCode, k.ProcedureCode, k.Since}, c[:]
+	}
+	return upsertSQL(table, []string{"month", "agency_code", "procedure_code", "since"}, scoreColumns, vals, counts)
+}
+
+// upsertSQL adds rows (key values and counters, in the order given) to a
+// table whose primary key is keyCols, naming only the counters that move.
+func upsertSQL(table string, keyCols, cols []string, keys [][]any, counts [][]int64) (string, []any) {
+	var used []int
+	for i := range cols {
+		for _, c := range counts {
+			if c[i] != 0 {
+				used = append(used, i)
+				break
+			}
 		}
 	}
-	if len(cols) == 0 {
+	if len(used) == 0 {
 		return "", nil
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "INSERT INTO %s (%s, agency_code, procedure_code", table, key)
-	for _, i := range cols {
-		sb.WriteString(", " + statColumns[i])
+	fmt.Fprintf(&sb, "INSERT INTO %s (%s", table, strings.Join(keyCols, ", "))
+	for _, i := range used {
+		sb.WriteString(", " + cols[i])
 	}
 	sb.WriteString(") VALUES ")
-	args := make([]any, 0, len(keys)*(3+len(cols)))
+	row := "(?" + strings.Repeat(", ?", len(keyCols)-1+len(used)) + ")"
+	args := make([]any, 0, len(keys)*(len(keyCols)+len(used)))
 	for n, k := range keys {
 		if n > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(?, ?, ?" + strings.Repeat(", ?", len(cols)) + ")")
-		args = append(args, k.Period, k.AgencyCode, k.ProcedureCode)
-		c := rows[k]
-		for _, i := range cols {
-			args = append(args, c[i])
+		sb.WriteString(row)
+		args = append(args, k...)
+		for _, i := range used {
+			args = append(args, counts[n][i])
 		}
 	}
-	fmt.Fprintf(&sb, " ON CONFLICT (%s, agency_code, procedure_code) DO UPDATE SET ", key)
-	for n, i := range cols {
+	fmt.Fprintf(&sb, " ON CONFLICT (%s) DO UPDATE SET ", strings.Join(keyCols, ", "))
+	for n, i := range used {
 		if n > 0 {
 			sb.WriteString(", ")
 		}
-		fmt.Fprintf(&sb, "%[1]s = %[2]s.%[1]s + excluded.%[1]s", statColumns[i], table)
+		fmt.Fprintf(&sb, "%[1]s = %[2]s.%[1]s + excluded.%[1]s", cols[i], table)
 	}
 	return sb.String(), args
 }
@@ -307,15 +430,47 @@ func (s *Store) Rollups(ctx context.Context) (Rollups, error) {
 			return out, translate(err, t.table)
 		}
 	}
+	if err := s.readScoreRollups(ctx, out); err != nil {
+		return out, err
+	}
 	var open []rollupOpenRow
 	if err := s.db.WithContext(ctx).Find(&open).Error; err != nil {
 		return out, translate(err, "roll-up state")
 	}
 	for _, r := range open {
-		out.Open[r.DossierID] = domain.StatState{Since: r.Since.UTC(), Paused: r.Paused, DueAt: utcp(r.DueAt)}
+		out.Open[r.DossierID] = *r.state()
 	}
 	out.prune()
 	return out, nil
+}
+
+// readScoreRollups reads the scorecard's roll-up tables whole into out.
+func (s *Store) readScoreRollups(ctx context.Context, out Rollups) error {
+	for _, t := range scoreTables {
+		into := t.in(out)
+		rows, err := s.db.WithContext(ctx).Raw("SELECT month, since, agency_code, procedure_code, " + strings.Join(scoreColumns, ", ") +
+			" FROM " + t.table).Rows()
+		if err != nil {
+			return translate(err, t.table)
+		}
+		for rows.Next() {
+			var k ScoreKey
+			var c domain.ScoreCounts
+			dst := []any{&k.Period, &k.Since, &k.AgencyCode, &k.ProcedureCode}
+			for i := range c {
+				dst = append(dst, &c[i])
+			}
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
+				return translate(err, t.table)
+			}
+			into[k] = c
+		}
+		if err := rows.Close(); err != nil {
+			return translate(err, t.table)
+		}
+	}
+	return nil
 }
 
 func utcp(t *time.Time) *time.Time {
@@ -339,6 +494,7 @@ type recountDossier struct {
 	ExtensionLate  *bool
 	ReturnMethod   *string
 	Rating         *int
+	ProcessedAt    *time.Time
 }
 
 // recountLine is what the recount reads of a history line.
@@ -358,7 +514,7 @@ func (s *Store) RecountRollups(ctx context.Context) (Rollups, error) {
 	out := newRollups()
 	db := s.db.WithContext(ctx)
 	drows, err := db.Raw(`SELECT id, lead_agency_code, procedure_code, channel, delivery, received_at, verdict, used_minutes,
-		extension_late, return_method, rating FROM dossiers ORDER BY id`).Rows()
+		extension_late, return_method, rating, processed_at FROM dossiers ORDER BY id`).Rows()
 	if err != nil {
 		return out, translate(err, "dossiers")
 	}
@@ -387,7 +543,8 @@ func (s *Store) RecountRollups(ctx context.Context) (Rollups, error) {
 			return out, translate(err, "dossiers")
 		}
 		f := domain.StatFacts{Channel: domain.Channel(d.Channel), Delivery: domain.Delivery(d.Delivery), ReceivedAt: d.ReceivedAt,
-			Verdict: domain.Verdict(d.Verdict), UsedMinutes: d.UsedMinutes, ReturnMethod: domain.Delivery(deref(d.ReturnMethod))}
+			Verdict: domain.Verdict(d.Verdict), UsedMinutes: d.UsedMinutes, ReturnMethod: domain.Delivery(deref(d.ReturnMethod)),
+			ProcessedAt: d.ProcessedAt}
 		if d.ExtensionLate != nil {
 			f.ExtensionLate = *d.ExtensionLate
 		}
@@ -397,18 +554,19 @@ func (s *Store) RecountRollups(ctx context.Context) (Rollups, error) {
 		var st *domain.StatState
 		for haveLine && line.DossierID <= d.ID {
 			if line.DossierID == d.ID {
-				var ds []domain.StatDelta
-				st, ds = domain.StatStep(f, st, domain.HistoryEntry{At: line.At, Action: domain.HistoryAction(line.Action),
-					From: domain.Status(line.FromStatus), To: domain.Status(line.ToStatus), DueAt: line.DueAt})
+				h := domain.HistoryEntry{At: line.At, Action: domain.HistoryAction(line.Action),
+					From: domain.Status(line.FromStatus), To: domain.Status(line.ToStatus), DueAt: line.DueAt}
+				next, ds := domain.StatStep(f, st, h)
 				out.add(d.LeadAgencyCode, d.ProcedureCode, ds)
+				out.addScore(d.LeadAgencyCode, d.ProcedureCode, domain.ScoreStep(f, st, next, h))
+				st = next
 			}
 			if err := nextLine(); err != nil {
 				return out, translate(err, "history")
 			}
 		}
 		if st != nil {
-			out.Open[d.ID] = domain.StatState{Since: st.Since.UTC().Truncate(time.Microsecond), Paused: st.Paused,
-				DueAt: utcp(tsp(st.DueAt))}
+			out.Open[d.ID] = *openRowOf(d.ID, st).state()
 		}
 	}
 	if err := drows.Err(); err != nil {
@@ -428,7 +586,7 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 	}
 	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		q := queries{db: g, dialect: s.dialect}
-		for _, t := range []string{"rollup_daily", "rollup_monthly", "rollup_stat_monthly", "rollup_open"} {
+		for _, t := range []string{"rollup_daily", "rollup_monthly", "rollup_stat_monthly", "score_monthly", "score_stat_monthly", "rollup_open"} {
 			if err := g.Exec("DELETE FROM " + t).Error; err != nil {
 				return translate(err, t)
 			}
@@ -457,9 +615,14 @@ func (q queries) insertRollups(ctx context.Context, r Rollups) error {
 			return err
 		}
 	}
+	for _, t := range scoreTables {
+		if err := q.insertScoreRollups(ctx, t.table, t.in(r)); err != nil {
+			return err
+		}
+	}
 	open := make([]rollupOpenRow, 0, len(r.Open))
 	for id, st := range r.Open {
-		open = append(open, rollupOpenRow{DossierID: id, Since: ts(st.Since), Paused: st.Paused, DueAt: tsp(st.DueAt)})
+		open = append(open, openRowOf(id, &st))
 	}
 	if len(open) > 0 {
 		if err := q.ctx(ctx).CreateInBatches(open, 1000).Error; err != nil {
@@ -467,4 +630,27 @@ func (q queries) insertRollups(ctx context.Context, r Rollups) error {
 		}
 	}
 	return nil
+}
+
+// insertScoreRollups writes a whole scorecard roll-up into its empty table,
+// in batches.
+func (q queries) insertScoreRollups(ctx context.Context, table string, rows map[ScoreKey]domain.ScoreCounts) error {
+	batch := map[ScoreKey]domain.ScoreCounts{}
+	flush := func() error {
+		stmt, args := scoreUpsertStatement(table, batch)
+		clear(batch)
+		if stmt == "" {
+			return nil
+		}
+		return translate(q.ctx(ctx).Exec(stmt, args...).Error, table)
+	}
+	for k, c := range rows {
+		batch[k] = c
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

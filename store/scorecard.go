@@ -23,37 +23,144 @@ func chunks(ids []int64, fn func(part []int64) error) error {
 // ScoreSet counts indicator 2.1's set per lead agency (docs/reports.md, "The
 // scorecard"): the dossiers received in [From, To) (counter and postal ones
 // at intake, online ones when accepted) and those received earlier and
-// finished in it (result made, stopped, refused or withdrawn). A dossier's
-// end is its finish, or else the supplement request still pending at To,
-// or else To; it is on time when it was not overdue at its end by the one
-// overdue rule (a result: its verdict; otherwise the overdue states kept in
-// overdue_spans) and it had at most one supplement request.
+// finished in it, those of them on time, and those rated 1 or 2. A period of
+// whole calendar or statistical months reads the scorecard's roll-ups
+// (docs/reports.md, "The scorecard's roll-ups"; To is not after now, as the
+// service asks); any other period is counted from the dossiers
+// (ScoreSetDirect).
 func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[string]service.ScoreSetCounts, error) {
+	table, m1, m2, ok := scoreMonths(q.From, q.To)
+	if !ok {
+		return s.ScoreSetDirect(ctx, q)
+	}
+	query := `SELECT agency_code,
+		SUM(finished) + SUM(CASE WHEN since >= ? THEN received - finished ELSE 0 END) AS set_size,
+		SUM(finished_late) + SUM(CASE WHEN since >= ? THEN late_delta ELSE 0 END) AS late,
+		SUM(CASE WHEN since >= ? THEN rated_low ELSE 0 END) AS low_rated
+		FROM ` + table + ` WHERE month >= ? AND month <= ?`
+	args := []any{m1, m1, m1, m1, m2}
+	if q.AgencyCodes != nil {
+		query += " AND agency_code IN ?"
+		args = append(args, q.AgencyCodes)
+	}
+	var rows []struct {
+		AgencyCode              string
+		SetSize, Late, LowRated int64
+	}
+	if err := s.db.WithContext(ctx).Raw(query+" GROUP BY agency_code", args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "score roll-ups")
+	}
+	out := make(map[string]service.ScoreSetCounts, len(rows))
+	for _, r := range rows {
+		if r.SetSize != 0 || r.LowRated != 0 {
+			out[r.AgencyCode] = service.ScoreSetCounts{Set: r.SetSize, OnTime: r.SetSize - r.Late, LowRated: r.LowRated}
+		}
+	}
+	return out, nil
+}
+
+// scoreMonths finds the scorecard roll-up table whose months [from, to)
+// is made of: calendar months (from and to local midnights on the 1st) or
+// statistical months (on the 15th), and the first and last month's keys.
+func scoreMonths(from, to time.Time) (table string, m1, m2 int, ok bool) {
+	f, t := domain.DateOf(from), domain.DateOf(to)
+	if !from.Equal(f.Time()) || !to.Equal(t.Time()) || !f.Before(t) || f.Day != t.Day {
+		return "", 0, 0, false
+	}
+	last := t.AddDays(-1)
+	switch f.Day {
+	case 1:
+		return "score_monthly", f.MonthNumber(), last.MonthNumber(), true
+	case 15:
+		return "score_stat_monthly", f.StatMonthNumber(), last.StatMonthNumber(), true
+	}
+	return "", 0, 0, false
+}
+
+// scoreRow is what the direct count reads of a dossier.
+type scoreRow struct {
+	ID             int64
+	LeadAgencyCode string
+	Channel        string
+	ReceivedAt     time.Time
+	ProcessedAt    *time.Time
+	Verdict        string
+	ClosedAt       *time.Time
+	Rating         *int
+	RatedAt        *time.Time
+}
+
+// scoreMember is a dossier of S as the direct count sees it.
+type scoreMember struct {
+	agency  string
+	end     time.Time
+	result  bool // processed before To: the verdict decides
+	late    bool
+	lowRate bool
+}
+
+// ScoreSetDirect counts what ScoreSet does straight from the dossiers, their
+// acceptances, supplement requests and overdue states, for any period: a
+// dossier's end is its finish, or else the supplement request still pending
+// at To, or else To; it is on time when it was not overdue at its end by the
+// one overdue rule (a result: its verdict; otherwise the overdue states kept
+// in overdue_spans) and it had at most one supplement request. An online
+// dossier accepted in the period has its counting_from (the start of
+// counting after the acceptance) in it or after it. Tests compare it with
+// the roll-ups.
+func (s *Store) ScoreSetDirect(ctx context.Context, q service.ScoreSetQuery) (map[string]service.ScoreSetCounts, error) {
+	rows, err := s.scoreRows(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	accepted, err := s.acceptances(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	members, ids := scoreMembers(rows, accepted, q.From, q.To)
+	if err := s.scoreSupplements(ctx, members, ids, q.To); err != nil {
+		return nil, err
+	}
+	if err := s.scoreOverdue(ctx, members, ids); err != nil {
+		return nil, err
+	}
+	out := map[string]service.ScoreSetCounts{}
+	for _, m := range members {
+		c := out[m.agency]
+		c.Set++
+		if !m.late {
+			c.OnTime++
+		}
+		if m.lowRate {
+			c.LowRated++
+		}
+		out[m.agency] = c
+	}
+	return out, nil
+}
+
+// scoreRows reads the dossiers that may be in S.
+func (s *Store) scoreRows(ctx context.Context, q service.ScoreSetQuery) ([]scoreRow, error) {
 	start, end := ts(q.From), ts(q.To)
 	var b strings.Builder
 	b.WriteString(`SELECT d.id, d.lead_agency_code, d.channel, d.received_at, d.processed_at, d.verdict, d.closed_at, d.rating, d.rated_at
 		FROM dossiers d WHERE d.received_at < ? AND (d.received_at >= ? OR d.processed_at >= ? OR d.closed_at >= ?
-		OR (d.channel = 'online' AND d.received_at >= ?))`)
-	args := []any{end, start, start, start, start.AddDate(0, -1, 0)}
+		OR (d.channel = 'online' AND d.counting_from >= ?))`)
+	args := []any{end, start, start, start, start}
 	if q.AgencyCodes != nil {
 		b.WriteString(" AND d.lead_agency_code IN ?")
 		args = append(args, q.AgencyCodes)
 	}
-	var rows []struct {
-		ID             int64
-		LeadAgencyCode string
-		Channel        string
-		ReceivedAt     time.Time
-		ProcessedAt    *time.Time
-		Verdict        string
-		ClosedAt       *time.Time
-		Rating         *int
-		RatedAt        *time.Time
-	}
+	var rows []scoreRow
 	if err := s.db.WithContext(ctx).Raw(b.String(), args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "score set")
 	}
-	// Online dossiers are received when accepted.
+	return rows, nil
+}
+
+// acceptances reads when each online dossier among rows was accepted (its
+// reception).
+func (s *Store) acceptances(ctx context.Context, rows []scoreRow) (map[int64]time.Time, error) {
 	var online []int64
 	for _, r := range rows {
 		if domain.Channel(r.Channel) == domain.ChannelOnline {
@@ -77,18 +184,14 @@ func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[stri
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	return accepted, err
+}
+
+// scoreMembers keeps the rows in S of [start, end), with their end and,
+// for results, their verdict.
+func scoreMembers(rows []scoreRow, accepted map[int64]time.Time, start, end time.Time) (map[int64]*scoreMember, []int64) {
 	in := func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
-	type member struct {
-		agency  string
-		end     time.Time
-		result  bool // processed before To: the verdict decides
-		late    bool
-		lowRate bool
-	}
-	members := map[int64]*member{}
+	members := map[int64]*scoreMember{}
 	var ids []int64
 	for _, r := range rows {
 		recv := r.ReceivedAt
@@ -99,18 +202,15 @@ func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[stri
 			}
 			recv = t
 		}
-		if !recv.Before(end) {
-			continue
-		}
 		finish := r.ProcessedAt
 		if finish == nil {
 			finish = r.ClosedAt
 		}
 		finished := finish != nil && finish.Before(end)
-		if !in(recv) && !(recv.Before(start) && finished && in(*finish)) {
+		if !recv.Before(end) || (!in(recv) && !(recv.Before(start) && finished && in(*finish))) {
 			continue
 		}
-		m := &member{agency: r.LeadAgencyCode, end: end}
+		m := &scoreMember{agency: r.LeadAgencyCode, end: end}
 		switch {
 		case r.ProcessedAt != nil && r.ProcessedAt.Before(end):
 			m.end, m.result, m.late = *r.ProcessedAt, true, domain.Verdict(r.Verdict) == domain.VerdictLate
@@ -121,16 +221,20 @@ func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[stri
 		members[r.ID] = m
 		ids = append(ids, r.ID)
 	}
-	// Supplement requests before To: more than one makes the dossier late;
-	// one still pending at To ends an unfinished dossier.
-	err = chunks(ids, func(part []int64) error {
+	return members, ids
+}
+
+// scoreSupplements reads the supplement requests before end: more than one
+// makes the dossier late; one still pending at end ends an unfinished one.
+func (s *Store) scoreSupplements(ctx context.Context, members map[int64]*scoreMember, ids []int64, end time.Time) error {
+	return chunks(ids, func(part []int64) error {
 		var ps []struct {
 			DossierID int64
 			StartedAt time.Time
 			EndedAt   *time.Time
 		}
 		if err := s.db.WithContext(ctx).Raw(`SELECT dossier_id, started_at, ended_at FROM dossier_pauses
-			WHERE kind = 'supplement' AND started_at < ? AND dossier_id IN ? ORDER BY dossier_id, started_at`, end, part).Scan(&ps).Error; err != nil {
+			WHERE kind = 'supplement' AND started_at < ? AND dossier_id IN ? ORDER BY dossier_id, started_at`, ts(end), part).Scan(&ps).Error; err != nil {
 			return translate(err, "supplements")
 		}
 		count := map[int64]int{}
@@ -146,11 +250,12 @@ func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[stri
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	// Overdue at its end (just before it), by the overdue states.
-	err = chunks(ids, func(part []int64) error {
+}
+
+// scoreOverdue marks late the members that were not results and were
+// overdue just before their end, by the overdue states.
+func (s *Store) scoreOverdue(ctx context.Context, members map[int64]*scoreMember, ids []int64) error {
+	return chunks(ids, func(part []int64) error {
 		var spans []struct {
 			DossierID   int64
 			ValidFrom   time.Time
@@ -173,22 +278,6 @@ func (s *Store) ScoreSet(ctx context.Context, q service.ScoreSetQuery) (map[stri
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]service.ScoreSetCounts{}
-	for _, m := range members {
-		c := out[m.agency]
-		c.Set++
-		if !m.late {
-			c.OnTime++
-		}
-		if m.lowRate {
-			c.LowRated++
-		}
-		out[m.agency] = c
-	}
-	return out, nil
 }
 
 // Payments counts per lead agency the dossiers with a payment received in
