@@ -83,7 +83,12 @@ type BulkTally struct {
 	sums [3]map[uint64]*domain.StatCounts
 	// late holds the lateness roll-ups: [0] per date, [1] per month.
 	late [2]map[lateKey]*lateCounts
+	// score holds the scorecard's roll-ups, per table (scoreTables' order).
+	score [2]map[scoreBulkKey]*domain.ScoreCounts
 }
+
+// scoreBulkKey is a ScoreKey with the procedure by its index.
+type scoreBulkKey struct{ period, since, proc int }
 
 // NewBulkTally returns an empty tally.
 func NewBulkTally() *BulkTally {
@@ -93,6 +98,9 @@ func NewBulkTally() *BulkTally {
 	}
 	for i := range t.late {
 		t.late[i] = map[lateKey]*lateCounts{}
+	}
+	for i := range t.score {
+		t.score[i] = map[scoreBulkKey]*domain.ScoreCounts{}
 	}
 	return t
 }
@@ -158,8 +166,9 @@ func (t *BulkTally) history(b *BulkBatch, d *domain.Dossier, proc int) {
 		b.history = append(b.history, historyRow{ID: int64(len(b.history) + 1), DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle,
 			Action: string(h.Action), FromStatus: int(h.From), ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt),
 			PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
-		var ds []domain.StatDelta
-		st, ds = domain.StatStep(facts, st, h)
+		next, ds := domain.StatStep(facts, st, h)
+		t.scores(domain.ScoreStep(facts, st, next, h), proc)
+		st = next
 		for _, x := range ds {
 			for i, rt := range rollupTables {
 				bump(t.sums[i], uint64(rt.of(x.Day))<<32|uint64(proc), x)
@@ -170,7 +179,22 @@ func (t *BulkTally) history(b *BulkBatch, d *domain.Dossier, proc int) {
 		}
 	}
 	if st != nil {
-		b.open = append(b.open, rollupOpenRow{DossierID: d.ID, Since: ts(st.Since), Paused: st.Paused, DueAt: tsp(st.DueAt)})
+		b.open = append(b.open, openRowOf(d.ID, st))
+	}
+}
+
+// scores adds a history line's scorecard deltas, as Rollups.addScore does.
+func (t *BulkTally) scores(ds []domain.ScoreDelta, proc int) {
+	for _, x := range ds {
+		for i, st := range scoreTables {
+			k := scoreBulkKey{st.of(x.Day), st.of(x.Since), proc}
+			c := t.score[i][k]
+			if c == nil {
+				c = &domain.ScoreCounts{}
+				t.score[i][k] = c
+			}
+			c[x.Counter] += x.N
+		}
 	}
 }
 
@@ -195,6 +219,17 @@ func (t *BulkTally) merge(others []*BulkTally) {
 					have.Add(*c)
 				} else {
 					t.sums[i][k] = c
+				}
+			}
+		}
+		for i := range t.score {
+			for k, c := range o.score[i] {
+				if have := t.score[i][k]; have != nil {
+					for j := range c {
+						have[j] += c[j]
+					}
+				} else {
+					t.score[i][k] = c
 				}
 			}
 		}
@@ -306,6 +341,7 @@ func (l *BulkLoader) Finish(ctx context.Context, tallies []*BulkTally, seqs []Bu
 	jobs, counts := l.statJobs(sum)
 	res.Daily, res.Monthly = counts[0], counts[1]
 	jobs = append(jobs, l.latenessJobs(sum)...)
+	jobs = append(jobs, l.scoreJobs(sum)...)
 	seqRows := make([][]any, 0, len(seqs))
 	for _, q := range seqs {
 		seqRows = append(seqRows, []any{q.AgencyCode, q.Day, q.Last})
@@ -362,6 +398,30 @@ func (l *BulkLoader) statJobs(sum *BulkTally) ([]seedJob, []int) {
 		}})
 	}
 	return jobs, counts
+}
+
+// scoreJobs are the jobs writing the scorecard's roll-ups (migration 00016).
+func (l *BulkLoader) scoreJobs(sum *BulkTally) []seedJob {
+	var jobs []seedJob
+	cols := append([]string{"month", "since", "agency_code", "procedure_code"}, scoreColumns...)
+	for i, t := range scoreTables {
+		rows := make([][]any, 0, len(sum.score[i]))
+		for k, c := range sum.score[i] {
+			if *c == (domain.ScoreCounts{}) {
+				continue
+			}
+			p := &l.procs[k.proc]
+			row := []any{k.period, k.since, p.AgencyCode, p.Code}
+			for _, n := range c {
+				row = append(row, n)
+			}
+			rows = append(rows, row)
+		}
+		jobs = append(jobs, seedJob{name: "copy " + t.table, run: func(ctx context.Context, _ *sql.Conn) error {
+			return l.s.bulkInsert(ctx, t.table, cols, rows)
+		}})
+	}
+	return jobs
 }
 
 // latenessJobs are the jobs writing the lateness roll-ups.

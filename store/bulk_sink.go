@@ -237,7 +237,7 @@ func (p *pgSink) finish(ctx context.Context, extra []seedJob) error {
 			fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), GREATEST((SELECT MAX(id) FROM %[1]s), 1))", t)))
 	}
 	for _, t := range []string{"dossiers", "dossier_history", "dossier_handoffs", "dossier_steps", "dossier_pauses", "rollup_daily",
-		"rollup_monthly", "rollup_stat_monthly", "rollup_open", "dossier_sequences", "agencies", "procedures", "procedure_versions"} {
+		"rollup_monthly", "rollup_stat_monthly", "score_monthly", "score_stat_monthly", "rollup_open", "dossier_sequences", "agencies", "procedures", "procedure_versions"} {
 		after = append(after, execJob("analyze "+t, "ANALYZE "+t))
 	}
 	return errors.Join(err, p.s.runJobs(ctx, 2, after))
@@ -337,7 +337,7 @@ var (
 	seedPauseCols   = []string{"id", "dossier_id", "kind", "clock", "reason", "items", "amount", "started_at", "ended_at", "method"}
 	seedHistoryCols = []string{"id", "dossier_id", "at", "actor", "actor_name", "actor_title", "action", "from_status", "to_status", "note", "due_at", "promised_at", "step_due_at"}
 	seedHandoffCols = []string{"id", "dossier_id", "step_seq", "from_unit", "to_unit", "at", "verdict", "actor", "actor_name", "overrun_minutes"}
-	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at"}
+	seedOpenCols    = []string{"dossier_id", "since", "paused", "due_at", "received_at", "supplements"}
 	seedSpanCols    = []string{"dossier_id", "kind", "step_seq", "step_name", "valid_from", "valid_to", "overdue_from", "status",
 		"holder_code", "lead_agency_code", "agency_code", "procedure_code"}
 )
@@ -382,7 +382,7 @@ var seedTables = []seedTable{
 	}},
 	{"rollup_open", seedOpenCols, func(b *BulkBatch) int { return len(b.open) }, func(b *BulkBatch, i int, buf []any) []any {
 		r := &b.open[i]
-		return append(buf[:0], &r.DossierID, &r.Since, &r.Paused, r.DueAt)
+		return append(buf[:0], &r.DossierID, &r.Since, &r.Paused, r.DueAt, r.ReceivedAt, &r.Supplements)
 	}},
 	{"overdue_spans", seedSpanCols, func(b *BulkBatch) int { return len(b.spans) }, func(b *BulkBatch, i int, buf []any) []any {
 		r := &b.spans[i]
