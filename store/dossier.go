@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -528,13 +529,29 @@ func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
 		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
 			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
 	}
-	if err := q.ctx(ctx).Create(&rows).Error; err != nil {
-		return translate(err, "outbox")
-	}
 	if q.dialect == Postgres {
-		return translate(notifyOutbox(q.ctx(ctx)), "outbox notify")
+		return q.insertEventsPG(ctx, rows)
 	}
-	return nil
+	return translate(q.ctx(ctx).Create(&rows).Error, "outbox")
+}
+
+// insertEventsPG writes the events and signals the relays (notifyOutbox) in
+// one statement, one round trip fewer per command (docs/benchmarks.md, "Hot
+// paths"); the signal is delivered at commit either way.
+func (q queries) insertEventsPG(ctx context.Context, rows []outboxRow) error {
+	var sb strings.Builder
+	args := make([]any, 0, len(rows)*7+1)
+	sb.WriteString("WITH ins AS (INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES ")
+	for i, r := range rows {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.ID, r.Subject, r.Type, r.DossierCode, r.Data, r.OccurredAt, r.CreatedAt)
+	}
+	sb.WriteString(") SELECT pg_notify(?, '')")
+	args = append(args, OutboxChannel)
+	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "outbox")
 }
 
 // ListDossiers returns a page of dossiers, newest received first, without
