@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/motcua/motcua/domain"
 )
 
@@ -61,7 +63,7 @@ func (q queries) loadDossierPG(ctx context.Context, code string, lock, history b
 			return nil, translate(err, "dossier "+code)
 		}
 		if len(rows) == 0 {
-			return nil, domain.NotFoundf("no dossier %s", code)
+			return nil, translate(gorm.ErrRecordNotFound, "dossier "+code)
 		}
 		if rows[0].Fresh {
 			return rows[0].dossier(history)
