@@ -15,20 +15,20 @@ var _ service.NotificationStore = (*Store)(nil)
 
 // notificationRow is one message to an applicant: one per (event, channel).
 type notificationRow struct {
-	ID          int64      `gorm:"primaryKey" json:"id"`
-	EventID     string     `json:"event_id"`
-	Channel     string     `json:"channel"`
-	DossierCode string     `json:"dossier_code"`
-	Event       string     `json:"event"`
-	Recipient   string     `json:"recipient"` // masked
-	Status      string     `json:"status"`
-	Attempts    int        `json:"attempts"`
-	LastError   *string    `json:"last_error"`
-	OccurredAt  time.Time  `json:"occurred_at"`
-	CreatedAt   time.Time  `json:"created_at"`
-	NextAt      time.Time  `json:"next_at"`
-	SentAt      *time.Time `json:"sent_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	ID          int64 `gorm:"primaryKey"`
+	EventID     string
+	Channel     string
+	DossierCode string
+	Event       string
+	Recipient   string // masked
+	Status      string
+	Attempts    int
+	LastError   *string
+	OccurredAt  time.Time
+	CreatedAt   time.Time
+	NextAt      time.Time
+	SentAt      *time.Time
+	UpdatedAt   time.Time
 }
 
 func (notificationRow) TableName() string { return "notifications" }

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"reflect"
 	"testing"
 	"time"
 
@@ -39,66 +38,11 @@ func applyAll(t *testing.T, st *store.Store, code string, at time.Time, actions 
 	}
 }
 
-// TestDossierLoadEqualsPerTable: the dossier read in one statement
-// (PostgreSQL: the children as JSON arrays) is the dossier read one table
-// at a time, with steps, pauses, hand-offs, history and notifications, for
-// every loader (the whole dossier, for update, for the look-up).
-func TestDossierLoadEqualsPerTable(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
-		now := time.Date(2026, 3, 16, 2, 0, 0, 123456000, time.UTC)
-		d := newDossier(t, st, 1, now)
-		applyAll(t, st, d.Code, now,
-			domain.TransitionInput{Action: domain.ActionTransfer},
-			domain.TransitionInput{Action: domain.ActionRequestSupplement, Reason: "thiếu giấy", Items: []string{"Bản sao", "Ảnh \"3x4\""}},
-			domain.TransitionInput{Action: domain.ActionReceiveSupplement},
-			domain.TransitionInput{Action: domain.ActionRequestPayment, Amount: 50000, Reason: "lệ phí"})
-		if _, err := st.AddNotifications(ctx, []domain.Notification{{EventID: "e1", Channel: domain.NotifyChannel("sms"),
-			DossierCode: d.Code, Event: domain.EventTransferred, To: "09******12", OccurredAt: now}}, now); err != nil {
-			t.Fatal(err)
-		}
-		want, err := st.DossierPerTable(ctx, d.Code, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(want.Steps) == 0 || len(want.Pauses) != 2 || len(want.Handoffs) == 0 || len(want.History) < 5 || len(want.Notifications) != 1 {
-			t.Fatalf("the fixture lacks children: %d steps, %d pauses, %d hand-offs, %d history, %d notifications",
-				len(want.Steps), len(want.Pauses), len(want.Handoffs), len(want.History), len(want.Notifications))
-		}
-		got, err := st.Dossier(ctx, d.Code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("Dossier:\n got %+v\nwant %+v", got, want)
-		}
-		lean, err := st.DossierPerTable(ctx, d.Code, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err = st.DossierForLookup(ctx, d.Code); err != nil || !reflect.DeepEqual(got, lean) {
-			t.Errorf("DossierForLookup: %v\n got %+v\nwant %+v", err, got, lean)
-		}
-		err = st.InTx(ctx, func(tx service.Tx) error {
-			got, err := tx.DossierForUpdate(ctx, d.Code)
-			if err == nil && !reflect.DeepEqual(got, lean) {
-				t.Errorf("DossierForUpdate:\n got %+v\nwant %+v", got, lean)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Dossier(ctx, "000.00.10.H29-260316-9999"); domain.KindOf(err) != domain.NotFound {
-			t.Errorf("unknown code: %v, want not found", err)
-		}
-	})
-}
-
 // TestDossierForUpdateAfterWait: a command that waited for the row lock of
-// another command reads the children that command wrote (PostgreSQL reads
-// the children in the snapshot taken before the wait, so the load is
-// repeated when the row changed meanwhile).
+// another command reads the children that command wrote, not those of
+// before its wait (a load of the row and its children in one statement
+// would read them in the snapshot taken before the wait: docs/benchmarks.md,
+// "Hot paths").
 func TestDossierForUpdateAfterWait(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
