@@ -292,75 +292,30 @@ func (c *Compliance) Run(ctx context.Context) error {
 		Handle: func(_ context.Context, msgs []jetstream.Msg) error { return c.take(msgs) }})
 }
 
+// takeCounts are what a batch held besides its new late events.
+type takeCounts struct{ dups, invalid, skipped, again int }
+
 // take counts a fetched batch: new events are written to the state file and
 // synced, then counted, then every message is acknowledged.
 func (c *Compliance) take(msgs []jetstream.Msg) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	var (
-		lines   []stateLine
-		buf     bytes.Buffer
-		batchID = map[string]bool{}
-		dups    int
-		invalid int
-		skipped int
-		again   int
-	)
-	c.mu.Lock()
-	for _, m := range msgs {
-		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
-			again++
-		}
-		l, err := lateLine(m)
-		if errors.Is(err, errNotLate) {
-			skipped++
-			continue
-		}
-		if err != nil {
-			invalid++
-			c.log.Warn("compliance: skipping a message that is not a late-processing event", "subject", m.Subject(), "err", err)
-			continue
-		}
-		if _, ok := c.seen[l.ID]; ok || batchID[l.ID] {
-			dups++
-			continue
-		}
-		batchID[l.ID] = true
-		lines = append(lines, l)
-	}
-	c.mu.Unlock()
-
+	lines, n := c.sort(msgs)
 	if c.crash("before-save") {
 		return errCrashed
 	}
-	if len(lines) > 0 && c.path != "" {
-		for _, l := range lines {
-			b, _ := json.Marshal(l)
-			buf.Write(b)
-			buf.WriteByte('\n')
-		}
-		c.mu.Lock()
-		f := c.file
-		c.mu.Unlock()
-		if f == nil {
-			return errors.New("events: compliance: state file closed")
-		}
-		if _, err := f.Write(buf.Bytes()); err != nil {
-			return fmt.Errorf("write compliance state: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync compliance state: %w", err)
-		}
+	if err := c.save(lines); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	for _, l := range lines {
 		c.add(l)
 	}
-	c.stats.Duplicates += dups
-	c.stats.Invalid += invalid
-	c.stats.Skipped += skipped
-	c.stats.Redelivered += again
+	c.stats.Duplicates += n.dups
+	c.stats.Invalid += n.invalid
+	c.stats.Skipped += n.skipped
+	c.stats.Redelivered += n.again
 	c.mu.Unlock()
 
 	if c.crash("before-ack") {
@@ -372,6 +327,66 @@ func (c *Compliance) take(msgs []jetstream.Msg) error {
 		if err := m.Ack(); err != nil {
 			c.log.Warn("compliance: acknowledgement not sent", "err", err)
 		}
+	}
+	return nil
+}
+
+// sort picks the batch's late events not counted before, once each, and
+// counts the rest.
+func (c *Compliance) sort(msgs []jetstream.Msg) ([]stateLine, takeCounts) {
+	var (
+		lines   []stateLine
+		n       takeCounts
+		batchID = map[string]bool{}
+	)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range msgs {
+		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+			n.again++
+		}
+		l, err := lateLine(m)
+		if errors.Is(err, errNotLate) {
+			n.skipped++
+			continue
+		}
+		if err != nil {
+			n.invalid++
+			c.log.Warn("compliance: skipping a message that is not a late-processing event", "subject", m.Subject(), "err", err)
+			continue
+		}
+		if _, ok := c.seen[l.ID]; ok || batchID[l.ID] {
+			n.dups++
+			continue
+		}
+		batchID[l.ID] = true
+		lines = append(lines, l)
+	}
+	return lines, n
+}
+
+// save appends the lines to the state file and syncs it.
+func (c *Compliance) save(lines []stateLine) error {
+	if len(lines) == 0 || c.path == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, l := range lines {
+		b, _ := json.Marshal(l)
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	c.mu.Lock()
+	f := c.file
+	c.mu.Unlock()
+	if f == nil {
+		return errors.New("events: compliance: state file closed")
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write compliance state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync compliance state: %w", err)
 	}
 	return nil
 }

@@ -82,70 +82,14 @@ type Conn struct {
 // Connect connects to NATS (or starts the in-process server) and creates or
 // updates the stream.
 func Connect(ctx context.Context, o Options) (*Conn, error) {
-	if o.Stream == "" {
-		o.Stream = DefaultStream
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = DefaultMaxAge
-	}
-	if o.Replicas <= 0 {
-		o.Replicas = 1
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o = o.withDefaults()
 	if o.SubjectPrefix != "" && (!strings.HasSuffix(o.SubjectPrefix, ".") || !ValidSubject(strings.TrimSuffix(o.SubjectPrefix, "."))) {
 		return nil, fmt.Errorf("events: subject prefix %q must be tokens ending with a dot", o.SubjectPrefix)
 	}
 	c := &Conn{stream: o.Stream, prefix: o.SubjectPrefix, log: o.Logger, closed: make(chan struct{})}
-
-	opts := []nats.Option{
-		nats.Name(connectionName),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.DrainTimeout(drainTimeout),
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if err != nil {
-				c.log.Warn("nats disconnected", "url", redactURL(nc.ConnectedUrlRedacted()), "err", err)
-			} else {
-				c.log.Info("nats disconnected")
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			c.log.Info("nats reconnected", "url", redactURL(nc.ConnectedUrlRedacted()))
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			c.log.Warn("nats error", "err", err)
-		}),
-		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
-	}
-
-	var (
-		nc  *nats.Conn
-		err error
-	)
-	if o.URL != "" {
-		nc, err = nats.Connect(o.URL, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("events: connect to %s: %w", redactURL(o.URL), err)
-		}
-		c.log.Info("nats connected", "url", redactURL(nc.ConnectedUrlRedacted()))
-	} else {
-		ns, token, err := startServer(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		c.ns = ns
-		if o.Listen != "" {
-			c.urlFile = EmbeddedURLFile(o.DataDir)
-			opts = append(opts, nats.Token(token))
-		}
-		nc, err = nats.Connect("", append(opts, nats.InProcessServer(ns))...)
-		if err != nil {
-			ns.Shutdown()
-			ns.WaitForShutdown()
-			return nil, fmt.Errorf("events: connect to the in-process nats-server: %w", err)
-		}
+	nc, err := c.dial(ctx, o)
+	if err != nil {
+		return nil, err
 	}
 	c.nc = nc
 	c.js, err = jetstream.New(nc)
@@ -176,6 +120,76 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		return nil, fmt.Errorf("events: create or update stream %s: %w", o.Stream, err)
 	}
 	return c, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// natsOptions are the connection's options: a name, reconnecting for ever,
+// and its events logged.
+func (c *Conn) natsOptions() []nats.Option {
+	return []nats.Option{
+		nats.Name(connectionName),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DrainTimeout(drainTimeout),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err != nil {
+				c.log.Warn("nats disconnected", "url", redactURL(nc.ConnectedUrlRedacted()), "err", err)
+			} else {
+				c.log.Info("nats disconnected")
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.log.Info("nats reconnected", "url", redactURL(nc.ConnectedUrlRedacted()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			c.log.Warn("nats error", "err", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+	}
+}
+
+// dial connects to o.URL, or starts the in-process server and connects to it.
+func (c *Conn) dial(ctx context.Context, o Options) (*nats.Conn, error) {
+	opts := c.natsOptions()
+	if o.URL != "" {
+		nc, err := nats.Connect(o.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("events: connect to %s: %w", redactURL(o.URL), err)
+		}
+		c.log.Info("nats connected", "url", redactURL(nc.ConnectedUrlRedacted()))
+		return nc, nil
+	}
+	ns, token, err := startServer(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	c.ns = ns
+	if o.Listen != "" {
+		c.urlFile = EmbeddedURLFile(o.DataDir)
+		opts = append(opts, nats.Token(token))
+	}
+	nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+	if err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("events: connect to the in-process nats-server: %w", err)
+	}
+	return nc, nil
 }
 
 // EmbeddedURLFile is where the in-process server, when it listens, writes

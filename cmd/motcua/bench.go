@@ -326,9 +326,12 @@ func (r benchResult) q(p float64) time.Duration {
 	return r.latencies[int(p*float64(len(r.latencies)-1))]
 }
 
-// run drives one scenario for the duration on a fixed number of connections.
-func (b *bencher) run(ctx context.Context, name string) (benchResult, error) {
-	var op func(context.Context, *rand.Rand) error
+// benchOp is one request (or pair of requests) of a scenario.
+type benchOp func(context.Context, *rand.Rand) error
+
+// op is the scenario's request.
+func (b *bencher) op(name string) (benchOp, error) {
+	var op benchOp
 	switch name {
 	case "healthz":
 		op = func(ctx context.Context, _ *rand.Rand) error {
@@ -357,7 +360,16 @@ func (b *bencher) run(ctx context.Context, name string) (benchResult, error) {
 			}
 		}
 	default:
-		return benchResult{}, fmt.Errorf("bench: unknown scenario %q", name)
+		return nil, fmt.Errorf("bench: unknown scenario %q", name)
+	}
+	return op, nil
+}
+
+// run drives one scenario for the duration on a fixed number of connections.
+func (b *bencher) run(ctx context.Context, name string) (benchResult, error) {
+	op, err := b.op(name)
+	if err != nil {
+		return benchResult{}, err
 	}
 	runCtx, cancel := context.WithTimeout(ctx, b.o.duration)
 	defer cancel()

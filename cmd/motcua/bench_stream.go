@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/motcua/motcua/events"
 )
 
 // streamStats is what the stream scenario saw besides the latencies.
@@ -32,28 +34,62 @@ type streamStats struct {
 // leaves the service's CPU to the service.
 func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, streamStats, error) {
 	var st streamStats
-	subject, err := tailSubject(cfg.SubjectPrefix, b.o.agency, "")
+	start := time.Now()
+	tail, err := startTail(ctx, cfg, b.o.agency, start)
 	if err != nil {
 		return benchResult{}, st, err
+	}
+	defer tail.stop()
+	done, failed, first := b.pace(ctx)
+	st.paced = time.Since(start)
+	st.commands = done
+	if first != nil {
+		fmt.Printf("# stream: first error: %v\n", first)
+	}
+	// Each command, intake or transfer, writes one event.
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+		if tail.count() >= st.commands {
+			break
+		}
+	}
+	all := tail.sorted()
+	st.events = len(all)
+	if len(all) == 0 {
+		return benchResult{}, st, errors.New("bench stream: no event arrived from the stream")
+	}
+	return benchResult{rate: float64(st.commands) / st.paced.Seconds(), errors: failed, latencies: all}, st, nil
+}
+
+// streamTail follows the agency's events on the stream and keeps each
+// event's latency from its time to its arrival here.
+type streamTail struct {
+	conn      *events.Conn
+	consumer  jetstream.ConsumeContext
+	mu        sync.Mutex
+	latencies []time.Duration
+}
+
+// startTail subscribes through an ordered consumer to new events; only
+// events whose time is not before start are this run's.
+func startTail(ctx context.Context, cfg Config, agency string, start time.Time) (*streamTail, error) {
+	subject, err := tailSubject(cfg.SubjectPrefix, agency, "")
+	if err != nil {
+		return nil, err
 	}
 	conn, err := connectReader(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "bench stream")
 	if err != nil {
-		return benchResult{}, st, err
+		return nil, err
 	}
-	defer conn.Close()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	cons, err := conn.JetStream().OrderedConsumer(cctx, conn.StreamName(), jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverNewPolicy})
 	cancel()
 	if err != nil {
-		return benchResult{}, st, fmt.Errorf("bench stream: consumer: %w", err)
+		conn.Close()
+		return nil, fmt.Errorf("bench stream: consumer: %w", err)
 	}
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-	)
-	start := time.Now()
-	consumer, err := cons.Consume(func(m jetstream.Msg) {
+	t := &streamTail{conn: conn}
+	t.consumer, err = cons.Consume(func(m jetstream.Msg) {
 		arrived := time.Now()
 		var ev struct {
 			Time time.Time `json:"time"`
@@ -61,22 +97,46 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 		if json.Unmarshal(m.Data(), &ev) != nil || ev.Time.Before(start) {
 			return // not one of this run's events
 		}
-		mu.Lock()
-		latencies = append(latencies, arrived.Sub(ev.Time))
-		mu.Unlock()
+		t.mu.Lock()
+		t.latencies = append(t.latencies, arrived.Sub(ev.Time))
+		t.mu.Unlock()
 	})
 	if err != nil {
-		return benchResult{}, st, fmt.Errorf("bench stream: %w", err)
+		conn.Close()
+		return nil, fmt.Errorf("bench stream: %w", err)
 	}
-	defer consumer.Stop()
+	return t, nil
+}
 
+func (t *streamTail) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.latencies)
+}
+
+// sorted returns the latencies so far, shortest first.
+func (t *streamTail) sorted() []time.Duration {
+	t.mu.Lock()
+	all := append([]time.Duration(nil), t.latencies...)
+	t.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return all
+}
+
+func (t *streamTail) stop() {
+	t.consumer.Stop()
+	t.conn.Close()
+}
+
+// pace sends o.rate commands a second for the duration on o.connections
+// connections, intakes and transfers alternately, and returns how many
+// succeeded, how many failed and the first error.
+func (b *bencher) pace(ctx context.Context) (done, failed int, first error) {
 	jobs := make(chan int, b.o.connections)
 	var (
-		wg     sync.WaitGroup
-		done   atomic.Int64
-		failed atomic.Int64
-		once   sync.Once // keeps the first error (errors differ in type: no atomic.Value)
-		first  error
+		wg         sync.WaitGroup
+		nDone, nKO atomic.Int64
+		once       sync.Once // keeps the first error (errors differ in type: no atomic.Value)
 	)
 	for w := 0; w < b.o.connections; w++ {
 		wg.Add(1)
@@ -89,11 +149,11 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 					op = b.transition
 				}
 				if err := op(ctx, rng); err != nil {
-					failed.Add(1)
+					nKO.Add(1)
 					once.Do(func() { first = err })
 					continue
 				}
-				done.Add(1)
+				nDone.Add(1)
 			}
 		}(uint64(w + 1))
 	}
@@ -106,27 +166,5 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 	tick.Stop()
 	close(jobs)
 	wg.Wait()
-	st.paced = time.Since(start)
-	st.commands = int(done.Load())
-	if first != nil {
-		fmt.Printf("# stream: first error: %v\n", first)
-	}
-	// Each command, intake or transfer, writes one event.
-	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
-		mu.Lock()
-		n := len(latencies)
-		mu.Unlock()
-		if n >= st.commands {
-			break
-		}
-	}
-	mu.Lock()
-	all := append([]time.Duration(nil), latencies...)
-	mu.Unlock()
-	st.events = len(all)
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	if len(all) == 0 {
-		return benchResult{}, st, errors.New("bench stream: no event arrived from the stream")
-	}
-	return benchResult{rate: float64(st.commands) / st.paced.Seconds(), errors: int(failed.Load()), latencies: all}, st, nil
+	return int(nDone.Load()), int(nKO.Load()), first
 }
