@@ -28,11 +28,6 @@ const DefaultDurable = "motcua-notify"
 // goal (docs/benchmarks.md, Notifications to applicants).
 const DefaultRate = 100
 
-// rowsPerSend is how many rows a second the consumer writes per send a
-// second of the cap: the rows of a backlog are written ten times faster
-// than they are sent.
-const rowsPerSend = 10
-
 // recordWindow is how long the recorder gathers outcomes into one
 // transaction: longer means fewer commits taken from intake, and more
 // messages sent again (same ref, same Message-ID) after a crash.
@@ -97,9 +92,7 @@ type Notifier struct {
 	wake      chan struct{}
 	crashed   chan struct{}
 	crashOnce sync.Once
-	limiter   *rate.Limiter // sends; nil: no cap
-	// rowLimiter paces the consumer's writes; nil: no cap.
-	rowLimiter *rate.Limiter
+	limiter   *rate.Limiter // nil: no cap
 
 	mu       sync.Mutex
 	names    map[string]string // "p:code:version" and "a:code" to names
@@ -152,7 +145,6 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}, inflight: map[int64]bool{}}
 	if o.Rate > 0 {
 		n.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(o.Rate/10)))
-		n.rowLimiter = rate.NewLimiter(rate.Limit(rowsPerSend*o.Rate), addChunk)
 	}
 	if o.SMS != nil {
 		n.senders[domain.NotifySMS] = o.SMS
@@ -296,7 +288,7 @@ func (n *Notifier) take(ctx context.Context, msgs []jetstream.Msg) error {
 				To: domain.Mask(ch, to), OccurredAt: ev.occurred})
 		}
 	}
-	added, err := n.addRows(ctx, rows, now)
+	added, err := n.st.AddNotifications(ctx, rows, now)
 	if err != nil {
 		return err
 	}
@@ -310,33 +302,6 @@ func (n *Notifier) take(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 	}
 	return nil
-}
-
-// addChunk is how many rows one statement of the consumer writes: a short
-// statement holds SQLite's single writer only briefly.
-const addChunk = 64
-
-// addRows writes the rows addChunk at a time, at most rowsPerSend times the
-// send cap a second, so a backlog of events (after the notifier was down)
-// is written at a steady pace rather than in a burst that intake waits
-// behind; nothing is acknowledged before all its rows are written.
-func (n *Notifier) addRows(ctx context.Context, rows []domain.Notification, now time.Time) (int, error) {
-	added := 0
-	for len(rows) > 0 {
-		chunk := rows[:min(addChunk, len(rows))]
-		rows = rows[len(chunk):]
-		if n.rowLimiter != nil {
-			if err := n.rowLimiter.WaitN(ctx, len(chunk)); err != nil {
-				return added, err
-			}
-		}
-		k, err := n.st.AddNotifications(ctx, chunk, now)
-		if err != nil {
-			return added, err
-		}
-		added += k
-	}
-	return added, nil
 }
 
 // notice is what the notifier reads of an event.
