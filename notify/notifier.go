@@ -24,8 +24,9 @@ import (
 const DefaultDurable = "motcua-notify"
 
 // DefaultRate is the default cap on sends a second: 360,000 messages an
-// hour, far above a province's need, at a weight on intake within the
-// goal (docs/benchmarks.md, Notifications to applicants).
+// hour, far above a province's need, at a third of the uncapped
+// notifier's work a second (docs/operations.md, The notifier;
+// docs/benchmarks.md, Notifications to applicants).
 const DefaultRate = 100
 
 // recordWindow is how long the recorder gathers outcomes into one
@@ -56,8 +57,7 @@ type Options struct {
 	Lease time.Duration
 	// Workers is how many messages are sent at once (across dossiers; one
 	// dossier's messages on a channel go one after the other); default 16,
-	// which keeps intake's p99 near its level without the notifier while
-	// still sending about 300 a second through a 100 ms gateway
+	// about 300 a second through a 100 ms gateway when Rate allows it
 	// (docs/benchmarks.md, Notifications to applicants).
 	Workers int
 	// Rate caps the sends a second (both channels together), so a backlog
