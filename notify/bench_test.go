@@ -24,7 +24,8 @@ import (
 // (p50, p99 of 2,000 intakes from 8 goroutines) with the notifier busy
 // against without it. One iteration is the whole run: -benchtime 1x.
 // PostgreSQL when TEST_DATABASE_URL is set (BENCH_DB=postgres), else SQLite;
-// NOTIFY_BENCH_WORKERS sets the notifier's senders (default 64).
+// NOTIFY_BENCH_WORKERS sets the notifier's senders and NOTIFY_BENCH_RATE its
+// cap on sends a second (-1: none); both default to the notifier's defaults.
 func BenchmarkNotify(b *testing.B) {
 	total := 10000
 	if v, err := strconv.Atoi(os.Getenv("NOTIFY_BENCH_N")); err == nil && v > 0 {
@@ -50,9 +51,12 @@ func BenchmarkNotify(b *testing.B) {
 		want := total + 2*2000 + 2*2000
 
 		o := e.options()
-		o.Workers, o.Lease, o.Logger = 64, 2*time.Minute, storetest.Quiet()
+		o.Workers, o.Lease, o.Logger = 0, 2*time.Minute, storetest.Quiet() // the defaults
 		if v, err := strconv.Atoi(os.Getenv("NOTIFY_BENCH_WORKERS")); err == nil && v > 0 {
 			o.Workers = v
+		}
+		if v, err := strconv.ParseFloat(os.Getenv("NOTIFY_BENCH_RATE"), 64); err == nil && v != 0 {
+			o.Rate = v // negative: no cap
 		}
 		start := time.Now()
 		e.start(o)

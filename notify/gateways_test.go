@@ -94,6 +94,8 @@ type mailServer struct {
 	down bool
 	msgs []mailMsg
 	tls  []bool
+	// conns are the sessions' connections, one per SMTP conversation.
+	conns []net.Conn
 }
 
 type mailMsg struct {
@@ -165,7 +167,22 @@ func (m *mailServer) messages() []mailMsg {
 
 // NewSession implements smtp.Backend.
 func (m *mailServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	m.mu.Lock()
+	m.conns = append(m.conns, c.Conn())
+	m.mu.Unlock()
 	return &mailSession{m: m, c: c}, nil
+}
+
+// sessions is how many SMTP conversations were opened.
+func (m *mailServer) sessions() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.conns) }
+
+// hangUp closes every connection, as a server dropping idle clients does.
+func (m *mailServer) hangUp() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conns {
+		c.Close()
+	}
 }
 
 type mailSession struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
 
 	"github.com/motcua/motcua/domain"
 	"github.com/motcua/motcua/events"
@@ -21,6 +22,17 @@ import (
 
 // DefaultDurable is the notifier's durable consumer name.
 const DefaultDurable = "motcua-notify"
+
+// DefaultRate is the default cap on sends a second: 360,000 messages an
+// hour, far above a province's need, at a third of the uncapped
+// notifier's work a second (docs/operations.md, The notifier;
+// docs/benchmarks.md, Notifications to applicants).
+const DefaultRate = 100
+
+// recordWindow is how long the recorder gathers outcomes into one
+// transaction: longer means fewer commits taken from intake, and more
+// messages sent again (same ref, same Message-ID) after a crash.
+const recordWindow = 100 * time.Millisecond
 
 var durableRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -45,10 +57,13 @@ type Options struct {
 	Lease time.Duration
 	// Workers is how many messages are sent at once (across dossiers; one
 	// dossier's messages on a channel go one after the other); default 16,
-	// which keeps intake's p99 near its level without the notifier while
-	// still sending about 300 a second through a 100 ms gateway
+	// about 300 a second through a 100 ms gateway when Rate allows it
 	// (docs/benchmarks.md, Notifications to applicants).
 	Workers int
+	// Rate caps the sends a second (both channels together), so a backlog
+	// drains at a steady pace instead of taking the CPU and the database
+	// from intake; default DefaultRate, negative for no cap.
+	Rate float64
 	// Batch is how many stream messages one fetch takes; default 256.
 	Batch int
 	// Poll is how often the dispatcher looks for due rows when not woken;
@@ -77,6 +92,7 @@ type Notifier struct {
 	wake      chan struct{}
 	crashed   chan struct{}
 	crashOnce sync.Once
+	limiter   *rate.Limiter // nil: no cap
 
 	mu       sync.Mutex
 	names    map[string]string // "p:code:version" and "a:code" to names
@@ -109,6 +125,9 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 	if o.Batch <= 0 {
 		o.Batch = 256
 	}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
@@ -124,6 +143,9 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 	}
 	n := &Notifier{conn: conn, st: st, o: o, log: o.Logger, templates: ts, senders: map[domain.NotifyChannel]Sender{},
 		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}, inflight: map[int64]bool{}}
+	if o.Rate > 0 {
+		n.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(o.Rate/10)))
+	}
 	if o.SMS != nil {
 		n.senders[domain.NotifySMS] = o.SMS
 	}
@@ -151,6 +173,7 @@ var errCrashed = errors.New("notify: simulated crash")
 func (n *Notifier) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer n.closeSenders()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); n.consume(ctx) }()
@@ -164,6 +187,16 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// closeSenders lets the senders that hold connections (the Mailer) close
+// them.
+func (n *Notifier) closeSenders() {
+	for _, s := range n.senders {
+		if c, ok := s.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+	}
 }
 
 // FilterSubjects are the subjects the notifier takes: one per notified
@@ -331,6 +364,9 @@ func (n *Notifier) dispatch(ctx context.Context) {
 		go func() {
 			defer workers.Done()
 			for j := range work {
+				if n.limiter != nil && n.limiter.Wait(ctx) != nil {
+					continue // stopping: the lease brings the row back
+				}
 				if o, ok := n.attempt(ctx, j.row, j.d); ok {
 					outs <- o
 				}
@@ -429,12 +465,12 @@ func (n *Notifier) takeDue(ctx context.Context, limit int, work chan<- job) (boo
 	return len(due) == limit, nil
 }
 
-// record writes outcomes in batches (what arrived within a few
-// milliseconds, at most 256), until outs is closed.
+// record writes outcomes in batches (what arrived within recordWindow, at
+// most 256), until outs is closed.
 func (n *Notifier) record(outs <-chan service.AttemptOutcome) {
 	for o := range outs {
 		batch := []service.AttemptOutcome{o}
-		deadline := time.After(5 * time.Millisecond)
+		deadline := time.After(recordWindow)
 	fill:
 		for len(batch) < 256 {
 			select {

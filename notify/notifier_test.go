@@ -465,6 +465,34 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	})
 }
 
+// TestCrashAfterEmail: the same crash after the mail server took an
+// e-mail: SMTP has no idempotency key, so the e-mail goes twice, with the
+// same Message-ID (the row's), which mail clients show once.
+func TestCrashAfterEmail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		o := e.options()
+		o.Lease = 300 * time.Millisecond
+		notify.CrashAfterSend(&o, func(domain.Notification) bool { return false })
+		_, wait := e.start(o)
+		d, _ := e.intake("", email, "email")
+		if err := wait(); !errors.Is(err, notify.ErrCrashed) {
+			t.Fatalf("Run returned %v", err)
+		}
+		if n := len(e.mail.messages()); n != 1 {
+			t.Fatalf("after the crash: %d e-mails", n)
+		}
+		e.start(e.options())
+		rows := e.allSent(d.Code, 1)
+		mails := e.mail.messages()
+		want := fmt.Sprintf("<notification-%d@hanoi.gov.vn>", rows[0].ID)
+		if len(mails) != 2 || mails[0].header("Message-ID") != want || mails[1].header("Message-ID") != want {
+			t.Fatalf("after the restart: %d e-mails, Message-IDs %q, %q; want both %q", len(mails), mails[0].header("Message-ID"),
+				mails[len(mails)-1].header("Message-ID"), want)
+		}
+	})
+}
+
 // TestTwoInstances: two notifiers on one database and one stream send each
 // message once.
 func TestTwoInstances(t *testing.T) {

@@ -15,9 +15,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/motcua/motcua/domain"
 )
@@ -173,17 +175,42 @@ func ParseSMTPURL(smtpURL string) (MailConfig, error) {
 
 // Mailer sends e-mail over SMTP with go-mail: plain text in UTF-8
 // (quoted-printable), a Message-ID made from the ref so a repeat is
-// recognisable, STARTTLS when offered (or implicit TLS).
+// recognisable, STARTTLS when offered (or implicit TLS). It keeps the
+// connections it opened and sends the next messages on them (RSET between
+// messages), so a busy notifier does not pay a TCP and TLS handshake per
+// e-mail: at most maxIdleConns idle, each closed after mailIdle unused or
+// mailPerConn messages.
 type Mailer struct {
 	cfg  MailConfig
 	host string // for the Message-ID
+
+	mu     sync.Mutex
+	client *mail.Client // the settings; nil until the first send
+	idle   []idleConn   // connections ready for a message, newest last
+	reaper *time.Timer  // closes connections idle too long
 }
+
+type idleConn struct {
+	c     *smtp.Client
+	since time.Time
+	sent  int
+}
+
+const (
+	maxIdleConns = 64
+	mailIdle     = 30 * time.Second // below the usual server timeout (RFC 5321, 4.5.3.2: 5 minutes)
+	mailPerConn  = 100              // servers limit the messages of a session
+)
 
 // NewMailer makes the e-mail sender.
 func NewMailer(cfg MailConfig) *Mailer {
 	_, host, _ := strings.Cut(cfg.From, "@")
 	return &Mailer{cfg: cfg, host: host}
 }
+
+// MessageID is the Message-ID of the e-mail for the notification ref:
+// the same for every attempt, so a mail client shows a repeat once.
+func (m *Mailer) MessageID(ref string) string { return "notification-" + ref + "@" + m.host }
 
 // Send sends one e-mail.
 func (m *Mailer) Send(ctx context.Context, to, ref string, msg Message) error {
@@ -198,9 +225,51 @@ func (m *Mailer) Send(ctx context.Context, to, ref string, msg Message) error {
 		return Permanent(errors.New("e-mail: the applicant's address does not parse"))
 	}
 	mm.Subject(msg.Subject)
-	mm.SetMessageIDWithValue("notification-" + ref + "@" + m.host)
+	mm.SetMessageIDWithValue(m.MessageID(ref))
 	mm.SetDate()
 	mm.SetBodyString(mail.TypeTextPlain, msg.Text)
+	c, err := m.settings()
+	if err != nil {
+		return Permanent(fmt.Errorf("e-mail: %s", Scrub(err.Error())))
+	}
+	conn, sent := m.take()
+	if conn != nil {
+		err = c.SendWithSMTPClient(conn, mm)
+		var se *mail.SendError
+		if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+			// The kept connection died (NOOP failed) before anything was
+			// sent: a new one is dialled below.
+			_ = conn.Close()
+			conn, err = nil, nil
+		}
+	}
+	if conn == nil {
+		if conn, err = c.DialToSMTPClientWithContext(ctx); err != nil {
+			return fmt.Errorf("e-mail: %s", Scrub(err.Error()))
+		}
+		sent = 0
+		err = c.SendWithSMTPClient(conn, mm)
+	}
+	if err != nil {
+		_ = conn.Close()
+		var se *mail.SendError
+		if errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
+			return Permanent(fmt.Errorf("e-mail: the server refused the recipient (%d)", se.ErrorCode()))
+		}
+		return fmt.Errorf("e-mail: %s", Scrub(err.Error()))
+	}
+	m.put(conn, sent+1)
+	return nil
+}
+
+// settings returns the go-mail client holding the settings (it dials the
+// connections), made on the first send.
+func (m *Mailer) settings() (*mail.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.client != nil {
+		return m.client, nil
+	}
 	opts := []mail.Option{mail.WithPort(m.cfg.Port), mail.WithTimeout(m.cfg.Timeout), mail.WithHELO(helo())}
 	if m.cfg.SSL {
 		opts = append(opts, mail.WithSSL())
@@ -215,14 +284,75 @@ func (m *Mailer) Send(ctx context.Context, to, ref string, msg Message) error {
 	}
 	c, err := mail.NewClient(m.cfg.Host, opts...)
 	if err != nil {
-		return Permanent(fmt.Errorf("e-mail: %s", Scrub(err.Error())))
+		return nil, err
 	}
-	if err := c.DialAndSendWithContext(ctx, mm); err != nil {
-		var se *mail.SendError
-		if errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
-			return Permanent(fmt.Errorf("e-mail: the server refused the recipient (%d)", se.ErrorCode()))
+	m.client = c
+	return c, nil
+}
+
+// take returns the newest idle connection not idle too long, with the
+// messages it carried, or nil.
+func (m *Mailer) take() (*smtp.Client, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for len(m.idle) > 0 {
+		ic := m.idle[len(m.idle)-1]
+		m.idle = m.idle[:len(m.idle)-1]
+		if time.Since(ic.since) < mailIdle {
+			return ic.c, ic.sent
 		}
-		return fmt.Errorf("e-mail: %s", Scrub(err.Error()))
+		go quit(ic.c)
+	}
+	return nil, 0
+}
+
+// put keeps a connection for the next message, or closes it.
+func (m *Mailer) put(c *smtp.Client, sent int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sent >= mailPerConn || len(m.idle) >= maxIdleConns {
+		go quit(c)
+		return
+	}
+	m.idle = append(m.idle, idleConn{c: c, since: time.Now(), sent: sent})
+	if m.reaper == nil {
+		m.reaper = time.AfterFunc(mailIdle, m.reap)
+	}
+}
+
+// reap closes the connections idle for mailIdle.
+func (m *Mailer) reap() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reaper = nil
+	keep := m.idle[:0]
+	for _, ic := range m.idle {
+		if time.Since(ic.since) < mailIdle {
+			keep = append(keep, ic)
+		} else {
+			go quit(ic.c)
+		}
+	}
+	m.idle = keep
+	if len(m.idle) > 0 {
+		m.reaper = time.AfterFunc(mailIdle, m.reap)
+	}
+}
+
+// quit says goodbye to the server and closes the connection.
+func quit(c *smtp.Client) {
+	_ = c.Quit()
+	_ = c.Close()
+}
+
+// Close closes the idle connections (QUIT); a later Send opens new ones.
+func (m *Mailer) Close() error {
+	m.mu.Lock()
+	idle := m.idle
+	m.idle = nil
+	m.mu.Unlock()
+	for _, ic := range idle {
+		quit(ic.c)
 	}
 	return nil
 }

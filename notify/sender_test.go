@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +155,45 @@ func TestMailTLS(t *testing.T) {
 				t.Fatalf("received %+v, tls %v", tc.srv.msgs, tc.srv.tls)
 			}
 		})
+	}
+}
+
+// TestMailerKeepsConnection: several e-mails go on one SMTP conversation;
+// when the server hangs up, the next e-mail opens a new one and goes; each
+// carries the Message-ID of its ref.
+func TestMailerKeepsConnection(t *testing.T) {
+	t.Parallel()
+	srv := newMailServer(t, nil)
+	m := notify.NewMailer(notify.MailConfig{Host: "127.0.0.1", Port: srv.port(), From: "motcua@hanoi.gov.vn", Timeout: 5 * time.Second})
+	send := func(ref string) {
+		t.Helper()
+		if err := m.Send(context.Background(), "an@example.vn", ref, notify.Message{Subject: "X", Text: "Đã tiếp nhận"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		send(strconv.Itoa(i + 1))
+	}
+	if n, s := len(srv.messages()), srv.sessions(); n != 5 || s != 1 {
+		t.Fatalf("%d e-mails on %d conversations, want 5 on 1", n, s)
+	}
+	srv.hangUp()
+	send("6")
+	msgs := srv.messages()
+	if len(msgs) != 6 || srv.sessions() != 2 {
+		t.Fatalf("after the server hung up: %d e-mails on %d conversations, want 6 on 2", len(msgs), srv.sessions())
+	}
+	for i, msg := range msgs {
+		if want := fmt.Sprintf("<notification-%d@hanoi.gov.vn>", i+1); msg.header("Message-ID") != want {
+			t.Errorf("e-mail %d: Message-ID %q, want %q", i, msg.header("Message-ID"), want)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	send("7")
+	if srv.sessions() != 3 {
+		t.Fatalf("after Close: %d conversations, want 3", srv.sessions())
 	}
 }
 

@@ -51,6 +51,7 @@ type Config struct {
 	SMSURL          string
 	SMSToken        string
 	NotifyWorkers   int
+	NotifyRate      float64 // sends a second at most; negative: no cap
 	Portal          PortalConfig
 }
 
@@ -352,6 +353,17 @@ var settings = []setting{
 			return fmt.Errorf("must be a whole number from 1 to 512")
 		}
 		c.NotifyWorkers = n
+		return nil
+	}},
+	{name: "NOTIFY_RATE", def: "100", help: "SMS and e-mails the notifier sends a second at most, 0 for no cap (more drains a backlog faster, and slows intake more)", parse: func(c *Config, v string) error {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || r > 100000 {
+			return fmt.Errorf("must be a number of messages a second from 0 (no cap) to 100000")
+		}
+		c.NotifyRate = r
+		if r == 0 {
+			c.NotifyRate = -1
+		}
 		return nil
 	}},
 	{name: "DVCQG_URL", help: "national public-service portal's sync address; set = keep the portal's copy of every dossier current", secret: true, parse: func(c *Config, v string) error {

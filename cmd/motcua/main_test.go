@@ -206,6 +206,7 @@ func TestBadConfigNamesTheVariable(t *testing.T) {
 		"PUBLIC_RATE_LIMIT": "-1",
 		"TRUSTED_PROXIES":   "10.0.0.0/99",
 		"SHUTDOWN_TIMEOUT":  "soon",
+		"NOTIFY_RATE":       "-5",
 	}
 	for name, value := range cases {
 		err := run(context.Background(), []string{"migrate"}, envOf(map[string]string{name: value, "DATA_DIR": t.TempDir()}), io.Discard, io.Discard, nil)

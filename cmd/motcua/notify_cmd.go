@@ -24,7 +24,7 @@ const notifyUsage = "usage: motcua notify [--durable NAME]\n" +
 // newNotifier builds the notifier from the configuration: the channels
 // configured, metrics on reg (nil: none).
 func newNotifier(cfg Config, conn *events.Conn, st *store.Store, log *slog.Logger, reg prometheus.Registerer, durable string) (*notify.Notifier, error) {
-	o := notify.Options{PublicURL: cfg.PublicURL, Durable: durable, Logger: log, Workers: cfg.NotifyWorkers}
+	o := notify.Options{PublicURL: cfg.PublicURL, Durable: durable, Logger: log, Workers: cfg.NotifyWorkers, Rate: cfg.NotifyRate}
 	if reg != nil {
 		o.Metrics = notify.NewMetrics(reg)
 	}

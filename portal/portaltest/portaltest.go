@@ -165,20 +165,7 @@ func (p *Portal) integration(w http.ResponseWriter, r *http.Request) {
 	delay, behave, hangs := p.delay, p.behave, p.hangs
 	valid := p.sessions[in.Session]
 	p.mu.Unlock()
-	var a *Answer
-	if behave != nil {
-		a = behave(c)
-	}
-	if a == nil {
-		a = &Answer{}
-		if !valid {
-			a.Code, a.Message = 401, "phiên làm việc hết hạn"
-		} else if in.Service != "DongBoHoSoMC" && in.Service != "CapNhatTienDoHoSoMC" {
-			a.Code, a.Message = 400, "service không hợp lệ"
-		} else {
-			a.Message = "thành công"
-		}
-	}
+	a := answerFor(c, valid, behave)
 	if a.Delay == 0 {
 		a.Delay = delay
 	}
@@ -189,12 +176,41 @@ func (p *Portal) integration(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.Answered = a.Code
-	if a.Body != "" || a.Hang || a.Redirect != "" || (a.Status != 0 && a.Status != 200) {
+	if a.raw() {
 		c.Answered = -1 // no protocol answer
 	}
 	p.mu.Lock()
 	p.calls = append(p.calls, c)
 	p.mu.Unlock()
+	a.write(w, r, hangs)
+}
+
+// answerFor is what the portal answers a call: behave's answer, else
+// success for a valid session and a known service.
+func answerFor(c Call, valid bool, behave func(Call) *Answer) *Answer {
+	if behave != nil {
+		if a := behave(c); a != nil {
+			return a
+		}
+	}
+	switch {
+	case !valid:
+		return &Answer{Code: 401, Message: "phiên làm việc hết hạn"}
+	case c.Service != "DongBoHoSoMC" && c.Service != "CapNhatTienDoHoSoMC":
+		return &Answer{Code: 400, Message: "service không hợp lệ"}
+	}
+	return &Answer{Message: "thành công"}
+}
+
+// raw reports whether the answer is not the protocol's JSON (a hang, a
+// redirect, a page, an HTTP error).
+func (a *Answer) raw() bool {
+	return a.Body != "" || a.Hang || a.Redirect != "" || (a.Status != 0 && a.Status != 200)
+}
+
+// write sends the answer; a hang lasts until the request ends or hangs is
+// closed.
+func (a *Answer) write(w http.ResponseWriter, r *http.Request, hangs <-chan struct{}) {
 	switch {
 	case a.Hang:
 		select {
