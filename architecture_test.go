@@ -55,8 +55,8 @@ var rules = map[string]rule{
 	"portal/portaltest": {},
 	// The synthetic data set for benchmarks and the demo: the store's bulk
 	// loader and the service's PIN hashing, no database library of its own.
-	"seed": {ours: []string{"domain", "service", "store"}},
-	"cmd/motcua":        {ours: []string{"domain", "service", "store", "events", "handlers", "web", "auth", "notify", "portal", "seed"}, thirdParty: []string{""}},
+	"seed":       {ours: []string{"domain", "service", "store"}},
+	"cmd/motcua": {ours: []string{"domain", "service", "store", "events", "handlers", "web", "auth", "notify", "portal", "seed"}, thirdParty: []string{""}},
 }
 
 // check returns the rule a production import of the package breaks, or "".

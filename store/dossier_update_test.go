@@ -26,7 +26,7 @@ func applyAll(t *testing.T, st *store.Store, code string, at time.Time, actions 
 				return err
 			}
 			read := d.Version
-			ch, err := d.Apply(in, admin, now, cal)
+			ch, err := d.Apply(in, admin, now, cal, domain.DefaultDueSoonLead)
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func TestDossierForUpdateAfterWait(t *testing.T) {
 					return err
 				}
 				read := cur.Version
-				ch, err := cur.Apply(domain.TransitionInput{Action: domain.ActionRequestSupplement, Reason: "thiếu", Items: []string{"x"}}, admin, now.Add(2*time.Hour), cal)
+				ch, err := cur.Apply(domain.TransitionInput{Action: domain.ActionRequestSupplement, Reason: "thiếu", Items: []string{"x"}}, admin, now.Add(2*time.Hour), cal, domain.DefaultDueSoonLead)
 				if err != nil {
 					return err
 				}
