@@ -50,7 +50,7 @@ var rules = map[string]rule{
 	"auth": {ours: []string{"domain"}, thirdParty: []string{"github.com/golang-jwt/", "github.com/MicahParks/keyfunc/"}},
 	// The stream's consumers: each reads the events through events and the
 	// database through service's ports, and holds its own gateway's library.
-	"notify":            {ours: []string{"domain", "service", "events"}, thirdParty: []string{"github.com/nats-io/", "github.com/prometheus/", "github.com/wneessen/go-mail", "golang.org/x/text/"}},
+	"notify":            {ours: []string{"domain", "service", "events"}, thirdParty: []string{"github.com/nats-io/", "github.com/prometheus/", "github.com/wneessen/go-mail", "golang.org/x/text/", "golang.org/x/time/"}},
 	"portal":            {ours: []string{"domain", "service", "events"}, thirdParty: []string{"github.com/nats-io/", "github.com/prometheus/"}},
 	"portal/portaltest": {},
 	// The synthetic data set for benchmarks and the demo: the store's bulk
