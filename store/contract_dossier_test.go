@@ -153,9 +153,16 @@ func TestOverdueMerge(t *testing.T) {
 				t.Errorf("overdue at +%dm: %v, want %v", tc.asOf, got, tc.want)
 			}
 		}
-		for _, limit := range []int{1, 2, 3} {
+		// Pages of the list now, and of the list as it stood (the kept
+		// states; on PostgreSQL read nearest the earliest deadline first):
+		// ties on the deadline (d3, d4) split across pages too.
+		for _, page := range []struct {
+			limit int
+			past  bool
+		}{{1, false}, {2, false}, {3, false}, {1, true}, {2, true}, {3, true}, {5, true}} {
+			limit := page.limit
 			var paged []string
-			f := service.OverdueFilter{AsOf: at(120), Limit: limit}
+			f := service.OverdueFilter{AsOf: at(120), Limit: limit, Past: page.past}
 			for range 10 {
 				rows, err := st.Overdue(ctx, f)
 				if err != nil {
@@ -171,7 +178,7 @@ func TestOverdueMerge(t *testing.T) {
 				f.After = &service.OverdueCursor{DueAt: last.DueAt, Kind: last.Kind, ID: last.DossierID, Seq: last.StepSeq}
 			}
 			if !slices.Equal(paged, all) {
-				t.Errorf("pages of %d: %v, want %v", limit, paged, all)
+				t.Errorf("pages of %d (as it stood: %v): %v, want %v", limit, page.past, paged, all)
 			}
 		}
 		if got := list(service.OverdueFilter{AsOf: at(120), Limit: 100, AgencyCodes: []string{"000.00.99.H29"}}); len(got) != 0 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -166,17 +167,55 @@ func (q queries) writeSpans(ctx context.Context, d *domain.Dossier, ch domain.Ch
 // overdueThen answers the overdue list as it stood at f.AsOf, from
 // overdue_spans: the versions in force then whose deadline had passed, with
 // the status and holder of that moment and the appointment recorded by then.
-// On PostgreSQL the versions in force at an instant come from a GiST index
-// on their validity range; the page is then sorted by deadline.
 func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]service.OverdueRow, error) {
-	asOf := ts(f.AsOf)
-	var b strings.Builder
-	args := []any{asOf}
-	b.WriteString(`SELECT o.kind, o.dossier_id AS id, o.step_seq AS seq, o.step_name, d.code, o.procedure_code,
+	where, args := s.overdueThenWhere(f)
+	if s.dialect == Postgres {
+		// The GiST index on (validity, deadline) gives the states in force
+		// nearest the earliest deadline first, but not in the page's full
+		// order (deadline, kind, dossier, step); so the page's last
+		// deadline is read that way first, and the page is then the states
+		// in force up to it, sorted: a few rows read instead of every state
+		// in force at the instant (docs/benchmarks.md, issue 17).
+		var last sql.NullTime
+		err := s.db.WithContext(ctx).Raw(`SELECT max(overdue_from) FROM (SELECT o.overdue_from FROM overdue_spans o WHERE `+where+
+			` ORDER BY o.overdue_from <-> '1970-01-01T00:00:00Z'::timestamptz LIMIT ?) page`, append(args, f.Limit)...).Row().Scan(&last)
+		if err != nil {
+			return nil, translate(err, "overdue then")
+		}
+		if !last.Valid {
+			return []service.OverdueRow{}, nil
+		}
+		where += " AND o.overdue_from <= ?"
+		args = append(args, last.Time)
+	}
+	q := `SELECT o.kind, o.dossier_id AS id, o.step_seq AS seq, o.step_name, d.code, o.procedure_code,
 		o.lead_agency_code, o.agency_code, o.holder_code, o.status, o.overdue_from AS due_at,
 		d.promised_at, d.extension_late, d.extended_at
-		FROM overdue_spans o JOIN dossiers d ON d.id = o.dossier_id WHERE `)
-	args = args[:0]
+		FROM overdue_spans o JOIN dossiers d ON d.id = o.dossier_id WHERE ` + where +
+		" ORDER BY o.overdue_from, o.kind, o.dossier_id, o.step_seq LIMIT ?"
+	args = append(args, f.Limit)
+	var rows []overdueRow
+	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "overdue then")
+	}
+	out := make([]service.OverdueRow, 0, len(rows))
+	for _, r := range rows {
+		if r.ExtendedAt == nil || r.ExtendedAt.After(f.AsOf) {
+			// The apology came after the instant asked about.
+			r.PromisedAt, r.ExtensionLate = nil, nil
+		}
+		out = append(out, r.service())
+	}
+	return out, nil
+}
+
+// overdueThenWhere is the condition on overdue_spans (alias o) of the states
+// in force at f.AsOf whose deadline had passed then, with the filter and the
+// page's cursor.
+func (s *Store) overdueThenWhere(f service.OverdueFilter) (string, []any) {
+	asOf := ts(f.AsOf)
+	var b strings.Builder
+	var args []any
 	if s.dialect == Postgres {
 		b.WriteString("tstzrange(o.valid_from, o.valid_to, '[)') @> ?::timestamptz")
 		args = append(args, asOf)
@@ -192,19 +231,5 @@ func (s *Store) overdueThen(ctx context.Context, f service.OverdueFilter) ([]ser
 		due := ts(c.DueAt)
 		args = append(args, due, due, c.Kind, c.Kind, c.ID, c.ID, c.Seq)
 	}
-	b.WriteString(" ORDER BY o.overdue_from, o.kind, o.dossier_id, o.step_seq LIMIT ?")
-	args = append(args, f.Limit)
-	var rows []overdueRow
-	if err := s.db.WithContext(ctx).Raw(b.String(), args...).Scan(&rows).Error; err != nil {
-		return nil, translate(err, "overdue then")
-	}
-	out := make([]service.OverdueRow, 0, len(rows))
-	for _, r := range rows {
-		if r.ExtendedAt == nil || r.ExtendedAt.After(f.AsOf) {
-			// The apology came after the instant asked about.
-			r.PromisedAt, r.ExtensionLate = nil, nil
-		}
-		out = append(out, r.service())
-	}
-	return out, nil
+	return b.String(), args
 }
