@@ -245,6 +245,18 @@ func (p *pgSink) finish(ctx context.Context, extra []seedJob) error {
 
 // copyRows streams rows into a table with COPY on one connection.
 func (s *Store) copyRows(ctx context.Context, table string, cols []string, rows iter.Seq[[]any]) error {
+	return s.withPgx(ctx, "COPY", func(pc *pgx.Conn) error {
+		next, stop := iter.Pull(rows)
+		defer stop()
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, &pullSource{next: next})
+		return err
+	})
+}
+
+// withPgx runs fn on one pooled connection's pgx connection, for what
+// database/sql cannot say (COPY, LISTEN); what names the use in the error
+// when the driver is not pgx.
+func (s *Store) withPgx(ctx context.Context, what string, fn func(pc *pgx.Conn) error) error {
 	conn, err := s.sqlDB.Conn(ctx)
 	if err != nil {
 		return err
@@ -253,13 +265,9 @@ func (s *Store) copyRows(ctx context.Context, table string, cols []string, rows 
 	return conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
-			return fmt.Errorf("store: COPY needs the pgx driver, got %T", dc)
+			return fmt.Errorf("store: %s needs the pgx driver, got %T", what, dc)
 		}
-		next, stop := iter.Pull(rows)
-		defer stop()
-		src := &pullSource{next: next}
-		_, err := sc.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, src)
-		return err
+		return fn(sc.Conn())
 	})
 }
 

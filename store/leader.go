@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 )
 
 // Advisory-lock keys of the jobs one instance runs at a time.
@@ -115,17 +115,7 @@ func (s *Store) ListenOutbox(ctx context.Context, wake func()) error {
 }
 
 func (s *Store) listen(ctx context.Context, wake func()) error {
-	conn, err := s.sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: LISTEN needs the pgx driver, got %T", dc)
-		}
-		pc := sc.Conn()
+	return s.withPgx(ctx, "LISTEN", func(pc *pgx.Conn) error {
 		if _, err := pc.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
 			return err
 		}
