@@ -131,11 +131,20 @@ func (p *pipeline) run(ctx context.Context) error {
 // the read in progress to finish.
 func (p *pipeline) wait(ctx context.Context) {
 	if p.inflight == 0 {
+		// A commit while the last marks are written wakes this pump itself:
+		// it reads again beside the mark instead of after it, and a new
+		// event waits for one read, not for the mark and a new pump.
+		var woken <-chan struct{}
+		if p.drained && p.reading == nil && p.failErr == nil && ctx.Err() == nil {
+			woken = p.r.wake
+		}
 		select { // a nil channel is never ready; run makes sure one is not nil
 		case res := <-p.marking:
 			p.marked(res)
 		case res := <-p.reading:
 			p.took(ctx, res)
+		case <-woken:
+			p.drained = false
 		}
 		return
 	}
