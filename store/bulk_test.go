@@ -99,12 +99,21 @@ func TestBulkLoad(t *testing.T) {
 		if want := domain.DossierCode(unit, now, 10); res.Dossier.Code != want {
 			t.Fatalf("the intake after the load gave %s, want %s", res.Dossier.Code, want)
 		}
-		if _, err := st.NewBulkLoader(ctx, agencies, procs); err == nil {
+		// Refused before it writes anything, a new procedure included.
+		other := procs[0]
+		other.Code = "1.001613"
+		if l, err := st.NewBulkLoader(ctx, agencies, []domain.Procedure{other}); err == nil {
+			l.Abort()
 			t.Fatal("a second bulk load was accepted")
 		}
-		var n int64
-		if err := st.DB().Raw("SELECT COUNT(*) FROM dossiers").Scan(&n).Error; err != nil || n != 10 {
-			t.Fatalf("%d dossiers (%v), want 10", n, err)
+		for _, c := range []struct {
+			q    string
+			want int64
+		}{{"SELECT COUNT(*) FROM dossiers", 10}, {"SELECT COUNT(*) FROM procedures", 1}, {"SELECT COUNT(*) FROM agencies", 2}} {
+			var n int64
+			if err := st.DB().Raw(c.q).Scan(&n).Error; err != nil || n != c.want {
+				t.Fatalf("%s: %d (%v), want %d", c.q, n, err, c.want)
+			}
 		}
 	})
 }
