@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -96,29 +97,31 @@ func (s *Service) Scorecard(ctx context.Context, actor domain.Actor, q Scorecard
 	if now := s.clock.Now(); end.After(now) {
 		end = now
 	}
-	set, err := s.store.ScoreSet(ctx, ScoreSetQuery{From: start, To: end, AgencyCodes: codes})
-	if err != nil {
-		return ScorecardReport{}, err
-	}
-	paid, err := s.store.Payments(ctx, start, end, codes)
-	if err != nil {
-		return ScorecardReport{}, err
-	}
-	procs, err := s.store.ProcedureTotals(ctx, comp.AsOf)
-	if err != nil {
-		return ScorecardReport{}, err
-	}
-	synced, err := s.portalSynced(ctx, start, end)
-	if err != nil {
+	// The reads below are independent: run at once, each on its own
+	// connection, the scorecard takes about the longest of them instead of
+	// their sum (docs/benchmarks.md, issue 17).
+	var (
+		set    map[string]ScoreSetCounts
+		paid   map[string][2]int64
+		procs  map[string]int64
+		synced map[string]int
+		names  map[string]string
+	)
+	if err := concurrently(
+		func() (err error) {
+			set, err = s.store.ScoreSet(ctx, ScoreSetQuery{From: start, To: end, AgencyCodes: codes})
+			return
+		},
+		func() (err error) { paid, err = s.store.Payments(ctx, start, end, codes); return },
+		func() (err error) { procs, err = s.store.ProcedureTotals(ctx, comp.AsOf); return },
+		func() (err error) { synced, err = s.portalSynced(ctx, start, end); return },
+		func() (err error) { names, err = s.store.Names(ctx, GroupByAgency, codes); return },
+	); err != nil {
 		return ScorecardReport{}, err
 	}
 	figs := map[string]domain.Figures{}
 	for _, r := range comp.Rows {
 		figs[r.Code] = r.Figures
-	}
-	names, err := s.store.Names(ctx, GroupByAgency, codes)
-	if err != nil {
-		return ScorecardReport{}, err
 	}
 	rep := ScorecardReport{Period: p, AsOf: end, Rows: make([]ScorecardRow, 0, len(codes))}
 	for _, c := range codes {
@@ -134,6 +137,27 @@ func (s *Service) Scorecard(ctx context.Context, actor domain.Actor, q Scorecard
 		rep.Rows = append(rep.Rows, ScorecardRow{Code: c, Name: names[c], Scorecard: domain.Score(in)})
 	}
 	return rep, nil
+}
+
+// concurrently runs fns at once and returns the first error in their
+// order, after all have returned.
+func concurrently(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Lateness groupings.
