@@ -26,6 +26,9 @@ type fakeOutbox struct {
 	// onMark, when set, is called before MarkPublished does anything; an
 	// error it returns is MarkPublished's.
 	onMark func(seqs []int64) error
+	// hidden rows are not committed yet: no read returns them.
+	hidden map[int64]bool
+	also   [][]int64 // the gaps each PendingEventsAfter asked for
 }
 
 func newFakeOutbox(recs ...service.OutboxRecord) *fakeOutbox {
@@ -43,7 +46,28 @@ func (f *fakeOutbox) add(recs ...service.OutboxRecord) {
 func (f *fakeOutbox) done(seq int64) bool {
 	_, pub := f.published[seq]
 	_, park := f.parked[seq]
-	return pub || park
+	return pub || park || f.hidden[seq]
+}
+
+// hide makes seqs invisible to reads, as rows of transactions not yet
+// committed; show commits them.
+func (f *fakeOutbox) hide(seqs ...int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hidden == nil {
+		f.hidden = map[int64]bool{}
+	}
+	for _, s := range seqs {
+		f.hidden[s] = true
+	}
+}
+
+func (f *fakeOutbox) show(seqs ...int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range seqs {
+		delete(f.hidden, s)
+	}
 }
 
 func (f *fakeOutbox) PendingEvents(_ context.Context, limit int) ([]service.OutboxRecord, error) {
@@ -132,13 +156,20 @@ func (f *fakeOutbox) forget() {
 }
 
 // PendingEventsAfter makes the fake an events.CursorReader.
-func (f *fakeOutbox) PendingEventsAfter(_ context.Context, after int64, limit int) ([]service.OutboxRecord, error) {
+func (f *fakeOutbox) PendingEventsAfter(_ context.Context, after int64, also []int64, limit int) ([]service.OutboxRecord, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	f.afterReads++
-	i, _ := slices.BinarySearchFunc(f.recs, after+1, func(r service.OutboxRecord, seq int64) int { return cmp.Compare(r.Seq, seq) })
+	f.also = append(f.also, also)
 	var out []service.OutboxRecord
+	for _, r := range f.recs {
+		if r.Seq <= after && slices.Contains(also, r.Seq) && !f.done(r.Seq) && len(out) < limit {
+			r.Attempts = f.attempts[r.Seq]
+			out = append(out, r)
+		}
+	}
+	i, _ := slices.BinarySearchFunc(f.recs, after+1, func(r service.OutboxRecord, seq int64) int { return cmp.Compare(r.Seq, seq) })
 	for _, r := range f.recs[i:] {
 		if len(out) == limit {
 			break

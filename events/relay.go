@@ -54,6 +54,8 @@ type RelayOptions struct {
 	Logger *slog.Logger
 	// Metrics, or nil.
 	Metrics *Metrics
+
+	pumpLifetime time.Duration // default pumpLifetime (tests shorten or lengthen it)
 }
 
 // Relay publishes the outbox to JetStream, in order, at least once (exactly
@@ -123,6 +125,9 @@ func NewRelay(conn *Conn, reader service.OutboxReader, opts RelayOptions) *Relay
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.pumpLifetime <= 0 {
+		opts.pumpLifetime = pumpLifetime
+	}
 	// A publishing context of its own: acknowledgements time out after
 	// AckTimeout, and the whole window fits in its pending limit.
 	js, err := jetstream.New(conn.NATS(),
@@ -153,7 +158,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	failures := 0
 	for {
-		_, err := r.pump(ctx)
+		_, again, err := r.pump(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -170,6 +175,9 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.log.Info("event relay: publishing again", "after_failures", failures)
 			failures = 0
 		}
+		if again {
+			continue // a long pump ended: a new one reads from the oldest pending row
+		}
 		// pump read until it found nothing more: wait for a wake-up.
 		select {
 		case <-ctx.Done():
@@ -185,7 +193,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Flush(ctx context.Context) error {
 	failures := 0
 	for {
-		n, err := r.pump(ctx)
+		n, _, err := r.pump(ctx)
 		if err == nil && n == 0 {
 			return nil
 		}

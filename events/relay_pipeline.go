@@ -1,9 +1,11 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,17 +24,32 @@ type item struct {
 }
 
 // CursorReader is an outbox reader that can also read the pending events
-// after a sequence number (in seq order, as PendingEvents). The relay then
-// reads each row once while earlier ones are in flight: the first read of a
-// pump starts from the oldest pending event (so one committed late with a
-// lower seq, or one that failed, is not skipped), the next ones after the
-// highest seq read. Those reads run beside the publishing, one at a time.
-// With a plain OutboxReader the relay reads the rows it holds again with
-// each read (up to MaxInFlight of them), between publishes.
+// after a sequence number, and those among a list of seqs (in seq order, as
+// PendingEvents). The relay then reads each row once while earlier ones are
+// in flight: the first read of a pump starts from the oldest pending event
+// (so one that failed is not skipped), the next ones after the highest seq
+// read, plus the seqs it saw missing below it (gaps). Those reads run beside
+// the publishing, one at a time. With a plain OutboxReader the relay reads
+// the rows it holds again with each read (up to MaxInFlight of them),
+// between publishes.
 type CursorReader interface {
 	service.OutboxReader
-	PendingEventsAfter(ctx context.Context, afterSeq int64, limit int) ([]service.OutboxRecord, error)
+	PendingEventsAfter(ctx context.Context, afterSeq int64, also []int64, limit int) ([]service.OutboxRecord, error)
 }
+
+// Gaps. A transaction takes its outbox seq when it writes the row and
+// becomes visible at its commit, so concurrent commands commit out of seq
+// order: a read after the cursor can see seq 12 while 11 is still
+// uncommitted, and the cursor moves past 11. The relay keeps such missing
+// seqs (up to maxGaps) and asks for them with each read, so the late row goes
+// as soon as its commit wakes the relay instead of waiting for the next pump.
+// A seq that never comes (a rolled-back transaction) stays a gap until the
+// pump ends; a pump ends after pumpLifetime at the latest, and the next one
+// reads from the oldest pending row, which finds anything the gaps missed.
+const (
+	maxGaps      = 1024
+	pumpLifetime = time.Second
+)
 
 // pump publishes the outbox until it has read everything pending, a publish
 // or a database call fails, or ctx ends; then it waits for the events in
@@ -47,7 +64,10 @@ type CursorReader interface {
 // dossiers are pipelined: up to MaxInFlight unacknowledged at once, the next
 // records read and encoded while earlier ones wait for their
 // acknowledgement, acknowledged ones marked published in batches.
-func (r *Relay) pump(ctx context.Context) (int, error) {
+//
+// again reports that the pump ended only because it reached pumpLifetime:
+// run a new one at once.
+func (r *Relay) pump(ctx context.Context) (read int, again bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.updateBacklog(ctx)
@@ -59,10 +79,11 @@ func (r *Relay) pump(ctx context.Context) (int, error) {
 		queues: map[string][]*item{},
 		busy:   map[string]bool{},
 		timer:  time.NewTimer(time.Hour),
+		born:   time.Now(),
 	}
 	defer p.timer.Stop()
-	err := p.run(ctx)
-	return p.read, err
+	err = p.run(ctx)
+	return p.read, p.expired && err == nil, err
 }
 
 // pipeline is the state of one pump.
@@ -87,7 +108,10 @@ type pipeline struct {
 	failErr  error              // the first failure: no more reading or publishing
 	drained  bool               // the last read found nothing beyond what is known
 	cursor   int64              // the highest seq read
+	gaps     []int64            // seqs missing below cursor, ascending: looked for with each read
 	lastRead time.Time
+	born     time.Time // the pump's start
+	expired  bool      // past pumpLifetime: no more reads, end when what is read has gone
 }
 
 type sentItem struct {
@@ -99,8 +123,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	r := p.r
 	for {
 		stopping := p.failErr != nil || ctx.Err() != nil
+		if !p.expired && time.Since(p.born) > r.opts.pumpLifetime {
+			p.expired = true
+		}
 		// Read more when a batch fits in the window.
-		if !stopping && !p.drained && p.reading == nil && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
+		if !stopping && !p.drained && !p.expired && p.reading == nil && p.inflight+p.queued+r.opts.BatchSize <= r.opts.MaxInFlight {
 			if err := p.fill(ctx); err != nil {
 				p.fail(err)
 				continue
@@ -117,7 +144,7 @@ func (p *pipeline) run(ctx context.Context) error {
 				}
 				return p.failErr
 			}
-			if ctx.Err() != nil || (p.drained && p.queued == 0) {
+			if ctx.Err() != nil || ((p.drained || p.expired) && p.queued == 0) {
 				return nil
 			}
 			continue
@@ -135,7 +162,7 @@ func (p *pipeline) wait(ctx context.Context) {
 		// it reads again beside the mark instead of after it, and a new
 		// event waits for one read, not for the mark and a new pump.
 		var woken <-chan struct{}
-		if p.drained && p.reading == nil && p.failErr == nil && ctx.Err() == nil {
+		if p.drained && !p.expired && p.reading == nil && p.failErr == nil && ctx.Err() == nil {
 			woken = p.r.wake
 		}
 		select { // a nil channel is never ready; run makes sure one is not nil
@@ -176,12 +203,12 @@ func (p *pipeline) fail(err error) {
 func (p *pipeline) fill(ctx context.Context) error {
 	r := p.r
 	if cr, ok := r.reader.(CursorReader); ok {
-		after, limit := p.cursor, r.opts.BatchSize
+		after, also, limit := p.cursor, slices.Clone(p.gaps), r.opts.BatchSize
 		done := make(chan readResult, 1)
 		p.reading = done
 		go func() {
-			recs, err := cr.PendingEventsAfter(ctx, after, limit)
-			done <- readResult{recs: recs, limit: limit, err: err}
+			recs, err := cr.PendingEventsAfter(ctx, after, also, limit+len(also))
+			done <- readResult{recs: recs, limit: limit + len(also), after: after, cursor: true, err: err}
 		}()
 		return nil
 	}
@@ -192,9 +219,11 @@ func (p *pipeline) fill(ctx context.Context) error {
 
 // readResult is what a read of the outbox gave.
 type readResult struct {
-	recs  []service.OutboxRecord
-	limit int
-	err   error
+	recs   []service.OutboxRecord
+	limit  int
+	after  int64 // the cursor the read started from
+	cursor bool  // a CursorReader's read: it keeps the gaps
+	err    error
 }
 
 // took takes the result of a background read.
@@ -213,6 +242,9 @@ func (p *pipeline) take(ctx context.Context, res readResult) error {
 		return fmt.Errorf("read outbox: %w", res.err)
 	}
 	p.drained = len(recs) < limit
+	if res.cursor {
+		p.lookFor(res.after, recs)
+	}
 	fresh := 0
 	for _, rec := range recs {
 		p.cursor = max(p.cursor, rec.Seq)
@@ -281,5 +313,33 @@ func (p *pipeline) dispatch() {
 	}
 	if len(p.ready) == 0 {
 		p.ready = nil // let the array go
+	}
+}
+
+// lookFor updates the gaps after a cursor read that started after seq
+// after: the seqs it found are no longer missing, and the holes between the
+// rows it found beyond after are (below the first row only when the read
+// had a cursor: the oldest pending row has nothing pending before it).
+func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
+	if len(p.gaps) > 0 {
+		kept := p.gaps[:0]
+		for _, seq := range p.gaps {
+			if _, found := slices.BinarySearchFunc(recs, seq, func(r service.OutboxRecord, s int64) int { return cmp.Compare(r.Seq, s) }); !found {
+				kept = append(kept, seq)
+			}
+		}
+		p.gaps = kept
+	}
+	last := after
+	for _, rec := range recs {
+		if rec.Seq <= after {
+			continue // a gap found
+		}
+		if last > 0 {
+			for seq := last + 1; seq < rec.Seq && len(p.gaps) < maxGaps; seq++ {
+				p.gaps = append(p.gaps, seq)
+			}
+		}
+		last = rec.Seq
 	}
 }

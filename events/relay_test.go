@@ -3,7 +3,9 @@ package events_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,5 +432,40 @@ func TestRelayKeepsEventsWhileStreamIsAway(t *testing.T) {
 	if err := relay.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	checkStream(t, conn, recs)
+}
+
+// A command that took its outbox seq before another one but commits after
+// it: the relay has read past it, and finds it through its gaps with the
+// read its commit wakes, while the same pump is still busy (here: writing
+// its marks), not when the next pump starts.
+func TestRelayFindsALateCommitWhileThePumpRuns(t *testing.T) {
+	conn := eventstest.Conn(t)
+	recs := records(t, 1, 3, 3)
+	ob := newFakeOutbox(recs...)
+	ob.hide(2)
+	release := make(chan struct{})
+	var once sync.Once
+	ob.onMark = func([]int64) error { <-release; return nil }
+	defer once.Do(func() { close(release) })
+	o := events.RelayOptions{Logger: eventstest.Logger(), PollInterval: time.Hour}
+	events.SetPumpLifetime(&o, time.Minute)
+	relay := events.NewRelay(conn, ob, o)
+	runRelay(t, relay)
+	waitFor(t, 5*time.Second, "seqs 1 and 3 on the stream", func() bool { return eventstest.StreamMsgs(t, conn) == 2 })
+
+	ob.show(2) // its commit, and the wake-up it sends
+	relay.Wake()
+	waitFor(t, 3*time.Second, "seq 2 on the stream while the first marks are still being written", func() bool {
+		return eventstest.StreamMsgs(t, conn) == 3
+	})
+	ob.mu.Lock()
+	asked := slices.ContainsFunc(ob.also, func(gaps []int64) bool { return slices.Equal(gaps, []int64{2}) })
+	ob.mu.Unlock()
+	if !asked {
+		t.Errorf("no read asked for the gap [2]: %v", ob.also)
+	}
+	once.Do(func() { close(release) })
+	waitFor(t, 5*time.Second, "all three marked", func() bool { p, _, _ := ob.counts(); return p == 3 })
 	checkStream(t, conn, recs)
 }

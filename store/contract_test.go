@@ -234,9 +234,19 @@ func TestContractOutboxIDsAndOrder(t *testing.T) {
 		if left, _ := st.PendingEvents(ctx, 10); len(left) != 2 || left[0].Seq != recs[0].Seq || left[1].Seq != recs[2].Seq {
 			t.Fatalf("pending after marking the middle one: %+v", left)
 		}
-		after, err := st.PendingEventsAfter(ctx, recs[0].Seq, 10)
+		after, err := st.PendingEventsAfter(ctx, recs[0].Seq, nil, 10)
 		if err != nil || len(after) != 1 || after[0].Seq != recs[2].Seq {
 			t.Fatalf("pending after seq %d: %+v, %v", recs[0].Seq, after, err)
+		}
+		// A gap below the cursor: the pending one is read, first; a
+		// published one and an unknown one are not.
+		gaps, err := st.PendingEventsAfter(ctx, recs[2].Seq, []int64{recs[0].Seq, recs[1].Seq, 999999}, 10)
+		if err != nil || len(gaps) != 1 || gaps[0].Seq != recs[0].Seq {
+			t.Fatalf("pending after seq %d and among the gaps: %+v, %v", recs[2].Seq, gaps, err)
+		}
+		both, err := st.PendingEventsAfter(ctx, recs[1].Seq, []int64{recs[0].Seq}, 10)
+		if err != nil || len(both) != 2 || both[0].Seq != recs[0].Seq || both[1].Seq != recs[2].Seq {
+			t.Fatalf("a gap and a row after the cursor, in seq order: %+v, %v", both, err)
 		}
 	})
 }

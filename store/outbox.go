@@ -19,16 +19,28 @@ import (
 
 // PendingEvents returns unpublished, unparked events in the order written.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]service.OutboxRecord, error) {
-	return s.PendingEventsAfter(ctx, 0, limit)
+	return s.PendingEventsAfter(ctx, 0, nil, limit)
 }
 
 // PendingEventsAfter returns unpublished, unparked events written after seq,
-// in order (events.CursorReader: the relay reads each row once while the
-// ones before it are still in flight). It scans rows directly: the relay's
-// hot path.
-func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) ([]service.OutboxRecord, error) {
-	rows, err := s.ctx(ctx).Raw(`SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
-		WHERE parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit).Rows()
+// and those among also (seqs the relay saw missing below it: transactions
+// that took their seq earlier and had not committed yet), in order
+// (events.CursorReader: the relay reads each row once while the ones before
+// it are still in flight). It scans rows directly: the relay's hot path.
+func (s *Store) PendingEventsAfter(ctx context.Context, after int64, also []int64, limit int) ([]service.OutboxRecord, error) {
+	q, args := `SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
+		WHERE parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, []any{after, limit}
+	if len(also) > 0 {
+		in := "seq = ANY(CAST(? AS bigint[]))"
+		list := "{" + joinSeqs(also) + "}"
+		if s.dialect != Postgres {
+			in, list = "seq IN (SELECT value FROM json_each(?))", "["+joinSeqs(also)+"]"
+		}
+		q = `SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
+		WHERE parked_at IS NULL AND (seq > ? OR ` + in + `) ORDER BY seq LIMIT ?`
+		args = []any{after, list, limit}
+	}
+	rows, err := s.ctx(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return nil, translate(err, "outbox")
 	}
@@ -58,21 +70,14 @@ func (s *Store) MarkPublished(ctx context.Context, seqs []int64, at time.Time) e
 	if len(seqs) == 0 {
 		return nil
 	}
-	var list strings.Builder
-	list.Grow(len(seqs) * 8)
-	for i, seq := range seqs {
-		if i > 0 {
-			list.WriteByte(',')
-		}
-		list.WriteString(strconv.FormatInt(seq, 10))
-	}
+	list := joinSeqs(seqs)
 	const columns = "seq, id, subject, type, dossier_code, data, occurred_at, created_at"
 	if s.dialect == Postgres {
 		err := s.ctx(ctx).Exec(`WITH moved AS (
 			DELETE FROM outbox WHERE seq = ANY(CAST(? AS bigint[])) RETURNING `+columns+`, attempts)
 			INSERT INTO outbox_published (`+columns+`, published_at, attempts)
 			SELECT `+columns+`, ?, attempts FROM moved ON CONFLICT (seq) DO NOTHING`,
-			"{"+list.String()+"}", ts(at)).Error
+			"{"+list+"}", ts(at)).Error
 		return translate(err, "outbox")
 	}
 	// SQLite has no DELETE in a WITH: two statements, one transaction.
@@ -80,10 +85,10 @@ func (s *Store) MarkPublished(ctx context.Context, seqs []int64, at time.Time) e
 	err := s.ctx(ctx).Transaction(func(g *gorm.DB) error {
 		if err := g.Exec(`INSERT INTO outbox_published (`+columns+`, published_at, attempts)
 			SELECT `+columns+`, ?, attempts FROM outbox WHERE seq IN `+in+` ON CONFLICT (seq) DO NOTHING`,
-			ts(at), "["+list.String()+"]").Error; err != nil {
+			ts(at), "["+list+"]").Error; err != nil {
 			return err
 		}
-		return g.Exec(`DELETE FROM outbox WHERE seq IN `+in, "["+list.String()+"]").Error
+		return g.Exec(`DELETE FROM outbox WHERE seq IN `+in, "["+list+"]").Error
 	})
 	return translate(err, "outbox")
 }
@@ -184,4 +189,19 @@ func (s *Store) RequeueParked(ctx context.Context, seqs []int64) (int64, error) 
 // every instance's listener: the relay wakes at once.
 func notifyOutbox(db *gorm.DB) error {
 	return db.Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
+}
+
+// joinSeqs writes seqs comma-separated: one parameter for a list of any
+// length (an array on PostgreSQL, a JSON array on SQLite), so a long list is
+// neither a huge statement nor over SQLite's limit of parameters.
+func joinSeqs(seqs []int64) string {
+	var b strings.Builder
+	b.Grow(len(seqs) * 8)
+	for i, seq := range seqs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(seq, 10))
+	}
+	return b.String()
 }
