@@ -51,6 +51,7 @@ type Config struct {
 	SMSURL          string
 	SMSToken        string
 	NotifyWorkers   int
+	DBMaxConns      int     // 0: the store's default
 	NotifyRate      float64 // sends a second at most; negative: no cap
 	Portal          PortalConfig
 }
@@ -223,6 +224,17 @@ var settings = []setting{
 			return fmt.Errorf("must be dot-separated tokens ending in a dot, e.g. tenant1.")
 		}
 		c.SubjectPrefix = v
+		return nil
+	}},
+	{name: "DB_MAX_CONNS", help: "cap on one instance's PostgreSQL connections; unset = 20 (SQLite: 4)", parse: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("must be a whole number from 1 to 1000")
+		}
+		c.DBMaxConns = n
 		return nil
 	}},
 	{name: "SUPPLEMENT_LIMIT_DAYS", def: "15", help: "working days a dossier may wait for a supplement before it is stopped", parse: func(c *Config, v string) error {

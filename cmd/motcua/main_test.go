@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -207,6 +208,7 @@ func TestBadConfigNamesTheVariable(t *testing.T) {
 		"TRUSTED_PROXIES":   "10.0.0.0/99",
 		"SHUTDOWN_TIMEOUT":  "soon",
 		"NOTIFY_RATE":       "-5",
+		"DB_MAX_CONNS":      "0",
 	}
 	for name, value := range cases {
 		err := run(context.Background(), []string{"migrate"}, envOf(map[string]string{name: value, "DATA_DIR": t.TempDir()}), io.Discard, io.Discard, nil)
@@ -306,5 +308,30 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"seed", "nonsense"}, envOf(env), io.Discard, io.Discard, nil); err == nil {
 		t.Fatal("unknown seed accepted")
+	}
+}
+
+// DB_MAX_CONNS caps the instance's pool; unset, the store's default holds.
+func TestDBMaxConns(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  int
+	}{{"", 4}, {"2", 2}, {"12", 12}} {
+		cfg, err := loadConfig(envOf(map[string]string{"DB_MAX_CONNS": c.value, "DATA_DIR": t.TempDir()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := openStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlDB, err := st.DB().DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sqlDB.Stats().MaxOpenConnections; got != c.want {
+			t.Errorf("DB_MAX_CONNS=%q: pool of %d, want %d", c.value, got, c.want)
+		}
+		st.Close()
 	}
 }

@@ -29,7 +29,7 @@ import (
 
 // openStore opens and migrates the database the configuration names.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger, args []string) e
 		return errors.New("usage: motcua migrate [--down-to VERSION]")
 	}
 	if *downTo >= 0 {
-		st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+		st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
 		if err != nil {
 			return err
 		}
