@@ -7,6 +7,7 @@
 # of an intake with pgbench (the same-run database ceiling).
 #   scripts/bench.sh            (defaults: 1,000,000 dossiers, 32 connections, 10 s a scenario)
 #   DOSSIERS=100000 DURATION=5s scripts/bench.sh
+#   REUSE=1 scripts/bench.sh    (the next runs on the same database, not seeded again)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOSSIERS=${DOSSIERS:-1000000}
@@ -20,14 +21,19 @@ work=$(mktemp -d)
 server=; trap '[ -n "$server" ] && kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/motcua" ./cmd/motcua
-psql -q -h "$PGHOST" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 export DATABASE_URL="postgres://postgres@$PGHOST:5432/$DB?sslmode=disable"
 export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222} NATS_STREAM=${BENCH_STREAM:-BENCH} NATS_SUBJECT_PREFIX=${BENCH_SUBJECT_PREFIX:-bench.}
 export DATA_DIR="$work/data" JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 PUBLIC_RATE_LIMIT=0 LOG_LEVEL=warn TRUSTED_PROXIES=127.0.0.1/32
-"$work/motcua" migrate
-if [ "$DOSSIERS" -gt 0 ]; then
-  echo "seeding $DOSSIERS dossiers"
-  time "$work/motcua" seed --dossiers "$DOSSIERS"
+if [ "${REUSE:-0}" = 1 ] && psql -At -h "$PGHOST" -U postgres -d "$DB" -c "SELECT 1" >/dev/null 2>&1; then
+  echo "reusing database $DB as it is (REUSE=1)"
+  "$work/motcua" migrate
+else
+  psql -q -h "$PGHOST" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  "$work/motcua" migrate
+  if [ "$DOSSIERS" -gt 0 ]; then
+    echo "seeding $DOSSIERS dossiers"
+    time "$work/motcua" seed --dossiers "$DOSSIERS"
+  fi
 fi
 psql -q -h "$PGHOST" -U postgres -d "$DB" -c "VACUUM ANALYZE"
 HTTP_ADDR=$ADDR "$work/motcua" > "$work/server.log" 2>&1 &
