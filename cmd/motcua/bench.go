@@ -94,6 +94,9 @@ func bench(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 		if ceiling > 0 && name != "stream" {
 			ratio = fmt.Sprintf("%.2fx", r.rate/ceiling)
 		}
+		if n := b.refills.Swap(0); n > 0 {
+			fmt.Fprintf(stdout, "# %s: %d of its operations found no open dossier and were intakes (more --dossiers, or a shorter run)\n", name, n)
+		}
 		fmt.Fprintf(stdout, "%-11s %10.0f %9s %9s %9s %9s %7d %10s %8.0f\n", name, r.rate, ms(r.q(0.5)), ms(r.q(0.9)), ms(r.q(0.99)),
 			ms(r.q(1)), r.errors, ratio, b.rssMB(ctx))
 	}
@@ -122,7 +125,8 @@ type bencher struct {
 	officer string
 	mu      sync.Mutex
 	pins    []codePIN
-	open    []string // dossiers received, for transitions
+	open    []string     // dossiers received, for transitions
+	refills atomic.Int64 // transitions that found no open dossier and took one in instead
 }
 
 type codePIN struct{ code, pin string }
@@ -288,6 +292,7 @@ func (b *bencher) transition(ctx context.Context, rng *rand.Rand) error {
 	b.mu.Lock()
 	if len(b.open) == 0 {
 		b.mu.Unlock()
+		b.refills.Add(1)
 		return b.intake(ctx, rng) // keep the pool filled
 	}
 	code := b.open[len(b.open)-1]
