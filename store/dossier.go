@@ -264,30 +264,40 @@ func (q queries) Dossier(ctx context.Context, code string) (*domain.Dossier, err
 		return nil, translate(err, "dossier "+code)
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, true); err != nil {
+	if _, err := q.loadChildren(ctx, d, true); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bool) error {
+// loadChildren reads d's steps and pauses, and with history its hand-offs,
+// history and notifications; it returns the rows read.
+func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bool) (*asLoaded, error) {
 	var steps []stepRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("seq").Find(&steps).Error; err != nil {
-		return translate(err, "steps")
+		return nil, translate(err, "steps")
 	}
+	seen := &asLoaded{steps: make(map[int]stepRow, len(steps)), pauses: map[int64]pauseRow{}}
 	for _, s := range steps {
 		d.Steps = append(d.Steps, s.domain())
+		seen.steps[s.Seq] = s
 	}
 	var pauses []pauseRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&pauses).Error; err != nil {
-		return translate(err, "pauses")
+		return nil, translate(err, "pauses")
 	}
 	for _, p := range pauses {
 		d.Pauses = append(d.Pauses, p.domain())
+		seen.pauses[p.ID] = p
 	}
 	if !history {
-		return nil
+		return seen, nil
 	}
+	return seen, q.loadHistory(ctx, d)
+}
+
+// loadHistory reads d's hand-offs, history and notifications.
+func (q queries) loadHistory(ctx context.Context, d *domain.Dossier) error {
 	var hand []handoffRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hand).Error; err != nil {
 		return translate(err, "handoffs")
@@ -308,6 +318,31 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	}
 	d.Notifications = ns
 	return nil
+}
+
+// asLoaded is a dossier's step and pause rows as DossierForUpdate read them
+// (then as UpdateDossier wrote them), so that UpdateDossier writes only the
+// rows a command changed: an unchanged row rewritten is a dead tuple, index
+// entries and WAL for nothing (docs/benchmarks.md, "Fewer statements per
+// transition").
+type asLoaded struct {
+	steps  map[int]stepRow
+	pauses map[int64]pauseRow
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// same reports whether two rows of a step hold the same values.
+func (r stepRow) same(o stepRow) bool {
+	return r.DossierID == o.DossierID && r.Seq == o.Seq && r.Name == o.Name && r.AgencyCode == o.AgencyCode &&
+		r.AllottedMinutes == o.AllottedMinutes && r.UsedMinutes == o.UsedMinutes && sameTime(r.RunningSince, o.RunningSince) &&
+		sameTime(r.StartedAt, o.StartedAt) && sameTime(r.DueAt, o.DueAt) && sameTime(r.FinishedAt, o.FinishedAt) &&
+		r.Verdict == o.Verdict && sameTime(r.OverdueFrom, o.OverdueFrom)
 }
 
 func (h handoffRow) domain() domain.Handoff {
@@ -335,10 +370,29 @@ func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dos
 		return nil, translate(err, "dossier "+code)
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, false); err != nil {
+	seen, err := q.loadChildren(ctx, d, false)
+	if err != nil {
 		return nil, err
 	}
+	if q.loaded != nil {
+		q.loaded[d.ID] = seen
+	}
 	return d, nil
+}
+
+// DossierWritten is d as UpdateDossier stored it (the same conversions as a
+// read), with its hand-offs, history and notifications read in the
+// transaction: a command's answer is the state it committed, without reading
+// the dossier again after the commit.
+func (q queries) DossierWritten(ctx context.Context, d *domain.Dossier) (*domain.Dossier, error) {
+	out := toDossierRow(d).domain()
+	for _, s := range d.Steps {
+		out.Steps = append(out.Steps, toStepRow(d, s).domain())
+	}
+	for _, p := range d.Pauses {
+		out.Pauses = append(out.Pauses, toPauseRow(d.ID, p).domain())
+	}
+	return out, q.loadHistory(ctx, out)
 }
 
 // LookupHead reads the columns every look-up checks, by the unique code
@@ -363,7 +417,7 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 		return nil, translate(err, "dossier")
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, false); err != nil {
+	if _, err := q.loadChildren(ctx, d, false); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -437,7 +491,8 @@ func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain
 	return q.writeChange(ctx, d, ch)
 }
 
-// UpdateDossier writes d over the version it was read at.
+// UpdateDossier writes d over the version it was read at: the row, and the
+// steps and pauses that differ from those DossierForUpdate read.
 func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
 	r := toDossierRow(d)
 	res := q.ctx(ctx).Model(&dossierRow{}).Where("id = ? AND version = ?", d.ID, readVersion).
@@ -448,12 +503,80 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 	if res.RowsAffected == 0 {
 		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
+	if err := q.writeSteps(ctx, d); err != nil {
+		return err
+	}
+	if err := q.writePauses(ctx, d); err != nil {
+		return err
+	}
+	if err := q.writeSpans(ctx, d, ch, false); err != nil {
+		return err
+	}
+	return q.writeChange(ctx, d, ch)
+}
+
+// writeSteps updates the steps that changed since they were read (all of
+// them when the transaction did not read them): on PostgreSQL in one
+// statement.
+func (q queries) writeSteps(ctx context.Context, d *domain.Dossier) error {
+	seen := q.loaded[d.ID]
+	rows := make([]stepRow, 0, len(d.Steps))
 	for _, s := range d.Steps {
 		sr := toStepRow(d, s)
-		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, s.Seq).Select("*").Updates(&sr).Error; err != nil {
-			return translate(err, "step")
+		if seen != nil {
+			if old, ok := seen.steps[s.Seq]; ok && old.same(sr) {
+				continue
+			}
+		}
+		rows = append(rows, sr)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if q.dialect == Postgres {
+		if err := q.updateStepsPG(ctx, rows); err != nil {
+			return err
+		}
+	} else {
+		for i := range rows {
+			if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, rows[i].Seq).Select("*").Updates(&rows[i]).Error; err != nil {
+				return translate(err, "step")
+			}
 		}
 	}
+	if seen != nil {
+		for _, sr := range rows {
+			seen.steps[sr.Seq] = sr
+		}
+	}
+	return nil
+}
+
+// updateStepsPG writes the step rows in one UPDATE ... FROM (VALUES ...).
+func (q queries) updateStepsPG(ctx context.Context, rows []stepRow) error {
+	var sb strings.Builder
+	args := make([]any, 0, len(rows)*12)
+	sb.WriteString(`UPDATE dossier_steps AS s SET name = v.name, agency_code = v.agency_code, allotted_minutes = v.allotted_minutes,
+		used_minutes = v.used_minutes, running_since = v.running_since, started_at = v.started_at, due_at = v.due_at,
+		finished_at = v.finished_at, verdict = v.verdict, overdue_from = v.overdue_from FROM (VALUES `)
+	for i, r := range rows {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(`(CAST(? AS bigint), CAST(? AS integer), CAST(? AS text), CAST(? AS text), CAST(? AS bigint), CAST(? AS bigint),
+			CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS text), CAST(? AS timestamptz))`)
+		args = append(args, r.DossierID, r.Seq, r.Name, r.AgencyCode, r.AllottedMinutes, r.UsedMinutes,
+			r.RunningSince, r.StartedAt, r.DueAt, r.FinishedAt, r.Verdict, r.OverdueFrom)
+	}
+	sb.WriteString(`) AS v (dossier_id, seq, name, agency_code, allotted_minutes, used_minutes, running_since, started_at, due_at,
+		finished_at, verdict, overdue_from) WHERE s.dossier_id = v.dossier_id AND s.seq = v.seq`)
+	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "steps")
+}
+
+// writePauses adds the new pauses and writes the end and method of those
+// that changed since they were read.
+func (q queries) writePauses(ctx context.Context, d *domain.Dossier) error {
+	seen := q.loaded[d.ID]
 	for i := range d.Pauses {
 		p := &d.Pauses[i]
 		pr := toPauseRow(d.ID, *p)
@@ -462,16 +585,21 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 				return translate(err, "pause")
 			}
 			p.ID = pr.ID
-			continue
+		} else {
+			if seen != nil {
+				if old, ok := seen.pauses[p.ID]; ok && sameTime(old.EndedAt, pr.EndedAt) && old.Method == pr.Method {
+					continue
+				}
+			}
+			if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Updates(map[string]any{"ended_at": pr.EndedAt, "method": pr.Method}).Error; err != nil {
+				return translate(err, "pause")
+			}
 		}
-		if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Updates(map[string]any{"ended_at": pr.EndedAt, "method": pr.Method}).Error; err != nil {
-			return translate(err, "pause")
+		if seen != nil {
+			seen.pauses[p.ID] = pr
 		}
 	}
-	if err := q.writeSpans(ctx, d, ch, false); err != nil {
-		return err
-	}
-	return q.writeChange(ctx, d, ch)
+	return nil
 }
 
 // writeChange appends the history and control-slip rows and the outbox events.
