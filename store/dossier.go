@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -503,10 +504,13 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 	if res.RowsAffected == 0 {
 		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
-	if err := q.writeSteps(ctx, d); err != nil {
+	if err := q.writePauses(ctx, d); err != nil {
 		return err
 	}
-	if err := q.writePauses(ctx, d); err != nil {
+	if q.dialect == Postgres {
+		return q.writeRestPG(ctx, d, ch)
+	}
+	if err := q.writeSteps(ctx, d); err != nil {
 		return err
 	}
 	if err := q.writeSpans(ctx, d, ch, false); err != nil {
@@ -515,10 +519,45 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 	return q.writeChange(ctx, d, ch)
 }
 
-// writeSteps updates the steps that changed since they were read (all of
-// them when the transaction did not read them): on PostgreSQL in one
-// statement.
-func (q queries) writeSteps(ctx context.Context, d *domain.Dossier) error {
+// writeRestPG writes the rest of an updated dossier on PostgreSQL: the
+// changed steps, the overdue spans' moves, the history, hand-offs and events
+// in one statement (pgBatch), then the roll-ups and lateness, which read
+// what it wrote.
+func (q queries) writeRestPG(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
+	closed, deleted, added, err := q.spanChanges(ctx, d, ch, false)
+	if err != nil {
+		return err
+	}
+	var b pgBatch
+	steps := q.changedSteps(d)
+	if len(steps) > 0 {
+		addSteps(&b, steps)
+	}
+	addSpans(&b, closed, deleted, added)
+	if rows := historyRows(d, ch); len(rows) > 0 {
+		addHistory(&b, rows)
+	}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
+		addHandoffs(&b, rows)
+	}
+	events, err := outboxRows(ch.Events)
+	if err != nil {
+		return err
+	}
+	addOutbox(&b, events)
+	if err := q.runBatch(ctx, &b, "dossier "+d.Code); err != nil {
+		return err
+	}
+	q.markSteps(d, steps)
+	if err := q.applyRollups(ctx, d, ch); err != nil {
+		return err
+	}
+	return q.applyLateness(ctx, d, ch)
+}
+
+// changedSteps are the rows of d's steps that differ from those read (all
+// of them when the transaction did not read them).
+func (q queries) changedSteps(d *domain.Dossier) []stepRow {
 	seen := q.loaded[d.ID]
 	rows := make([]stepRow, 0, len(d.Steps))
 	for _, s := range d.Steps {
@@ -530,47 +569,84 @@ func (q queries) writeSteps(ctx context.Context, d *domain.Dossier) error {
 		}
 		rows = append(rows, sr)
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	if q.dialect == Postgres {
-		if err := q.updateStepsPG(ctx, rows); err != nil {
-			return err
-		}
-	} else {
-		for i := range rows {
-			if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, rows[i].Seq).Select("*").Updates(&rows[i]).Error; err != nil {
-				return translate(err, "step")
-			}
-		}
-	}
-	if seen != nil {
+	return rows
+}
+
+// markSteps records the step rows written as the ones read.
+func (q queries) markSteps(d *domain.Dossier, rows []stepRow) {
+	if seen := q.loaded[d.ID]; seen != nil {
 		for _, sr := range rows {
 			seen.steps[sr.Seq] = sr
 		}
 	}
+}
+
+// writeSteps updates the steps that changed since they were read (SQLite).
+func (q queries) writeSteps(ctx context.Context, d *domain.Dossier) error {
+	rows := q.changedSteps(d)
+	for i := range rows {
+		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, rows[i].Seq).Select("*").Updates(&rows[i]).Error; err != nil {
+			return translate(err, "step")
+		}
+	}
+	q.markSteps(d, rows)
 	return nil
 }
 
-// updateStepsPG writes the step rows in one UPDATE ... FROM (VALUES ...).
-func (q queries) updateStepsPG(ctx context.Context, rows []stepRow) error {
-	var sb strings.Builder
+// addSteps adds the step rows' UPDATE ... FROM (VALUES ...) to a batch.
+func addSteps(b *pgBatch, rows []stepRow) {
 	args := make([]any, 0, len(rows)*12)
-	sb.WriteString(`UPDATE dossier_steps AS s SET name = v.name, agency_code = v.agency_code, allotted_minutes = v.allotted_minutes,
-		used_minutes = v.used_minutes, running_since = v.running_since, started_at = v.started_at, due_at = v.due_at,
-		finished_at = v.finished_at, verdict = v.verdict, overdue_from = v.overdue_from FROM (VALUES `)
-	for i, r := range rows {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(`(CAST(? AS bigint), CAST(? AS integer), CAST(? AS text), CAST(? AS text), CAST(? AS bigint), CAST(? AS bigint),
-			CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS text), CAST(? AS timestamptz))`)
+	for _, r := range rows {
 		args = append(args, r.DossierID, r.Seq, r.Name, r.AgencyCode, r.AllottedMinutes, r.UsedMinutes,
 			r.RunningSince, r.StartedAt, r.DueAt, r.FinishedAt, r.Verdict, r.OverdueFrom)
 	}
-	sb.WriteString(`) AS v (dossier_id, seq, name, agency_code, allotted_minutes, used_minutes, running_since, started_at, due_at,
-		finished_at, verdict, overdue_from) WHERE s.dossier_id = v.dossier_id AND s.seq = v.seq`)
-	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "steps")
+	b.add(`UPDATE dossier_steps AS s SET name = v.name, agency_code = v.agency_code, allotted_minutes = v.allotted_minutes,
+		used_minutes = v.used_minutes, running_since = v.running_since, started_at = v.started_at, due_at = v.due_at,
+		finished_at = v.finished_at, verdict = v.verdict, overdue_from = v.overdue_from FROM (VALUES `+
+		marks(len(rows), `(CAST(? AS bigint), CAST(? AS integer), CAST(? AS text), CAST(? AS text), CAST(? AS bigint), CAST(? AS bigint),
+			CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS text), CAST(? AS timestamptz))`)+
+		`) AS v (dossier_id, seq, name, agency_code, allotted_minutes, used_minutes, running_since, started_at, due_at,
+		finished_at, verdict, overdue_from) WHERE s.dossier_id = v.dossier_id AND s.seq = v.seq`, args...)
+}
+
+// pgBatch gathers data-modifying statements that PostgreSQL runs as one,
+// WITH w0 AS (first), ... last: one round trip for the writes of a command
+// once its reads are done (docs/benchmarks.md, "Fewer statements per
+// transition"). No two of them may touch the same row.
+type pgBatch struct {
+	stmts []string
+	args  []any
+}
+
+func (b *pgBatch) add(stmt string, args ...any) {
+	b.stmts = append(b.stmts, stmt)
+	b.args = append(b.args, args...)
+}
+
+func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
+	if len(b.stmts) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	last := len(b.stmts) - 1
+	for i, stmt := range b.stmts[:last] {
+		if i == 0 {
+			sb.WriteString("WITH ")
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("w" + strconv.Itoa(i) + " AS (" + stmt + ")")
+	}
+	if last > 0 {
+		sb.WriteString(" ")
+	}
+	sb.WriteString(b.stmts[last])
+	return translate(q.ctx(ctx).Exec(sb.String(), b.args...).Error, what)
+}
+
+// marks repeats one group of placeholders n times, comma-separated.
+func marks(n int, one string) string {
+	return strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
 }
 
 // writePauses adds the new pauses and writes the end and method of those
@@ -604,22 +680,12 @@ func (q queries) writePauses(ctx context.Context, d *domain.Dossier) error {
 
 // writeChange appends the history and control-slip rows and the outbox events.
 func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
-	if len(ch.History) > 0 {
-		rows := make([]historyRow, 0, len(ch.History))
-		for _, h := range ch.History {
-			rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), FromStatus: int(h.From),
-				ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
-		}
+	if rows := historyRows(d, ch); len(rows) > 0 {
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
 			return translate(err, "history")
 		}
 	}
-	if len(ch.Handoffs) > 0 {
-		rows := make([]handoffRow, 0, len(ch.Handoffs))
-		for _, h := range ch.Handoffs {
-			rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict),
-				Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
-		}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
 			return translate(err, "handoffs")
 		}
@@ -633,46 +699,92 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	return q.writeEvents(ctx, ch.Events)
 }
 
-func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
-	if len(events) == 0 {
-		return nil
+func historyRows(d *domain.Dossier, ch domain.Change) []historyRow {
+	rows := make([]historyRow, 0, len(ch.History))
+	for _, h := range ch.History {
+		rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), FromStatus: int(h.From),
+			ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 	}
+	return rows
+}
+
+func handoffRows(d *domain.Dossier, ch domain.Change) []handoffRow {
+	rows := make([]handoffRow, 0, len(ch.Handoffs))
+	for _, h := range ch.Handoffs {
+		rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict),
+			Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
+	}
+	return rows
+}
+
+// addHistory adds the history rows' INSERT to a batch.
+func addHistory(b *pgBatch, rows []historyRow) {
+	args := make([]any, 0, len(rows)*12)
+	for _, r := range rows {
+		args = append(args, r.DossierID, r.At, r.Actor, r.ActorName, r.ActorTitle, r.Action, r.FromStatus, r.ToStatus, r.Note,
+			r.DueAt, r.PromisedAt, r.StepDueAt)
+	}
+	b.add(`INSERT INTO dossier_history (dossier_id, at, actor, actor_name, actor_title, action, from_status, to_status, note,
+		due_at, promised_at, step_due_at) VALUES `+marks(len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), args...)
+}
+
+// addHandoffs adds the hand-off rows' INSERT to a batch.
+func addHandoffs(b *pgBatch, rows []handoffRow) {
+	args := make([]any, 0, len(rows)*9)
+	for _, r := range rows {
+		args = append(args, r.DossierID, r.StepSeq, r.FromUnit, r.ToUnit, r.At, r.Verdict, r.Actor, r.ActorName, r.OverrunMinutes)
+	}
+	b.add(`INSERT INTO dossier_handoffs (dossier_id, step_seq, from_unit, to_unit, at, verdict, actor, actor_name, overrun_minutes)
+		VALUES `+marks(len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?)"), args...)
+}
+
+func outboxRows(events []domain.Event) ([]outboxRow, error) {
 	rows := make([]outboxRow, 0, len(events))
 	for _, e := range events {
 		data, err := e.Data()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		id, err := e.ID()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
 			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
 	}
+	return rows, nil
+}
+
+func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows, err := outboxRows(events)
+	if err != nil {
+		return err
+	}
 	if q.dialect == Postgres {
-		return q.insertEventsPG(ctx, rows)
+		var b pgBatch
+		addOutbox(&b, rows)
+		return q.runBatch(ctx, &b, "outbox")
 	}
 	return translate(q.ctx(ctx).Create(&rows).Error, "outbox")
 }
 
-// insertEventsPG writes the events and signals the relays (notifyOutbox) in
-// one statement, one round trip fewer per command (docs/benchmarks.md, "Hot
+// addOutbox adds the events and the relays' signal (notifyOutbox) to a
+// batch, last: one round trip fewer per command (docs/benchmarks.md, "Hot
 // paths"); the signal is delivered at commit either way.
-func (q queries) insertEventsPG(ctx context.Context, rows []outboxRow) error {
-	var sb strings.Builder
-	args := make([]any, 0, len(rows)*7+1)
-	sb.WriteString("WITH ins AS (INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES ")
-	for i, r := range rows {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+func addOutbox(b *pgBatch, rows []outboxRow) {
+	if len(rows) == 0 {
+		return
+	}
+	args := make([]any, 0, len(rows)*7)
+	for _, r := range rows {
 		args = append(args, r.ID, r.Subject, r.Type, r.DossierCode, r.Data, r.OccurredAt, r.CreatedAt)
 	}
-	sb.WriteString(") SELECT pg_notify(?, '')")
-	args = append(args, OutboxChannel)
-	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "outbox")
+	b.add("INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES "+
+		marks(len(rows), "(?, ?, ?, ?, ?, ?, ?)"), args...)
+	b.add("SELECT pg_notify(?, '')", OutboxChannel)
 }
 
 // ListDossiers returns a page of dossiers, newest received first, without
