@@ -496,8 +496,10 @@ func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain
 // steps and pauses that differ from those DossierForUpdate read.
 func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
 	r := toDossierRow(d)
+	// UpdateColumns: updated_at is d's, as on insert, not gorm's clock, so
+	// the row is what the answer (DossierWritten) shows.
 	res := q.ctx(ctx).Model(&dossierRow{}).Where("id = ? AND version = ?", d.ID, readVersion).
-		Select("*").Omit("id", "code", "created_at", "pin_failures", "pin_locked_until").Updates(&r)
+		Select("*").Omit("id", "code", "created_at", "pin_failures", "pin_locked_until").UpdateColumns(&r)
 	if res.Error != nil {
 		return translate(res.Error, "dossier "+d.Code)
 	}
