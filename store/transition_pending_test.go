@@ -20,7 +20,7 @@ func TestTransitionCatchesUpAfterIdleVersion(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 3, 16, 2, 0, 0, 0, time.UTC)
 		d := threeSteps(t, st, now)
-		first := domain.DossierCode(unit, now, 1) // newDossier's, in threeSteps
+		first := domain.DossierCode(unit, now, 1)                                                                       // newDossier's, in threeSteps
 		svc := service.New(st, &stepping{t: now}, nil, service.Options{Logger: storetest.Quiet(), RecomputeInline: -1}) // the job stays pending
 		admin := domain.Actor{Sub: "admin", Name: "Quản trị", Roles: []domain.Role{domain.RoleAdmin}, Agency: unit}
 		one, err := svc.Dossier(ctx, admin, first)
