@@ -182,6 +182,9 @@ type DossierTx interface {
 	// DossierForUpdate returns a dossier with its steps and pauses (not its
 	// history), locked until the transaction ends where the database can.
 	DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error)
+	// DossierWritten returns d as UpdateDossier stored it, with its
+	// hand-offs, history and notifications as the transaction reads them.
+	DossierWritten(ctx context.Context, d *domain.Dossier) (*domain.Dossier, error)
 	// PendingRecomputes lists the unfinished recompute jobs, oldest first.
 	PendingRecomputes(ctx context.Context) ([]Recompute, error)
 	// ClearPINLock forgets a dossier's wrong PINs and lock, on every

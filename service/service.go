@@ -3,6 +3,7 @@ package service
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/motcua/motcua/domain"
@@ -53,6 +54,7 @@ type Service struct {
 
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
+	idleAt    atomic.Int64 // 1 + a catalogue version seen with no recompute pending (transition.go)
 
 	views   *viewCache
 	namesMu sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -264,30 +265,40 @@ func (q queries) Dossier(ctx context.Context, code string) (*domain.Dossier, err
 		return nil, translate(err, "dossier "+code)
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, true); err != nil {
+	if _, err := q.loadChildren(ctx, d, true); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bool) error {
+// loadChildren reads d's steps and pauses, and with history its hand-offs,
+// history and notifications; it returns the rows read.
+func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bool) (*asLoaded, error) {
 	var steps []stepRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("seq").Find(&steps).Error; err != nil {
-		return translate(err, "steps")
+		return nil, translate(err, "steps")
 	}
+	seen := &asLoaded{steps: make(map[int]stepRow, len(steps)), pauses: map[int64]pauseRow{}}
 	for _, s := range steps {
 		d.Steps = append(d.Steps, s.domain())
+		seen.steps[s.Seq] = s
 	}
 	var pauses []pauseRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&pauses).Error; err != nil {
-		return translate(err, "pauses")
+		return nil, translate(err, "pauses")
 	}
 	for _, p := range pauses {
 		d.Pauses = append(d.Pauses, p.domain())
+		seen.pauses[p.ID] = p
 	}
 	if !history {
-		return nil
+		return seen, nil
 	}
+	return seen, q.loadHistory(ctx, d)
+}
+
+// loadHistory reads d's hand-offs, history and notifications.
+func (q queries) loadHistory(ctx context.Context, d *domain.Dossier) error {
 	var hand []handoffRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hand).Error; err != nil {
 		return translate(err, "handoffs")
@@ -308,6 +319,31 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	}
 	d.Notifications = ns
 	return nil
+}
+
+// asLoaded is a dossier's step and pause rows as DossierForUpdate read them
+// (then as UpdateDossier wrote them), so that UpdateDossier writes only the
+// rows a command changed: an unchanged row rewritten is a dead tuple, index
+// entries and WAL for nothing (docs/benchmarks.md, "Fewer statements per
+// transition").
+type asLoaded struct {
+	steps  map[int]stepRow
+	pauses map[int64]pauseRow
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// same reports whether two rows of a step hold the same values.
+func (r stepRow) same(o stepRow) bool {
+	return r.DossierID == o.DossierID && r.Seq == o.Seq && r.Name == o.Name && r.AgencyCode == o.AgencyCode &&
+		r.AllottedMinutes == o.AllottedMinutes && r.UsedMinutes == o.UsedMinutes && sameTime(r.RunningSince, o.RunningSince) &&
+		sameTime(r.StartedAt, o.StartedAt) && sameTime(r.DueAt, o.DueAt) && sameTime(r.FinishedAt, o.FinishedAt) &&
+		r.Verdict == o.Verdict && sameTime(r.OverdueFrom, o.OverdueFrom)
 }
 
 func (h handoffRow) domain() domain.Handoff {
@@ -335,10 +371,29 @@ func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dos
 		return nil, translate(err, "dossier "+code)
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, false); err != nil {
+	seen, err := q.loadChildren(ctx, d, false)
+	if err != nil {
 		return nil, err
 	}
+	if q.loaded != nil {
+		q.loaded[d.ID] = seen
+	}
 	return d, nil
+}
+
+// DossierWritten is d as UpdateDossier stored it (the same conversions as a
+// read), with its hand-offs, history and notifications read in the
+// transaction: a command's answer is the state it committed, without reading
+// the dossier again after the commit.
+func (q queries) DossierWritten(ctx context.Context, d *domain.Dossier) (*domain.Dossier, error) {
+	out := toDossierRow(d).domain()
+	for _, s := range d.Steps {
+		out.Steps = append(out.Steps, toStepRow(d, s).domain())
+	}
+	for _, p := range d.Pauses {
+		out.Pauses = append(out.Pauses, toPauseRow(d.ID, p).domain())
+	}
+	return out, q.loadHistory(ctx, out)
 }
 
 // LookupHead reads the columns every look-up checks, by the unique code
@@ -363,7 +418,7 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 		return nil, translate(err, "dossier")
 	}
 	d := r.domain()
-	if err := q.loadChildren(ctx, d, false); err != nil {
+	if _, err := q.loadChildren(ctx, d, false); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -437,23 +492,169 @@ func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain
 	return q.writeChange(ctx, d, ch)
 }
 
-// UpdateDossier writes d over the version it was read at.
+// UpdateDossier writes d over the version it was read at: the row, and the
+// steps and pauses that differ from those DossierForUpdate read.
 func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
 	r := toDossierRow(d)
+	// UpdateColumns: updated_at is d's, as on insert, not gorm's clock, so
+	// the row is what the answer (DossierWritten) shows.
 	res := q.ctx(ctx).Model(&dossierRow{}).Where("id = ? AND version = ?", d.ID, readVersion).
-		Select("*").Omit("id", "code", "created_at", "pin_failures", "pin_locked_until").Updates(&r)
+		Select("*").Omit("id", "code", "created_at", "pin_failures", "pin_locked_until").UpdateColumns(&r)
 	if res.Error != nil {
 		return translate(res.Error, "dossier "+d.Code)
 	}
 	if res.RowsAffected == 0 {
 		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
+	if err := q.writePauses(ctx, d); err != nil {
+		return err
+	}
+	if q.dialect == Postgres {
+		return q.writeRestPG(ctx, d, ch)
+	}
+	if err := q.writeSteps(ctx, d); err != nil {
+		return err
+	}
+	if err := q.writeSpans(ctx, d, ch, false); err != nil {
+		return err
+	}
+	return q.writeChange(ctx, d, ch)
+}
+
+// writeRestPG writes the rest of an updated dossier on PostgreSQL: the
+// changed steps, the overdue spans' moves, the history, hand-offs and events
+// in one statement (pgBatch), then the roll-ups and lateness, which read
+// what it wrote.
+func (q queries) writeRestPG(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
+	closed, deleted, added, err := q.spanChanges(ctx, d, ch, false)
+	if err != nil {
+		return err
+	}
+	var b pgBatch
+	steps := q.changedSteps(d)
+	if len(steps) > 0 {
+		addSteps(&b, steps)
+	}
+	addSpans(&b, closed, deleted, added)
+	if rows := historyRows(d, ch); len(rows) > 0 {
+		addHistory(&b, rows)
+	}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
+		addHandoffs(&b, rows)
+	}
+	events, err := outboxRows(ch.Events)
+	if err != nil {
+		return err
+	}
+	addOutbox(&b, events)
+	if err := q.runBatch(ctx, &b, "dossier "+d.Code); err != nil {
+		return err
+	}
+	q.markSteps(d, steps)
+	if err := q.applyRollups(ctx, d, ch); err != nil {
+		return err
+	}
+	return q.applyLateness(ctx, d, ch)
+}
+
+// changedSteps are the rows of d's steps that differ from those read (all
+// of them when the transaction did not read them).
+func (q queries) changedSteps(d *domain.Dossier) []stepRow {
+	seen := q.loaded[d.ID]
+	rows := make([]stepRow, 0, len(d.Steps))
 	for _, s := range d.Steps {
 		sr := toStepRow(d, s)
-		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, s.Seq).Select("*").Updates(&sr).Error; err != nil {
+		if seen != nil {
+			if old, ok := seen.steps[s.Seq]; ok && old.same(sr) {
+				continue
+			}
+		}
+		rows = append(rows, sr)
+	}
+	return rows
+}
+
+// markSteps records the step rows written as the ones read.
+func (q queries) markSteps(d *domain.Dossier, rows []stepRow) {
+	if seen := q.loaded[d.ID]; seen != nil {
+		for _, sr := range rows {
+			seen.steps[sr.Seq] = sr
+		}
+	}
+}
+
+// writeSteps updates the steps that changed since they were read (SQLite).
+func (q queries) writeSteps(ctx context.Context, d *domain.Dossier) error {
+	rows := q.changedSteps(d)
+	for i := range rows {
+		if err := q.ctx(ctx).Model(&stepRow{}).Where("dossier_id = ? AND seq = ?", d.ID, rows[i].Seq).Select("*").Updates(&rows[i]).Error; err != nil {
 			return translate(err, "step")
 		}
 	}
+	q.markSteps(d, rows)
+	return nil
+}
+
+// addSteps adds the step rows' UPDATE ... FROM (VALUES ...) to a batch.
+func addSteps(b *pgBatch, rows []stepRow) {
+	args := make([]any, 0, len(rows)*12)
+	for _, r := range rows {
+		args = append(args, r.DossierID, r.Seq, r.Name, r.AgencyCode, r.AllottedMinutes, r.UsedMinutes,
+			r.RunningSince, r.StartedAt, r.DueAt, r.FinishedAt, r.Verdict, r.OverdueFrom)
+	}
+	b.add(`UPDATE dossier_steps AS s SET name = v.name, agency_code = v.agency_code, allotted_minutes = v.allotted_minutes,
+		used_minutes = v.used_minutes, running_since = v.running_since, started_at = v.started_at, due_at = v.due_at,
+		finished_at = v.finished_at, verdict = v.verdict, overdue_from = v.overdue_from FROM (VALUES `+
+		marks(len(rows), `(CAST(? AS bigint), CAST(? AS integer), CAST(? AS text), CAST(? AS text), CAST(? AS bigint), CAST(? AS bigint),
+			CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS text), CAST(? AS timestamptz))`)+
+		`) AS v (dossier_id, seq, name, agency_code, allotted_minutes, used_minutes, running_since, started_at, due_at,
+		finished_at, verdict, overdue_from) WHERE s.dossier_id = v.dossier_id AND s.seq = v.seq`, args...)
+}
+
+// pgBatch gathers data-modifying statements that PostgreSQL runs as one,
+// WITH w0 AS (first), ... last: one round trip for the writes of a command
+// once its reads are done (docs/benchmarks.md, "Fewer statements per
+// transition"). No two of them may touch the same row.
+type pgBatch struct {
+	stmts []string
+	args  []any
+}
+
+func (b *pgBatch) add(stmt string, args ...any) {
+	b.stmts = append(b.stmts, stmt)
+	b.args = append(b.args, args...)
+}
+
+func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
+	if len(b.stmts) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	last := len(b.stmts) - 1
+	for i, stmt := range b.stmts[:last] {
+		if i == 0 {
+			sb.WriteString("WITH ")
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("w" + strconv.Itoa(i) + " AS (" + stmt + ")")
+	}
+	if last > 0 {
+		sb.WriteString(" ")
+	}
+	sb.WriteString(b.stmts[last])
+	return translate(q.ctx(ctx).Exec(sb.String(), b.args...).Error, what)
+}
+
+// marks repeats one group of placeholders n times, comma-separated.
+func marks(n int, one string) string {
+	return strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
+}
+
+// writePauses adds the new pauses and writes the end and method of those
+// that changed since they were read.
+func (q queries) writePauses(ctx context.Context, d *domain.Dossier) error {
+	seen := q.loaded[d.ID]
 	for i := range d.Pauses {
 		p := &d.Pauses[i]
 		pr := toPauseRow(d.ID, *p)
@@ -462,36 +663,31 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 				return translate(err, "pause")
 			}
 			p.ID = pr.ID
-			continue
+		} else {
+			if seen != nil {
+				if old, ok := seen.pauses[p.ID]; ok && sameTime(old.EndedAt, pr.EndedAt) && old.Method == pr.Method {
+					continue
+				}
+			}
+			if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Updates(map[string]any{"ended_at": pr.EndedAt, "method": pr.Method}).Error; err != nil {
+				return translate(err, "pause")
+			}
 		}
-		if err := q.ctx(ctx).Model(&pauseRow{}).Where("id = ?", p.ID).Updates(map[string]any{"ended_at": pr.EndedAt, "method": pr.Method}).Error; err != nil {
-			return translate(err, "pause")
+		if seen != nil {
+			seen.pauses[p.ID] = pr
 		}
 	}
-	if err := q.writeSpans(ctx, d, ch, false); err != nil {
-		return err
-	}
-	return q.writeChange(ctx, d, ch)
+	return nil
 }
 
 // writeChange appends the history and control-slip rows and the outbox events.
 func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
-	if len(ch.History) > 0 {
-		rows := make([]historyRow, 0, len(ch.History))
-		for _, h := range ch.History {
-			rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), FromStatus: int(h.From),
-				ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
-		}
+	if rows := historyRows(d, ch); len(rows) > 0 {
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
 			return translate(err, "history")
 		}
 	}
-	if len(ch.Handoffs) > 0 {
-		rows := make([]handoffRow, 0, len(ch.Handoffs))
-		for _, h := range ch.Handoffs {
-			rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict),
-				Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
-		}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
 		if err := q.ctx(ctx).Create(&rows).Error; err != nil {
 			return translate(err, "handoffs")
 		}
@@ -505,46 +701,92 @@ func (q queries) writeChange(ctx context.Context, d *domain.Dossier, ch domain.C
 	return q.writeEvents(ctx, ch.Events)
 }
 
-func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
-	if len(events) == 0 {
-		return nil
+func historyRows(d *domain.Dossier, ch domain.Change) []historyRow {
+	rows := make([]historyRow, 0, len(ch.History))
+	for _, h := range ch.History {
+		rows = append(rows, historyRow{DossierID: d.ID, At: ts(h.At), Actor: h.Actor, ActorName: h.ActorName, ActorTitle: h.ActorTitle, Action: string(h.Action), FromStatus: int(h.From),
+			ToStatus: int(h.To), Note: h.Note, DueAt: tsp(h.DueAt), PromisedAt: tsp(h.PromisedAt), StepDueAt: tsp(h.StepDueAt)})
 	}
+	return rows
+}
+
+func handoffRows(d *domain.Dossier, ch domain.Change) []handoffRow {
+	rows := make([]handoffRow, 0, len(ch.Handoffs))
+	for _, h := range ch.Handoffs {
+		rows = append(rows, handoffRow{DossierID: d.ID, StepSeq: h.StepSeq, FromUnit: h.FromUnit, ToUnit: h.ToUnit, At: ts(h.At), Verdict: string(h.Verdict),
+			Actor: h.Actor, ActorName: h.ActorName, OverrunMinutes: h.OverrunMinutes})
+	}
+	return rows
+}
+
+// addHistory adds the history rows' INSERT to a batch.
+func addHistory(b *pgBatch, rows []historyRow) {
+	args := make([]any, 0, len(rows)*12)
+	for _, r := range rows {
+		args = append(args, r.DossierID, r.At, r.Actor, r.ActorName, r.ActorTitle, r.Action, r.FromStatus, r.ToStatus, r.Note,
+			r.DueAt, r.PromisedAt, r.StepDueAt)
+	}
+	b.add(`INSERT INTO dossier_history (dossier_id, at, actor, actor_name, actor_title, action, from_status, to_status, note,
+		due_at, promised_at, step_due_at) VALUES `+marks(len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), args...)
+}
+
+// addHandoffs adds the hand-off rows' INSERT to a batch.
+func addHandoffs(b *pgBatch, rows []handoffRow) {
+	args := make([]any, 0, len(rows)*9)
+	for _, r := range rows {
+		args = append(args, r.DossierID, r.StepSeq, r.FromUnit, r.ToUnit, r.At, r.Verdict, r.Actor, r.ActorName, r.OverrunMinutes)
+	}
+	b.add(`INSERT INTO dossier_handoffs (dossier_id, step_seq, from_unit, to_unit, at, verdict, actor, actor_name, overrun_minutes)
+		VALUES `+marks(len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?)"), args...)
+}
+
+func outboxRows(events []domain.Event) ([]outboxRow, error) {
 	rows := make([]outboxRow, 0, len(events))
 	for _, e := range events {
 		data, err := e.Data()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		id, err := e.ID()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, outboxRow{ID: id, Subject: e.Subject(), Type: string(e.Type), DossierCode: e.DossierCode,
 			Data: string(data), OccurredAt: ts(e.OccurredAt), CreatedAt: ts(time.Now())})
 	}
+	return rows, nil
+}
+
+func (q queries) writeEvents(ctx context.Context, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows, err := outboxRows(events)
+	if err != nil {
+		return err
+	}
 	if q.dialect == Postgres {
-		return q.insertEventsPG(ctx, rows)
+		var b pgBatch
+		addOutbox(&b, rows)
+		return q.runBatch(ctx, &b, "outbox")
 	}
 	return translate(q.ctx(ctx).Create(&rows).Error, "outbox")
 }
 
-// insertEventsPG writes the events and signals the relays (notifyOutbox) in
-// one statement, one round trip fewer per command (docs/benchmarks.md, "Hot
+// addOutbox adds the events and the relays' signal (notifyOutbox) to a
+// batch, last: one round trip fewer per command (docs/benchmarks.md, "Hot
 // paths"); the signal is delivered at commit either way.
-func (q queries) insertEventsPG(ctx context.Context, rows []outboxRow) error {
-	var sb strings.Builder
-	args := make([]any, 0, len(rows)*7+1)
-	sb.WriteString("WITH ins AS (INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES ")
-	for i, r := range rows {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+func addOutbox(b *pgBatch, rows []outboxRow) {
+	if len(rows) == 0 {
+		return
+	}
+	args := make([]any, 0, len(rows)*7)
+	for _, r := range rows {
 		args = append(args, r.ID, r.Subject, r.Type, r.DossierCode, r.Data, r.OccurredAt, r.CreatedAt)
 	}
-	sb.WriteString(") SELECT pg_notify(?, '')")
-	args = append(args, OutboxChannel)
-	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, "outbox")
+	b.add("INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES "+
+		marks(len(rows), "(?, ?, ?, ?, ?, ?, ?)"), args...)
+	b.add("SELECT pg_notify(?, '')", OutboxChannel)
 }
 
 // ListDossiers returns a page of dossiers, newest received first, without

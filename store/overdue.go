@@ -131,17 +131,10 @@ func changeInstant(d *domain.Dossier, ch domain.Change) (time.Time, bool) {
 // writeSpans keeps overdue_spans in step with the dossier, in the command's
 // transaction.
 func (q queries) writeSpans(ctx context.Context, d *domain.Dossier, ch domain.Change, isNew bool) error {
-	c, ok := changeInstant(d, ch)
-	if !ok {
-		return nil
+	closed, deleted, added, err := q.spanChanges(ctx, d, ch, isNew)
+	if err != nil {
+		return err
 	}
-	var open []overdueSpanRow
-	if !isNew {
-		if err := q.ctx(ctx).Where("dossier_id = ? AND valid_to IS NULL", d.ID).Order("id").Find(&open).Error; err != nil {
-			return translate(err, "overdue spans")
-		}
-	}
-	closed, deleted, added := advanceSpans(open, spansOf(d, c), c)
 	for _, r := range closed {
 		if err := q.ctx(ctx).Model(&overdueSpanRow{}).Where("id = ?", r.ID).Update("valid_to", r.ValidTo).Error; err != nil {
 			return translate(err, "overdue span")
@@ -162,6 +155,46 @@ func (q queries) writeSpans(ctx context.Context, d *domain.Dossier, ch domain.Ch
 		}
 	}
 	return nil
+}
+
+// spanChanges reads the versions in force of an existing dossier and tells
+// which to close, delete and add (advanceSpans).
+func (q queries) spanChanges(ctx context.Context, d *domain.Dossier, ch domain.Change, isNew bool) (closed, deleted, added []overdueSpanRow, err error) {
+	c, ok := changeInstant(d, ch)
+	if !ok {
+		return nil, nil, nil, nil
+	}
+	var open []overdueSpanRow
+	if !isNew {
+		if err := q.ctx(ctx).Where("dossier_id = ? AND valid_to IS NULL", d.ID).Order("id").Find(&open).Error; err != nil {
+			return nil, nil, nil, translate(err, "overdue spans")
+		}
+	}
+	closed, deleted, added = advanceSpans(open, spansOf(d, c), c)
+	return closed, deleted, added, nil
+}
+
+// addSpans adds the writes of spanChanges to a batch (PostgreSQL).
+func addSpans(b *pgBatch, closed, deleted, added []overdueSpanRow) {
+	for _, r := range closed {
+		b.add("UPDATE overdue_spans SET valid_to = ? WHERE id = ?", r.ValidTo, r.ID)
+	}
+	if len(deleted) > 0 {
+		args := make([]any, 0, len(deleted))
+		for _, r := range deleted {
+			args = append(args, r.ID)
+		}
+		b.add("DELETE FROM overdue_spans WHERE id IN ("+marks(len(args), "?")+")", args...)
+	}
+	if len(added) > 0 {
+		args := make([]any, 0, len(added)*12)
+		for _, r := range added {
+			args = append(args, r.DossierID, r.Kind, r.StepSeq, r.StepName, r.ValidFrom, r.ValidTo, r.OverdueFrom, r.Status,
+				r.HolderCode, r.LeadAgencyCode, r.AgencyCode, r.ProcedureCode)
+		}
+		b.add(`INSERT INTO overdue_spans (dossier_id, kind, step_seq, step_name, valid_from, valid_to, overdue_from, status,
+			holder_code, lead_agency_code, agency_code, procedure_code) VALUES `+marks(len(added), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), args...)
+	}
 }
 
 // overdueThen answers the overdue list as it stood at f.AsOf, from

@@ -212,7 +212,7 @@ func (s *Store) migrate(ctx context.Context, run func(*goose.Provider) ([]*goose
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx service.Tx) error) error {
 	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&tx{queries{db: g, dialect: s.dialect}})
+		return fn(&tx{queries{db: g, dialect: s.dialect, loaded: map[int64]*asLoaded{}}})
 	})
 	if err != nil && domain.KindOf(err) == domain.Internal && Unavailable(err) {
 		return unavailable(err, "transaction")
@@ -229,6 +229,7 @@ var _ service.Tx = (*tx)(nil)
 type queries struct {
 	db      *gorm.DB
 	dialect string
+	loaded  map[int64]*asLoaded // in a transaction: the children as read (store/dossier.go)
 }
 
 func (q queries) ctx(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }
