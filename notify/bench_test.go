@@ -132,15 +132,25 @@ func (e benchEnv) window(name string, o *notify.Options) window {
 	return w
 }
 
-// explain logs PostgreSQL's plan of the notifier's look for due rows.
+// explain logs PostgreSQL's plans of the notifier's look for due rows:
+// among all due rows, and among the oldest 256.
 func (e benchEnv) explain() {
-	var plan []string
-	err := e.st.DB().Raw(`EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM notifications n
+	for _, from := range []string{"notifications",
+		`(SELECT * FROM notifications WHERE status = 'pending' AND next_at <= now() ORDER BY next_at, id LIMIT 256)`} {
+		var plan []string
+		err := e.st.DB().Raw(`EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM ` + from + ` n
 		WHERE n.status = 'pending' AND n.next_at <= now() AND NOT EXISTS (
 			SELECT 1 FROM notifications p WHERE p.dossier_code = n.dossier_code AND p.channel = n.channel
 			AND p.status = 'pending' AND p.id < n.id)
 		ORDER BY n.next_at, n.id LIMIT 64`).Scan(&plan).Error
-	fmt.Fprintf(os.Stderr, "due rows' plan (%v):\n%s\n", err, strings.Join(plan, "\n"))
+		fmt.Fprintf(os.Stderr, "due rows' plan (%v):\n%s\n", err, strings.Join(plan, "\n"))
+	}
+	var ids []int64
+	e.st.DB().Raw(`SELECT id FROM notifications WHERE status = 'pending' ORDER BY id DESC LIMIT 64`).Scan(&ids)
+	var plan []string
+	err := e.st.DB().Raw(`EXPLAIN UPDATE notifications SET attempts = attempts + 1, next_at = now(), updated_at = now()
+		WHERE id IN ? AND status = 'pending' AND next_at <= now() RETURNING id`, ids).Scan(&plan).Error
+	fmt.Fprintf(os.Stderr, "attempts' plan (%v):\n%s\n", err, strings.Join(plan, "\n"))
 }
 
 // profile writes the window's CPU profile and the allocations made in it
