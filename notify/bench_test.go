@@ -149,7 +149,7 @@ func (e benchEnv) explain() {
 	e.st.DB().Raw(`SELECT id FROM notifications WHERE status = 'pending' ORDER BY id DESC LIMIT 64`).Scan(&ids)
 	var plan []string
 	err := e.st.DB().Raw(`EXPLAIN UPDATE notifications SET attempts = attempts + 1, next_at = now(), updated_at = now()
-		WHERE id IN ? AND status = 'pending' AND next_at <= now() RETURNING id`, ids).Scan(&plan).Error
+		WHERE id IN ? AND CASE WHEN status = 'pending' AND next_at <= now() THEN 1 ELSE 0 END = 1 RETURNING id`, ids).Scan(&plan).Error
 	fmt.Fprintf(os.Stderr, "attempts' plan (%v):\n%s\n", err, strings.Join(plan, "\n"))
 }
 
