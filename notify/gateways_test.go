@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +37,7 @@ type smsMsg struct{ To, Text, Ref string }
 
 func newSMSGateway(t testing.TB) *smsGateway {
 	g := &smsGateway{posts: map[string]int{}}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.seen++
 		down, delay := g.down, g.delay
@@ -65,9 +67,18 @@ func newSMSGateway(t testing.TB) *smsGateway {
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"status":"queued"}`)
 	}))
+	fakes(g.srv.Start)
 	t.Cleanup(g.srv.Close)
 	return g
 }
+
+// fakes runs start with its goroutines labelled part=fakes (BenchmarkNotify's
+// profiles).
+func fakes(start func()) {
+	pprof.Do(context.Background(), pprof.Labels("part", "fakes"), func(context.Context) { start() })
+}
+
+func (g *smsGateway) setDelay(d time.Duration) { g.mu.Lock(); g.delay = d; g.mu.Unlock() }
 
 func (g *smsGateway) setDown(v bool) { g.mu.Lock(); g.down = v; g.mu.Unlock() }
 
@@ -143,7 +154,7 @@ func newMailServer(t testing.TB, configure func(*smtp.Server)) *mailServer {
 		t.Fatal(err)
 	}
 	m.addr, m.srv = l.Addr().String(), s
-	go s.Serve(l)
+	fakes(func() { go s.Serve(l) })
 	t.Cleanup(func() { s.Close() })
 	return m
 }

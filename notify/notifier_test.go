@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,11 @@ func newEnv(t testing.TB, st *store.Store) *env {
 	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: storetest.Quiet()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(ctx) }()
+	go func() {
+		defer close(done)
+		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("part", "relay"))) // BenchmarkNotify's profiles
+		_ = relay.Run(ctx)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	e := &env{t: t, st: st, conn: conn, svc: svc, sms: newSMSGateway(t), mail: newMailServer(t, nil), logs: &syncBuf{}}
 	for _, a := range []domain.Agency{{Code: root, Name: "Ủy ban nhân dân Thành phố Hà Nội"},
@@ -100,6 +105,7 @@ func (e *env) start(o notify.Options) (stop func(), wait func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
+		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("part", "notifier")))
 		var runErr error
 		_ = e.st.Lead(ctx, store.LockNotify, 100*time.Millisecond, func(ctx context.Context) error {
 			runErr = n.Run(ctx)

@@ -59,16 +59,22 @@ func (s *Store) AddNotifications(ctx context.Context, ns []domain.Notification, 
 	return int(res.RowsAffected), nil
 }
 
+// dueLook is how many of the oldest due rows per row asked DueNotifications
+// looks at first: its look at every due row cost 57-185 ms a call on
+// PostgreSQL with 10,000-18,000 rows waiting, taken from intake
+// (docs/benchmarks.md, Where the notifier's weight on intake comes from).
+const dueLook = 4
+
 // DueNotifications returns up to limit pending rows whose next attempt is
 // due, oldest first, only the first pending row of each dossier and channel
-// (so an applicant's messages go in order).
+// (so an applicant's messages go in order). It looks among the oldest
+// dueLook*limit due rows first, and at all of them only when those hold
+// fewer than limit it may return: the same rows either way.
 func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]domain.Notification, error) {
-	var rows []notificationRow
-	err := s.db.WithContext(ctx).Raw(`SELECT * FROM notifications n
-		WHERE n.status = 'pending' AND n.next_at <= ? AND NOT EXISTS (
-			SELECT 1 FROM notifications p WHERE p.dossier_code = n.dossier_code AND p.channel = n.channel
-			AND p.status = 'pending' AND p.id < n.id)
-		ORDER BY n.next_at, n.id LIMIT ?`, ts(now), limit).Scan(&rows).Error
+	rows, err := s.due(ctx, now, limit, dueLook*limit)
+	if err == nil && len(rows) < limit {
+		rows, err = s.due(ctx, now, limit, 0)
+	}
 	if err != nil {
 		return nil, translate(err, "due notifications")
 	}
@@ -79,6 +85,23 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	return out, nil
 }
 
+// due reads the first limit rows DueNotifications returns, among the
+// oldest look due rows (0: all).
+func (s *Store) due(ctx context.Context, now time.Time, limit, look int) ([]notificationRow, error) {
+	from, args := "notifications", []any{ts(now), limit}
+	if look > 0 {
+		from = `(SELECT * FROM notifications WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?)`
+		args = []any{ts(now), look, ts(now), limit}
+	}
+	var rows []notificationRow
+	err := s.db.WithContext(ctx).Raw(`SELECT * FROM `+from+` n
+		WHERE n.status = 'pending' AND n.next_at <= ? AND NOT EXISTS (
+			SELECT 1 FROM notifications p WHERE p.dossier_code = n.dossier_code AND p.channel = n.channel
+			AND p.status = 'pending' AND p.id < n.id)
+		ORDER BY n.next_at, n.id LIMIT ?`, args...).Scan(&rows).Error
+	return rows, err
+}
+
 // BeginAttempts takes an attempt at each of the pending, due rows among
 // ids: it counts the attempt and moves the next one to next, in one
 // statement that only one caller (of any instance) wins per row; it
@@ -87,9 +110,13 @@ func (s *Store) BeginAttempts(ctx context.Context, ids []int64, now, next time.T
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// The ids pick the rows; the CASE keeps the planner off the index of
+	// pending rows: with statistics from before a backlog it scanned every
+	// pending row for each batch (docs/benchmarks.md, Where the notifier's
+	// weight on intake comes from).
 	var won []int64
 	err := s.db.WithContext(ctx).Raw(`UPDATE notifications SET attempts = attempts + 1, next_at = ?, updated_at = ?
-		WHERE id IN ? AND status = 'pending' AND next_at <= ? RETURNING id`, ts(next), ts(now), ids, ts(now)).Scan(&won).Error
+		WHERE id IN ? AND CASE WHEN status = 'pending' AND next_at <= ? THEN 1 ELSE 0 END = 1 RETURNING id`, ts(next), ts(now), ids, ts(now)).Scan(&won).Error
 	if err != nil {
 		return nil, translate(err, "notification attempts")
 	}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,6 +88,41 @@ func TestNotificationRows(t *testing.T) {
 		if counts["sms/sent"] != 1 || counts["sms/pending"] != 2 || counts["email/failed"] != 1 || len(rep.Failed) != 1 ||
 			rep.Failed[0].LastError != "refused" || rep.OldestPending == nil {
 			t.Fatalf("status: %+v %+v", counts, rep)
+		}
+	})
+}
+
+// TestDueBehindBlockedRows: the oldest due rows all wait behind a row in
+// its lease (more of them than DueNotifications looks at first); a
+// younger dossier's row is still found.
+func TestDueBehindBlockedRows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)
+		var ns []domain.Notification
+		for i := range 12 {
+			ns = append(ns, domain.Notification{EventID: "a" + strconv.Itoa(i), Channel: domain.NotifySMS, DossierCode: "A",
+				Event: domain.EventReceived, To: "091****678", OccurredAt: now})
+		}
+		if _, err := st.AddNotifications(ctx, ns, now); err != nil {
+			t.Fatal(err)
+		}
+		b := domain.Notification{EventID: "b", Channel: domain.NotifySMS, DossierCode: "B", Event: domain.EventReceived, To: "091****678", OccurredAt: now}
+		if _, err := st.AddNotifications(ctx, []domain.Notification{b}, now.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		first, err := st.DueNotifications(ctx, now, 1)
+		if err != nil || len(first) != 1 || first[0].EventID != "a0" {
+			t.Fatalf("first due: %+v, %v", first, err)
+		}
+		if won, _ := st.BeginAttempts(ctx, []int64{first[0].ID}, now, now.Add(time.Hour)); len(won) != 1 {
+			t.Fatal("attempt not taken")
+		}
+		for _, limit := range []int{1, 2, 100} {
+			due, err := st.DueNotifications(ctx, now.Add(2*time.Second), limit)
+			if err != nil || len(due) != 1 || due[0].EventID != "b" {
+				t.Fatalf("limit %d: due %+v, %v; want b alone", limit, due, err)
+			}
 		}
 	})
 }
