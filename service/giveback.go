@@ -81,10 +81,10 @@ func (b *giveBacks) run() {
 	defer t.Stop()
 	for {
 		b.mu.Lock()
-		wait := len(b.pending) < b.batch && !b.closed
+		wait, delay := len(b.pending) < b.batch && !b.closed, b.delay
 		b.mu.Unlock()
 		if wait {
-			t.Reset(b.delay)
+			t.Reset(delay)
 			select {
 			case <-t.C:
 			case <-b.full:
