@@ -16,6 +16,7 @@ const (
 	giveBackBatch   = 256                  // most give-backs in one statement
 	giveBackPending = 8192                 // most give-backs waiting; more are dropped
 	giveBackTimeout = 5 * time.Second      // one batch's statement
+	giveBackFlying  = 4                    // most batches applied at once (docs/benchmarks.md)
 )
 
 // giveBacks collects an instance's give-backs. Its worker runs only while
@@ -30,16 +31,18 @@ type giveBacks struct {
 	mu      sync.Mutex
 	pending []PINGiveBack
 	running bool
+	flying  int // batches being applied
 	closed  bool
 	dropped int           // dropped since the last batch, for the log
 	full    chan struct{} // a batch is full: go at once
 	stop    chan struct{} // closed by close: drain without waiting
+	slots   chan struct{} // one per batch being applied
 	wg      sync.WaitGroup
 }
 
 func newGiveBacks(apply func(ctx context.Context, gs []PINGiveBack) error, log *slog.Logger) *giveBacks {
 	return &giveBacks{apply: apply, log: log, delay: giveBackDelay, batch: giveBackBatch, limit: giveBackPending,
-		full: make(chan struct{}, 1), stop: make(chan struct{})}
+		full: make(chan struct{}, 1), stop: make(chan struct{}), slots: make(chan struct{}, giveBackFlying)}
 }
 
 // add queues a give-back without waiting for it. A full queue drops it (the
@@ -74,7 +77,7 @@ func (b *giveBacks) add(ctx context.Context, g PINGiveBack) error {
 	return nil
 }
 
-// run applies batches until none is pending.
+// run starts batches until none is pending.
 func (b *giveBacks) run() {
 	defer b.wg.Done()
 	t := time.NewTimer(b.delay)
@@ -103,8 +106,20 @@ func (b *giveBacks) run() {
 		b.pending = append(b.pending[:0], b.pending[n:]...)
 		dropped := b.dropped
 		b.dropped = 0
+		b.flying++
 		b.mu.Unlock()
-		b.flush(batch, dropped)
+		// Batches lock their rows in one order, so several at once do not
+		// deadlock; one at a time fell behind the look-ups under load.
+		b.slots <- struct{}{}
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.flush(batch, dropped)
+			<-b.slots
+			b.mu.Lock()
+			b.flying--
+			b.mu.Unlock()
+		}()
 	}
 }
 

@@ -16,7 +16,7 @@ func (s *Service) SettleGiveBacks() {
 	b := s.giveBacks
 	for {
 		b.mu.Lock()
-		idle := len(b.pending) == 0 && !b.running
+		idle := len(b.pending) == 0 && !b.running && b.flying == 0
 		b.mu.Unlock()
 		if idle {
 			return
