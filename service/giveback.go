@@ -22,8 +22,10 @@ const (
 // giveBacks collects an instance's give-backs. Its worker runs only while
 // some are pending, so a service needs no start; Close flushes.
 type giveBacks struct {
-	apply func(ctx context.Context, gs []PINGiveBack) error
-	log   *slog.Logger
+	store interface {
+		GiveBackPINAttempts(ctx context.Context, gs []PINGiveBack) error
+	}
+	log *slog.Logger
 
 	delay        time.Duration
 	batch, limit int
@@ -31,7 +33,9 @@ type giveBacks struct {
 	mu      sync.Mutex
 	pending []PINGiveBack
 	running bool
-	flying  int // batches being applied
+	flying  int            // batches being applied
+	pairs   map[string]int // give-backs queued or being applied, by pair key
+	applied *sync.Cond     // a batch was applied (on mu)
 	closed  bool
 	dropped int           // dropped since the last batch, for the log
 	full    chan struct{} // a batch is full: go at once
@@ -40,9 +44,34 @@ type giveBacks struct {
 	wg      sync.WaitGroup
 }
 
-func newGiveBacks(apply func(ctx context.Context, gs []PINGiveBack) error, log *slog.Logger) *giveBacks {
-	return &giveBacks{apply: apply, log: log, delay: giveBackDelay, batch: giveBackBatch, limit: giveBackPending,
-		full: make(chan struct{}, 1), stop: make(chan struct{}), slots: make(chan struct{}, giveBackFlying)}
+func newGiveBacks(st interface {
+	GiveBackPINAttempts(ctx context.Context, gs []PINGiveBack) error
+}, log *slog.Logger) *giveBacks {
+	b := &giveBacks{store: st, log: log, delay: giveBackDelay, batch: giveBackBatch, limit: giveBackPending,
+		full: make(chan struct{}, 1), stop: make(chan struct{}), slots: make(chan struct{}, giveBackFlying),
+		pairs: map[string]int{}}
+	b.applied = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *giveBacks) apply(ctx context.Context, gs []PINGiveBack) error {
+	return b.store.GiveBackPINAttempts(ctx, gs)
+}
+
+// await returns once no give-back of the pair is queued or being applied:
+// a right PIN repeated from one address on one dossier within a batch's
+// delay is then counted as it would have been without the batches (the
+// sixth would be refused otherwise). Only a holder of the PIN waits here.
+func (b *giveBacks) await(pair string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.pairs[pair] > 0 {
+		select {
+		case b.full <- struct{}{}:
+		default:
+		}
+		b.applied.Wait()
+	}
 }
 
 // add queues a give-back without waiting for it. A full queue drops it (the
@@ -62,6 +91,7 @@ func (b *giveBacks) add(ctx context.Context, g PINGiveBack) error {
 		return nil
 	}
 	b.pending = append(b.pending, g)
+	b.pairs[g.Pair.Key]++
 	switch {
 	case !b.running:
 		b.running = true
@@ -118,6 +148,12 @@ func (b *giveBacks) run() {
 			<-b.slots
 			b.mu.Lock()
 			b.flying--
+			for _, g := range batch {
+				if b.pairs[g.Pair.Key]--; b.pairs[g.Pair.Key] <= 0 {
+					delete(b.pairs, g.Pair.Key)
+				}
+			}
+			b.applied.Broadcast()
 			b.mu.Unlock()
 		}()
 	}

@@ -282,6 +282,7 @@ func (s *Service) attempt(ctx context.Context, code, pin, client string) (head L
 		Dossier: GuardCount{Scope: GuardDossier, Key: code, WindowEnd: now.Add(lim.DossierWindow)},
 		Code:    code,
 	}
+	s.giveBacks.await(a.Pair.Key)
 	r, err := s.store.AttemptLookup(ctx, a)
 	if err != nil {
 		return LookupHead{}, 0, false, err

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,23 +84,33 @@ func TestPINGiveBackOneKey(t *testing.T) {
 		code := d.Dossier.Code
 		const x, z = "198.51.100.1", "198.51.100.2"
 		for i := range 4 {
-			if !e.lookup(code, d.PIN, x) {
+			if !e.lookup(code, d.PIN, fmt.Sprintf("198.51.100.%d", 10+i)) {
 				t.Fatalf("right PIN %d refused", i+1)
 			}
 		}
+		e.expect("four queued on one dossier", []counter{{"dossier", code, 4}})
 		e.svc.SettleGiveBacks()
-		e.expect("four on one key", []counter{{"client", x, 0}, {"pair", code + "|" + x, 0}, {"dossier", code, 0}})
+		e.expect("four on one key", []counter{{"client", "198.51.100.10", 0}, {"dossier", code, 0}})
+		// One address repeating its right PIN waits for its give-backs
+		// instead of reaching the pair's limit of 5.
+		for i := range 7 {
+			if !e.lookup(code, d.PIN, x) {
+				t.Fatalf("right PIN %d from one address refused", i+1)
+			}
+		}
+		e.svc.SettleGiveBacks()
 
 		e.lookup(code, d.PIN, x)           // given back later: the dossier's count 1
 		e.lookup(code, wrongPIN(d.PIN), z) // counted after: the dossier's count 2
 		e.svc.SettleGiveBacks()
 		e.expect("a later wrong PIN", []counter{{"dossier", code, 1}, {"pair", code + "|" + x, 0}, {"pair", code + "|" + z, 1}})
 
+		d2 := e.intake("")
 		e.lookup(code, d.PIN, x)
-		e.clock.Add(2 * time.Hour) // the address's and the pair's windows end
-		e.lookup(code, wrongPIN(d.PIN), x)
+		e.clock.Add(2 * time.Hour) // the address's window ends
+		e.lookup(d2.Dossier.Code, wrongPIN(d2.PIN), x)
 		e.svc.SettleGiveBacks()
-		e.expect("a new window", []counter{{"client", x, 1}, {"pair", code + "|" + x, 1}})
+		e.expect("a new window", []counter{{"client", x, 1}, {"pair", d2.Dossier.Code + "|" + x, 1}, {"pair", code + "|" + x, 0}})
 	})
 }
 
