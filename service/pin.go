@@ -267,22 +267,23 @@ func ClientKey(addr string) string {
 // concurrent guesses can never check more PINs than the limits allow, and
 // an unknown code does the same work as a wrong PIN: the same statements
 // and one PIN verification against a dummy hash. On success the attempt is
-// taken back. found is false for an unknown code, a refused attempt and a
-// wrong PIN alike.
+// given back in a later batch (giveback.go). found is false for an unknown
+// code, a refused attempt and a wrong PIN alike.
 func (s *Service) attempt(ctx context.Context, code, pin, client string) (head LookupHead, catalogue int64, found bool, err error) {
 	lim := s.opts.PINLimits
 	now := s.clock.Now()
-	pair := code + "|" + client
 	// Only attempts this address may make count towards the dossier's
 	// ceiling, so one address alone cannot lock the dossier.
-	r, err := s.store.AttemptLookup(ctx, PINAttempt{
+	a := PINAttempt{
 		Now:       now,
 		Client:    GuardCount{Scope: GuardClient, Key: client, WindowEnd: now.Add(lim.ClientWindow)},
-		Pair:      GuardCount{Scope: GuardPair, Key: pair, WindowEnd: now.Add(lim.PairWindow)},
+		Pair:      GuardCount{Scope: GuardPair, Key: code + "|" + client, WindowEnd: now.Add(lim.PairWindow)},
 		MaxClient: lim.PerClient, MaxPair: lim.PerClientDossier,
 		Dossier: GuardCount{Scope: GuardDossier, Key: code, WindowEnd: now.Add(lim.DossierWindow)},
 		Code:    code,
-	})
+	}
+	s.giveBacks.await(a.Pair.Key)
+	r, err := s.store.AttemptLookup(ctx, a)
 	if err != nil {
 		return LookupHead{}, 0, false, err
 	}
@@ -300,9 +301,11 @@ func (s *Service) attempt(ctx context.Context, code, pin, client string) (head L
 		return LookupHead{}, 0, false, nil
 	}
 	// The PIN was right: the attempt was not a failure. The pair and the
-	// dossier start again (the holder of the PIN is here); the address only
-	// gets its one attempt back, so knowing one PIN does not reset it.
-	if err := s.store.ForgivePINAttempt(ctx, client, pair, code); err != nil {
+	// dossier lose what was counted up to this attempt (the holder of the
+	// PIN is here); the address only gets its one attempt back, so knowing
+	// one PIN does not reset it. The answer does not wait for it.
+	if err := s.giveBacks.add(ctx, PINGiveBack{Client: a.Client, Pair: a.Pair, Dossier: a.Dossier,
+		PairCount: r.Pair, DossierCount: r.Dossier}); err != nil {
 		return LookupHead{}, 0, false, err
 	}
 	return head, r.Catalogue, true, nil

@@ -262,9 +262,9 @@ func (c *countingStore) LookupHead(ctx context.Context, code string) (service.Lo
 	return c.Store.LookupHead(ctx, code)
 }
 
-func (c *countingStore) ForgivePINAttempt(ctx context.Context, client, pair, code string) error {
-	c.forgives.Add(1)
-	return c.Store.ForgivePINAttempt(ctx, client, pair, code)
+func (c *countingStore) GiveBackPINAttempts(ctx context.Context, gs []service.PINGiveBack) error {
+	c.forgives.Add(int32(len(gs)))
+	return c.Store.GiveBackPINAttempts(ctx, gs)
 }
 
 // TestPINEqualWork: an unknown code does the same storage calls and the same

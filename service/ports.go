@@ -106,9 +106,11 @@ type LookupStore interface {
 	// only if both stayed within their maxima, and reads the dossier's head
 	// and the catalogue's version.
 	AttemptLookup(ctx context.Context, a PINAttempt) (PINAttemptResult, error)
-	// ForgivePINAttempt takes a right PIN's attempt back: the pair's and the
-	// dossier's counters start again, the client's loses one.
-	ForgivePINAttempt(ctx context.Context, client, pair, code string) error
+	// GiveBackPINAttempts takes right PINs' attempts back, a batch in one
+	// statement: each client counter loses one per give-back, each pair's
+	// and dossier's the count its latest give-back's attempt returned, never
+	// below 0 and only in the window the attempt was counted in.
+	GiveBackPINAttempts(ctx context.Context, gs []PINGiveBack) error
 	// DeletePINGuards deletes the counters whose windows ended before now.
 	DeletePINGuards(ctx context.Context, now time.Time) (int64, error)
 	// LegacyPINHashes returns up to limit dossiers' PIN hashes of the old
@@ -295,6 +297,14 @@ type PINAttemptResult struct {
 	Head                  LookupHead
 	Found                 bool
 	Catalogue             int64
+}
+
+// PINGiveBack is a right PIN's attempt to take back: its counters as
+// AttemptLookup counted them (WindowEnd: the end of a window started at the
+// attempt) and the pair's and the dossier's counts the attempt returned.
+type PINGiveBack struct {
+	Client, Pair, Dossier   GuardCount
+	PairCount, DossierCount int
 }
 
 // LookupHead is the part of a dossier a look-up checks before anything else.

@@ -51,6 +51,8 @@ type Service struct {
 	opts  Options
 	log   *slog.Logger
 	keys  pinKeys
+	// giveBacks applies right PINs' give-backs in batches (giveback.go).
+	giveBacks *giveBacks
 
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
@@ -94,7 +96,7 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 		clock = SystemClock{}
 	}
 	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: map[string]cachedCalendar{},
-		views: newViewCache(50_000), names: map[string]cachedName{}}
+		views: newViewCache(50_000), names: map[string]cachedName{}, giveBacks: newGiveBacks(store, opts.Logger)}
 }
 
 // Now is the service's clock, for adapters that need the same time.

@@ -131,7 +131,10 @@ func TestPINGuardCounters(t *testing.T) {
 		}
 		// A right PIN: the client's count goes down by one; the pair's and
 		// the dossier's start from zero.
-		if err := st.ForgivePINAttempt(ctx, "10.0.0.1", pair.Key, code); err != nil {
+		at := now.Add(90 * time.Minute)
+		if err := st.GiveBackPINAttempts(ctx, []service.PINGiveBack{{Client: g(service.GuardClient, "10.0.0.1", time.Hour, at),
+			Pair: g(service.GuardPair, pair.Key, time.Hour, at), Dossier: g(service.GuardDossier, code, 24*time.Hour, at),
+			PairCount: 2, DossierCount: 3}}); err != nil {
 			t.Fatal(err)
 		}
 		later := now.Add(100 * time.Minute)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -62,14 +63,63 @@ func (q queries) CountPINAttempt(ctx context.Context, now time.Time, counts []se
 	return out, nil
 }
 
-// ForgivePINAttempt takes a right PIN's attempt back.
-func (q queries) ForgivePINAttempt(ctx context.Context, client, pair, code string) error {
-	err := q.ctx(ctx).Exec(`UPDATE pin_guard SET failures = CASE WHEN scope = ? AND failures > 0 THEN failures - 1 WHEN scope = ? THEN failures ELSE 0 END
-		WHERE (scope = ? AND key = ?) OR (scope = ? AND key = ?) OR (scope = ? AND key = ?)`,
-		service.GuardClient, service.GuardClient,
-		service.GuardClient, client, service.GuardPair, pair, service.GuardDossier, code).Error
-	return translate(err, "pin attempt")
+// GiveBackPINAttempts takes right PINs' attempts back, a batch in one
+// statement (docs/security.md, "Attempt limits"). Each give-back counts only
+// in the window its attempt was counted in (the row's window ends no later
+// than a window started at the attempt would); the client's counter loses
+// one per give-back, the pair's and the dossier's the count the attempt
+// returned (the latest one when several give back on one key), never going
+// below 0, so attempts counted after the right PIN stay counted. On
+// PostgreSQL the rows are locked first in one order (client, pair, dossier,
+// then key), the order an attempt takes them in, so a batch and attempts
+// never deadlock.
+func (q queries) GiveBackPINAttempts(ctx context.Context, gs []service.PINGiveBack) error {
+	if len(gs) == 0 {
+		return nil
+	}
+	type item struct {
+		S string `json:"s"`
+		K string `json:"k"`
+		N int    `json:"n"`
+		B string `json:"b"`
+	}
+	items := make([]item, 0, 3*len(gs))
+	add := func(c service.GuardCount, n int) {
+		items = append(items, item{S: c.Scope, K: c.Key, N: n, B: ts(c.WindowEnd).Format(timeFormat)})
+	}
+	for _, g := range gs {
+		add(g.Client, 1)
+		add(g.Pair, g.PairCount)
+		add(g.Dossier, g.DossierCount)
+	}
+	list, err := json.Marshal(items)
+	if err != nil {
+		return err
+	}
+	if q.dialect == Postgres {
+		err = q.ctx(ctx).Exec(giveBackPG, string(list), service.GuardClient, service.GuardPair, service.GuardClient).Error
+	} else {
+		err = q.ctx(ctx).Exec(giveBackSQLite, string(list), service.GuardClient).Error
+	}
+	return translate(err, "pin give-back")
 }
+
+const giveBackPG = `WITH g AS (SELECT * FROM json_to_recordset(CAST(? AS json)) AS g(s text, k text, n int, b timestamptz)),
+	locked AS (SELECT p.scope, p.key, p.window_ends FROM pin_guard p WHERE (p.scope, p.key) IN (SELECT s, k FROM g)
+		ORDER BY CASE p.scope WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, p.key FOR UPDATE),
+	take AS (SELECT l.scope, l.key, CASE WHEN l.scope = ? THEN count(*) ELSE max(g.n) END AS n
+		FROM locked l JOIN g ON g.s = l.scope AND g.k = l.key AND l.window_ends <= g.b GROUP BY l.scope, l.key)
+	UPDATE pin_guard p SET failures = GREATEST(p.failures - take.n, 0) FROM take
+	WHERE p.scope = take.scope AND p.key = take.key`
+
+// giveBackSQLite is giveBackPG for SQLite, whose one writer at a time needs
+// no lock order.
+const giveBackSQLite = `WITH g(s, k, n, b) AS (SELECT json_extract(value, '$.s'), json_extract(value, '$.k'),
+		json_extract(value, '$.n'), json_extract(value, '$.b') FROM json_each(?)),
+	take AS (SELECT p.scope, p.key, CASE WHEN p.scope = ? THEN count(*) ELSE max(g.n) END AS n
+		FROM pin_guard p JOIN g ON g.s = p.scope AND g.k = p.key AND p.window_ends <= g.b GROUP BY p.scope, p.key)
+	UPDATE pin_guard SET failures = MAX(pin_guard.failures - take.n, 0) FROM take
+	WHERE pin_guard.scope = take.scope AND pin_guard.key = take.key`
 
 // DeletePINGuards deletes the counters whose window ended.
 func (q queries) DeletePINGuards(ctx context.Context, now time.Time) (int64, error) {

@@ -287,6 +287,12 @@ func (a *app) background() (stop func()) {
 	return func() {
 		cancel()
 		wg.Wait()
+		// The right PINs' give-backs still pending (service/giveback.go).
+		flushCtx, done := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer done()
+		if err := svc.Close(flushCtx); err != nil {
+			log.Error("PIN give-backs not all applied; those attempts stay counted until their windows end", "err", err)
+		}
 	}
 }
 
