@@ -33,7 +33,8 @@ import (
 // a second while intakes ran; then a notifier without cap drains the rest.
 // One iteration is the whole run: -benchtime 1x. PostgreSQL when BENCH_DB=
 // postgres (TEST_DATABASE_URL), else SQLite; NOTIFY_BENCH_WORKERS and
-// NOTIFY_BENCH_RATE (-1: no cap) set the notifier's senders and cap.
+// NOTIFY_BENCH_RATE (-1: no cap) set the notifier's senders and cap;
+// NOTIFY_BENCH_BUSY=0 leaves Options.Busy unset (the build before it).
 // NOTIFY_BENCH_PROFILE=dir writes CPU and allocation profiles of each
 // window there (goroutines labelled part=intake|notifier|relay|fakes).
 func BenchmarkNotify(b *testing.B) {
@@ -57,6 +58,11 @@ func BenchmarkNotify(b *testing.B) {
 		if v, err := strconv.ParseFloat(os.Getenv("NOTIFY_BENCH_RATE"), 64); err == nil && v != 0 {
 			o.Rate = v // negative: no cap
 		}
+		// As serve wires it: the notifier slows to its busy rate while the
+		// service takes a dossier in (NOTIFY_BENCH_BUSY=0: not wired).
+		if os.Getenv("NOTIFY_BENCH_BUSY") != "0" {
+			o.Busy = e.svc.Busy
+		}
 		var without, with []window
 		for r := range rounds {
 			without = append(without, e.window(fmt.Sprintf("without-r%d", r+1), nil))
@@ -65,7 +71,7 @@ func BenchmarkNotify(b *testing.B) {
 		// The rest is drained fast (no cap, 64 senders) to check that every
 		// row was sent, once.
 		start, drain := time.Now(), o
-		drain.Rate, drain.Workers = -1, 64
+		drain.Rate, drain.Workers, drain.Busy = -1, 64, nil
 		stop, _ := e.start(drain)
 		var sent int
 		waitFor(b, 30*time.Minute, "every notification sent", func() bool { sent = e.sentCount(); return sent >= want })

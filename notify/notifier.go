@@ -36,8 +36,21 @@ const recordWindow = 100 * time.Millisecond
 
 var durableRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// DefaultBusyRate is the sends a second while the instance is busy with
+// commands (Options.Busy): enough that a backlog still drains, little
+// enough that intake does not feel it.
+const DefaultBusyRate = 10
+
 // Options tune a Notifier; zero values take defaults.
 type Options struct {
+	// Busy, when set, reports whether the instance is serving a clerk's
+	// command right now; while it is, the senders go at BusyRate at most.
+	// Sending can wait, a clerk at the counter cannot (docs/benchmarks.md,
+	// "Notifications to applicants"). Only this instance's commands are
+	// seen.
+	Busy func() bool
+	// BusyRate caps the sends a second while Busy; default DefaultBusyRate.
+	BusyRate float64
 	// SMS and Email send each channel; nil leaves the channel off (a
 	// consented message for it is then marked failed, not dropped).
 	SMS, Email Sender
@@ -93,6 +106,7 @@ type Notifier struct {
 	crashed   chan struct{}
 	crashOnce sync.Once
 	limiter   *rate.Limiter // nil: no cap
+	busy      *rate.Limiter // while o.Busy(); nil without o.Busy
 
 	mu       sync.Mutex
 	names    map[string]string // "p:code:version" and "a:code" to names
@@ -145,6 +159,13 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		wake: make(chan struct{}, 1), crashed: make(chan struct{}), names: map[string]string{}, inflight: map[int64]bool{}}
 	if o.Rate > 0 {
 		n.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(o.Rate/10)))
+	}
+	if o.Busy != nil {
+		if o.BusyRate <= 0 {
+			o.BusyRate = DefaultBusyRate
+		}
+		n.o.BusyRate = o.BusyRate
+		n.busy = rate.NewLimiter(rate.Limit(o.BusyRate), 1)
 	}
 	if o.SMS != nil {
 		n.senders[domain.NotifySMS] = o.SMS
@@ -364,7 +385,7 @@ func (n *Notifier) dispatch(ctx context.Context) {
 		go func() {
 			defer workers.Done()
 			for j := range work {
-				if n.limiter != nil && n.limiter.Wait(ctx) != nil {
+				if !n.pace(ctx) {
 					continue // stopping: the lease brings the row back
 				}
 				if o, ok := n.attempt(ctx, j.row, j.d); ok {
@@ -601,4 +622,14 @@ func (n *Notifier) name(ctx context.Context, kind, code string, version int) str
 	n.names[key] = v
 	n.mu.Unlock()
 	return v
+}
+
+// pace waits for a send's turn: under the cap, and under BusyRate while the
+// instance serves a command (the busy limiter's burst is one, so an idle
+// spell saves no sends up for the next command).
+func (n *Notifier) pace(ctx context.Context) bool {
+	if n.busy != nil && n.o.Busy() && n.busy.Wait(ctx) != nil {
+		return false
+	}
+	return n.limiter == nil || n.limiter.Wait(ctx) == nil
 }

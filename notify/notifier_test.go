@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -522,5 +524,52 @@ func TestTwoInstances(t *testing.T) {
 		if len(smss) != 30 || most != 1 || len(e.mail.messages()) != 30 {
 			t.Fatalf("%d SMS (a ref posted up to %d times), %d e-mails", len(smss), most, len(e.mail.messages()))
 		}
+	})
+}
+
+// TestBusySlowsSending: while the instance serves a command (Busy), the
+// senders go at BusyRate; once it is idle they go at the cap again, and a
+// backlog drains either way.
+func TestBusySlowsSending(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		var busy atomic.Bool
+		busy.Store(true)
+		o := e.options()
+		o.Rate, o.Busy, o.BusyRate = -1, busy.Load, 5
+		var codes []string
+		for range 6 {
+			d, _ := e.intake(phone, email, "sms", "email") // 12 messages
+			codes = append(codes, d.Code)
+		}
+		sent := func() int {
+			n := 0
+			for _, c := range codes {
+				for _, r := range e.rows(c) {
+					if r.Status == domain.NotificationSent {
+						n++
+					}
+				}
+			}
+			return n
+		}
+		e.start(o)
+		waitFor(t, 30*time.Second, "six sent while busy", func() bool { return sent() >= 6 })
+		// Six sends at 5 a second with a burst of one: a second from the
+		// first to the sixth (without the cap they go together).
+		var at []time.Time
+		for _, c := range codes {
+			for _, r := range e.rows(c) {
+				if r.SentAt != nil {
+					at = append(at, *r.SentAt)
+				}
+			}
+		}
+		slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+		if spread := at[5].Sub(at[0]); spread < 700*time.Millisecond {
+			t.Errorf("six sends while busy within %s: not slowed to 5 a second", spread)
+		}
+		busy.Store(false)
+		waitFor(t, 30*time.Second, "the rest sent once idle", func() bool { return sent() == 12 })
 	})
 }

@@ -34,6 +34,7 @@ type IntakeResult struct {
 
 // Intake takes a dossier in (clerks of the receiving unit, administrators).
 func (s *Service) Intake(ctx context.Context, actor domain.Actor, cmd IntakeCmd) (IntakeResult, error) {
+	defer s.command()()
 	agency, err := intakeAgency(actor, cmd)
 	if err != nil {
 		return IntakeResult{}, err

@@ -57,6 +57,7 @@ type Service struct {
 	calMu     sync.Mutex
 	calendars map[string]cachedCalendar
 	idleAt    atomic.Int64 // 1 + a catalogue version seen with no recompute pending (transition.go)
+	commands  atomic.Int64 // intakes and transitions in progress (Busy)
 
 	views   *viewCache
 	namesMu sync.Mutex
@@ -106,4 +107,16 @@ func (s *Service) wake() {
 	if s.waker != nil {
 		s.waker.Wake()
 	}
+}
+
+// Busy reports whether this instance is taking a dossier in or changing one
+// right now: background work that can wait (the notifier) slows down while
+// it is, so it never takes the database and the cores from a clerk's command
+// (docs/benchmarks.md, "Notifications to applicants").
+func (s *Service) Busy() bool { return s.commands.Load() > 0 }
+
+// command counts a command in progress until the returned func is called.
+func (s *Service) command() func() {
+	s.commands.Add(1)
+	return func() { s.commands.Add(-1) }
 }

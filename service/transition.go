@@ -18,6 +18,7 @@ type TransitionCmd struct {
 // its history line and its events are written together or not at all. A
 // stale version is a Conflict version_conflict.
 func (s *Service) Transition(ctx context.Context, actor domain.Actor, cmd TransitionCmd) (*domain.Dossier, error) {
+	defer s.command()()
 	if _, _, _, ok := domain.ParseDossierCode(cmd.Code); !ok {
 		return nil, domain.NotFoundf("no dossier %q", cmd.Code)
 	}

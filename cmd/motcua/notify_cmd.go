@@ -22,9 +22,10 @@ const notifyUsage = "usage: motcua notify [--durable NAME]\n" +
 	"       motcua notify status [--since 168h] [-n 20]"
 
 // newNotifier builds the notifier from the configuration: the channels
-// configured, metrics on reg (nil: none).
-func newNotifier(cfg Config, conn *events.Conn, st *store.Store, log *slog.Logger, reg prometheus.Registerer, durable string) (*notify.Notifier, error) {
-	o := notify.Options{PublicURL: cfg.PublicURL, Durable: durable, Logger: log, Workers: cfg.NotifyWorkers, Rate: cfg.NotifyRate}
+// configured, metrics on reg (nil: none), busy telling when this instance
+// serves a command (nil: `motcua notify` alone, which serves none).
+func newNotifier(cfg Config, conn *events.Conn, st *store.Store, log *slog.Logger, reg prometheus.Registerer, durable string, busy func() bool) (*notify.Notifier, error) {
+	o := notify.Options{PublicURL: cfg.PublicURL, Durable: durable, Logger: log, Workers: cfg.NotifyWorkers, Rate: cfg.NotifyRate, Busy: busy}
 	if reg != nil {
 		o.Metrics = notify.NewMetrics(reg)
 	}
@@ -75,7 +76,7 @@ func notifyCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string,
 		return err
 	}
 	defer conn.Close()
-	n, err := newNotifier(cfg, conn, st, log, nil, *durable)
+	n, err := newNotifier(cfg, conn, st, log, nil, *durable, nil)
 	if err != nil {
 		return err
 	}

@@ -197,7 +197,7 @@ func assemble(ctx context.Context, cfg Config, log *slog.Logger, st *store.Store
 	// The notifier tells applicants by SMS and e-mail when a channel is
 	// configured (one instance at a time, like the relay).
 	if cfg.notifying() {
-		if a.notifier, err = newNotifier(cfg, conn, st, log, reg, ""); err != nil {
+		if a.notifier, err = newNotifier(cfg, conn, st, log, reg, "", a.svc.Busy); err != nil {
 			return nil, err
 		}
 	}
