@@ -41,6 +41,11 @@ var durableRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // enough that intake does not feel it.
 const DefaultBusyRate = 10
 
+// DefaultBusyTakeRate is the stream events a second the consumer turns into
+// notification rows while the instance is busy: each intake makes one, so
+// a busy counter's events wait in the stream and are taken in its pauses.
+const DefaultBusyTakeRate = 100
+
 // Options tune a Notifier; zero values take defaults.
 type Options struct {
 	// Busy, when set, reports whether the instance is serving a clerk's
@@ -51,6 +56,9 @@ type Options struct {
 	Busy func() bool
 	// BusyRate caps the sends a second while Busy; default DefaultBusyRate.
 	BusyRate float64
+	// BusyTakeRate caps the stream events a second turned into rows while
+	// Busy (the rest wait in the stream); default DefaultBusyTakeRate.
+	BusyTakeRate float64
 	// SMS and Email send each channel; nil leaves the channel off (a
 	// consented message for it is then marked failed, not dropped).
 	SMS, Email Sender
@@ -165,6 +173,9 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 			o.BusyRate = DefaultBusyRate
 		}
 		n.o.BusyRate = o.BusyRate
+		if o.BusyTakeRate <= 0 {
+			n.o.BusyTakeRate = DefaultBusyTakeRate
+		}
 		n.busy = rate.NewLimiter(rate.Limit(o.BusyRate), 1)
 	}
 	if o.SMS != nil {
@@ -321,6 +332,11 @@ func (n *Notifier) take(ctx context.Context, msgs []jetstream.Msg) error {
 		if err := m.Ack(); err != nil {
 			n.log.Warn("notify: acknowledgement not sent", "err", err)
 		}
+	}
+	// While the instance serves commands, the next batch waits as long as
+	// this one took at BusyTakeRate: the stream keeps the events meanwhile.
+	if n.o.Busy != nil && n.o.Busy() {
+		events.Sleep(ctx, time.Duration(float64(len(msgs))/n.o.BusyTakeRate*float64(time.Second)))
 	}
 	return nil
 }

@@ -573,3 +573,39 @@ func TestBusySlowsSending(t *testing.T) {
 		waitFor(t, 30*time.Second, "the rest sent once idle", func() bool { return sent() == 12 })
 	})
 }
+
+// TestBusySlowsTaking: while the instance is busy, the consumer turns the
+// stream's events into rows at BusyTakeRate (the rest wait in the stream),
+// and all of them once it is idle.
+func TestBusySlowsTaking(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		var busy atomic.Bool
+		busy.Store(true)
+		o := e.options()
+		o.Busy, o.BusyTakeRate, o.Batch = busy.Load, 4, 2
+		var codes []string
+		for range 12 {
+			d, _ := e.intake(phone, "", "sms") // one received event, one row each
+			codes = append(codes, d.Code)
+		}
+		rows := func() int {
+			n := 0
+			for _, c := range codes {
+				n += len(e.rows(c))
+			}
+			return n
+		}
+		e.start(o)
+		waitFor(t, 30*time.Second, "a first row", func() bool { return rows() > 0 })
+		start := time.Now()
+		waitFor(t, 30*time.Second, "eight rows while busy", func() bool { return rows() >= 8 })
+		// Batches of two at four events a second: half a second between
+		// batches, so eight rows take at least a second and a half.
+		if took := time.Since(start); took < 1200*time.Millisecond {
+			t.Errorf("eight rows while busy in %s: not slowed to 4 events a second", took)
+		}
+		busy.Store(false)
+		waitFor(t, 30*time.Second, "every row once idle", func() bool { return rows() == 12 })
+	})
+}
