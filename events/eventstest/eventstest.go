@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/motcua/motcua/domain"
@@ -139,13 +140,20 @@ func Messages(t testing.TB, c *events.Conn, n int, timeout time.Duration) []jets
 			t.Fatalf("read %d of %d messages from stream %s within %s", len(msgs), n, c.StreamName(), timeout)
 		}
 		batch, err := cons.Fetch(n-len(msgs), jetstream.FetchMaxWait(min(wait, 2*time.Second)))
+		if errors.Is(err, nats.ErrNoResponders) {
+			// A clustered stream between two leaders (fault tests): ask again.
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			t.Fatalf("fetch: %v", err)
 		}
 		for m := range batch.Messages() {
 			msgs = append(msgs, m)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoMessages) {
+		if err := batch.Error(); errors.Is(err, nats.ErrNoResponders) {
+			time.Sleep(100 * time.Millisecond)
+		} else if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoMessages) {
 			t.Fatalf("fetch: %v", err)
 		}
 	}
