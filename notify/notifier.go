@@ -153,6 +153,12 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
+	if o.BusyRate <= 0 {
+		o.BusyRate = DefaultBusyRate
+	}
+	if o.BusyTakeRate <= 0 {
+		o.BusyTakeRate = DefaultBusyTakeRate
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -169,13 +175,6 @@ func New(conn *events.Conn, st service.NotificationStore, o Options) (*Notifier,
 		n.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(o.Rate/10)))
 	}
 	if o.Busy != nil {
-		if o.BusyRate <= 0 {
-			o.BusyRate = DefaultBusyRate
-		}
-		n.o.BusyRate = o.BusyRate
-		if o.BusyTakeRate <= 0 {
-			n.o.BusyTakeRate = DefaultBusyTakeRate
-		}
 		n.busy = rate.NewLimiter(rate.Limit(o.BusyRate), 1)
 	}
 	if o.SMS != nil {

@@ -28,19 +28,13 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]service.OutboxR
 // (events.CursorReader: the relay reads each row once while the ones before
 // it are still in flight). It scans rows directly: the relay's hot path.
 func (s *Store) PendingEventsAfter(ctx context.Context, after int64, also []int64, limit int) ([]service.OutboxRecord, error) {
-	q, args := `SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
-		WHERE parked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, []any{after, limit}
+	cond, args := "seq > ?", []any{after}
 	if len(also) > 0 {
-		in := "seq = ANY(CAST(? AS bigint[]))"
-		list := "{" + joinSeqs(also) + "}"
-		if s.dialect != Postgres {
-			in, list = "seq IN (SELECT value FROM json_each(?))", "["+joinSeqs(also)+"]"
-		}
-		q = `SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
-		WHERE parked_at IS NULL AND (seq > ? OR ` + in + `) ORDER BY seq LIMIT ?`
-		args = []any{after, list, limit}
+		in, list := s.seqIn(also)
+		cond, args = "(seq > ? OR "+in+")", append(args, list)
 	}
-	rows, err := s.ctx(ctx).Raw(q, args...).Rows()
+	rows, err := s.ctx(ctx).Raw(`SELECT seq, id, subject, type, dossier_code, data, occurred_at, attempts FROM outbox
+		WHERE parked_at IS NULL AND `+cond+` ORDER BY seq LIMIT ?`, append(args, limit)...).Rows()
 	if err != nil {
 		return nil, translate(err, "outbox")
 	}
@@ -70,25 +64,24 @@ func (s *Store) MarkPublished(ctx context.Context, seqs []int64, at time.Time) e
 	if len(seqs) == 0 {
 		return nil
 	}
-	list := joinSeqs(seqs)
+	in, list := s.seqIn(seqs)
 	const columns = "seq, id, subject, type, dossier_code, data, occurred_at, created_at"
 	if s.dialect == Postgres {
 		err := s.ctx(ctx).Exec(`WITH moved AS (
-			DELETE FROM outbox WHERE seq = ANY(CAST(? AS bigint[])) RETURNING `+columns+`, attempts)
+			DELETE FROM outbox WHERE `+in+` RETURNING `+columns+`, attempts)
 			INSERT INTO outbox_published (`+columns+`, published_at, attempts)
 			SELECT `+columns+`, ?, attempts FROM moved ON CONFLICT (seq) DO NOTHING`,
-			"{"+list+"}", ts(at)).Error
+			list, ts(at)).Error
 		return translate(err, "outbox")
 	}
 	// SQLite has no DELETE in a WITH: two statements, one transaction.
-	in := "(SELECT value FROM json_each(?))"
 	err := s.ctx(ctx).Transaction(func(g *gorm.DB) error {
 		if err := g.Exec(`INSERT INTO outbox_published (`+columns+`, published_at, attempts)
-			SELECT `+columns+`, ?, attempts FROM outbox WHERE seq IN `+in+` ON CONFLICT (seq) DO NOTHING`,
-			ts(at), "["+list+"]").Error; err != nil {
+			SELECT `+columns+`, ?, attempts FROM outbox WHERE `+in+` ON CONFLICT (seq) DO NOTHING`,
+			ts(at), list).Error; err != nil {
 			return err
 		}
-		return g.Exec(`DELETE FROM outbox WHERE seq IN `+in, "["+list+"]").Error
+		return g.Exec(`DELETE FROM outbox WHERE `+in, list).Error
 	})
 	return translate(err, "outbox")
 }
@@ -191,10 +184,10 @@ func notifyOutbox(db *gorm.DB) error {
 	return db.Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
 }
 
-// joinSeqs writes seqs comma-separated: one parameter for a list of any
-// length (an array on PostgreSQL, a JSON array on SQLite), so a long list is
-// neither a huge statement nor over SQLite's limit of parameters.
-func joinSeqs(seqs []int64) string {
+// seqIn is the condition "seq is one of seqs" with its one parameter: an
+// array on PostgreSQL, a JSON array on SQLite, so a long list is neither a
+// huge statement nor over SQLite's limit of parameters.
+func (s *Store) seqIn(seqs []int64) (cond, param string) {
 	var b strings.Builder
 	b.Grow(len(seqs) * 8)
 	for i, seq := range seqs {
@@ -203,5 +196,8 @@ func joinSeqs(seqs []int64) string {
 		}
 		b.WriteString(strconv.FormatInt(seq, 10))
 	}
-	return b.String()
+	if s.dialect == Postgres {
+		return "seq = ANY(CAST(? AS bigint[]))", "{" + b.String() + "}"
+	}
+	return "seq IN (SELECT value FROM json_each(?))", "[" + b.String() + "]"
 }
