@@ -75,6 +75,8 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	clock := &testClock{}
 	clock.Set(at(2026, 3, 16, 9, 0)) // a Monday
 	svc := service.New(st, clock, nil, service.Options{Logger: storetest.Quiet()})
+	// Right PINs' give-backs still being applied finish before the store closes.
+	t.Cleanup(func() { _ = svc.Close(context.Background()) })
 	v, err := auth.NewHS256([]byte(testSecret), auth.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,8 @@ func newFuzzRouter(f *testing.F) *fuzzRouter {
 	clock := &testClock{}
 	clock.Set(at(2026, 3, 16, 9, 0))
 	svc := service.New(st, clock, nil, service.Options{Logger: storetest.Quiet()})
+	// Right PINs' give-backs still being applied finish before the store closes.
+	f.Cleanup(func() { _ = svc.Close(context.Background()) })
 	v, err := auth.NewHS256([]byte(testSecret), auth.Options{})
 	if err != nil {
 		f.Fatal(err)

@@ -59,6 +59,8 @@ func newEnv(t testing.TB, st *store.Store) *env {
 	conn := eventstest.Conn(t)
 	relay := events.NewRelay(conn, st, events.RelayOptions{Logger: storetest.Quiet(), PollInterval: 50 * time.Millisecond})
 	svc := service.New(st, service.SystemClock{}, relay, service.Options{Logger: storetest.Quiet()})
+	// Right PINs' give-backs still being applied finish before the store closes.
+	t.Cleanup(func() { _ = svc.Close(context.Background()) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -55,6 +55,8 @@ func newPINEnv(t *testing.T, st *store.Store, opts service.Options, wrap func(se
 		s = wrap(st)
 	}
 	svc := service.New(s, clock, nil, opts)
+	// Right PINs' give-backs still being applied finish before the store closes.
+	t.Cleanup(func() { _ = svc.Close(context.Background()) })
 	ctx := context.Background()
 	for _, a := range []domain.Agency{{Code: root, Name: "UBND Thành phố"}, {Code: center, Name: "Trung tâm", ParentCode: root}} {
 		if _, err := svc.PutAgency(ctx, admin, a); err != nil {

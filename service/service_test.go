@@ -48,6 +48,8 @@ func setup(t *testing.T, st *store.Store) (*service.Service, *clock) {
 	c := &clock{}
 	c.Set(time.Date(2026, 3, 16, 9, 0, 0, 0, domain.Vietnam())) // a Monday
 	svc := service.New(st, c, nil, service.Options{Logger: storetest.Quiet()})
+	// Right PINs' give-backs still being applied finish before the store closes.
+	t.Cleanup(func() { _ = svc.Close(context.Background()) })
 	for _, a := range []domain.Agency{{Code: root, Name: "UBND"}, {Code: center, Name: "Trung tâm", ParentCode: root},
 		{Code: dept, Name: "Sở", ParentCode: root}, {Code: foreign, Name: "Tỉnh khác"}} {
 		if _, err := svc.PutAgency(ctx, admin, a); err != nil {
