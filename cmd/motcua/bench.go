@@ -84,6 +84,9 @@ func bench(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 			}
 			fmt.Fprintf(stdout, "# stream: %d commands (intakes and transfers, alternately) paced at %d/s took %v; %d of their events came from the stream;"+
 				" the quantiles below are commit to stream\n", st.commands, b.o.rate, st.paced.Round(time.Millisecond), st.events)
+			own := benchResult{latencies: st.own}
+			fmt.Fprintf(stdout, "# stream: the commands themselves (sent to answered; a transfer with its read), within those quantiles: p50 %s, p90 %s, p99 %s\n",
+				ms(own.q(0.5)), ms(own.q(0.9)), ms(own.q(0.99)))
 		} else if r, err = b.run(ctx, name); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,11 @@ type streamStats struct {
 	commands int // commands acknowledged by the service
 	events   int // their events received from the stream
 	paced    time.Duration
+	// own is each acknowledged command's time from sending to its answer
+	// (a transfer's with the read before it), sorted: the part of commit
+	// to stream spent before the commit, as the event's time is taken
+	// before the command's transaction.
+	own []time.Duration
 }
 
 // streamRun measures "commit to stream" (docs/benchmarks.md): it paces commands at
@@ -40,9 +46,9 @@ func (b *bencher) streamRun(ctx context.Context, cfg Config) (benchResult, strea
 		return benchResult{}, st, err
 	}
 	defer tail.stop()
-	done, failed, first := b.pace(ctx)
+	done, failed, first, own := b.pace(ctx)
 	st.paced = time.Since(start)
-	st.commands = done
+	st.commands, st.own = done, own
 	if first != nil {
 		fmt.Printf("# stream: first error: %v\n", first)
 	}
@@ -131,12 +137,13 @@ func (t *streamTail) stop() {
 // pace sends o.rate commands a second for the duration on o.connections
 // connections, intakes and transfers alternately, and returns how many
 // succeeded, how many failed and the first error.
-func (b *bencher) pace(ctx context.Context) (done, failed int, first error) {
+func (b *bencher) pace(ctx context.Context) (done, failed int, first error, own []time.Duration) {
 	jobs := make(chan int, b.o.connections)
 	var (
 		wg         sync.WaitGroup
 		nDone, nKO atomic.Int64
 		once       sync.Once // keeps the first error (errors differ in type: no atomic.Value)
+		mu         sync.Mutex
 	)
 	for w := 0; w < b.o.connections; w++ {
 		wg.Add(1)
@@ -148,11 +155,16 @@ func (b *bencher) pace(ctx context.Context) (done, failed int, first error) {
 				if i%2 == 1 {
 					op = b.transition
 				}
+				sent := time.Now()
 				if err := op(ctx, rng); err != nil {
 					nKO.Add(1)
 					once.Do(func() { first = err })
 					continue
 				}
+				took := time.Since(sent)
+				mu.Lock()
+				own = append(own, took)
+				mu.Unlock()
 				nDone.Add(1)
 			}
 		}(uint64(w + 1))
@@ -166,5 +178,6 @@ func (b *bencher) pace(ctx context.Context) (done, failed int, first error) {
 	tick.Stop()
 	close(jobs)
 	wg.Wait()
-	return int(nDone.Load()), int(nKO.Load()), first
+	slices.Sort(own)
+	return int(nDone.Load()), int(nKO.Load()), first, own
 }
