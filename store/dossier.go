@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -429,8 +430,23 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 // database (SQLite's immediate transactions) until the commit, so intakes of
 // one unit and day get their numbers in commit order, without gaps, on every
 // instance; a rolled-back intake gives its number back with the row.
+//
+// On PostgreSQL it also draws the id of the dossier row the transaction's
+// next InsertDossier writes (reserveID), so that the writes after the
+// counter, which hold it to the commit, need no round trip for the id.
 func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
 	var last int64
+	if q.dialect == Postgres && q.reserved != nil {
+		var id int64
+		err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
+			ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
+			RETURNING last_seq, nextval('dossiers_id_seq')`, agency, day).Row().Scan(&last, &id)
+		if err != nil {
+			return 0, translate(err, "dossier sequence")
+		}
+		*q.reserved = id
+		return last, nil
+	}
 	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
 		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
 		RETURNING last_seq`, agency, day).Scan(&last).Error
@@ -471,6 +487,9 @@ func (q queries) SaveIdempotencyKey(ctx context.Context, actor, key, hash, code,
 
 // InsertDossier writes a new dossier with its steps and the change.
 func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
+	if q.dialect == Postgres {
+		return q.insertDossierPG(ctx, d, ch)
+	}
 	r := toDossierRow(d)
 	r.ID = 0
 	if err := q.ctx(ctx).Create(&r).Error; err != nil {
@@ -618,6 +637,10 @@ func addSteps(b *pgBatch, rows []stepRow) {
 type pgBatch struct {
 	stmts []string
 	args  []any
+	// selects are the expressions of a closing SELECT (pg_notify, a lock):
+	// a SELECT inside a WITH that nothing reads never runs.
+	selects    []string
+	selectArgs []any
 }
 
 func (b *pgBatch) add(stmt string, args ...any) {
@@ -625,13 +648,25 @@ func (b *pgBatch) add(stmt string, args ...any) {
 	b.args = append(b.args, args...)
 }
 
+// addSelect adds an expression to the closing SELECT, which runs once the
+// statements are added.
+func (b *pgBatch) addSelect(expr string, args ...any) {
+	b.selects = append(b.selects, expr)
+	b.selectArgs = append(b.selectArgs, args...)
+}
+
 func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
-	if len(b.stmts) == 0 {
+	stmts, args := b.stmts, b.args
+	if len(b.selects) > 0 {
+		stmts = append(slices.Clip(stmts), "SELECT "+strings.Join(b.selects, ", "))
+		args = append(slices.Clip(args), b.selectArgs...)
+	}
+	if len(stmts) == 0 {
 		return nil
 	}
 	var sb strings.Builder
-	last := len(b.stmts) - 1
-	for i, stmt := range b.stmts[:last] {
+	last := len(stmts) - 1
+	for i, stmt := range stmts[:last] {
 		if i == 0 {
 			sb.WriteString("WITH ")
 		} else {
@@ -642,8 +677,8 @@ func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
 	if last > 0 {
 		sb.WriteString(" ")
 	}
-	sb.WriteString(b.stmts[last])
-	return translate(q.ctx(ctx).Exec(sb.String(), b.args...).Error, what)
+	sb.WriteString(stmts[last])
+	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, what)
 }
 
 // marks repeats one group of placeholders n times, comma-separated.
@@ -786,7 +821,7 @@ func addOutbox(b *pgBatch, rows []outboxRow) {
 	}
 	b.add("INSERT INTO outbox (id, subject, type, dossier_code, data, occurred_at, created_at) VALUES "+
 		marks(len(rows), "(?, ?, ?, ?, ?, ?, ?)"), args...)
-	b.add("SELECT pg_notify(?, '')", OutboxChannel)
+	b.addSelect("pg_notify(?, '')", OutboxChannel)
 }
 
 // ListDossiers returns a page of dossiers, newest received first, without

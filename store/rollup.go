@@ -185,19 +185,7 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 	if err != nil {
 		return err
 	}
-	facts := domain.StatFactsOf(d)
-	r := newRollups()
-	st := prev
-	for _, h := range ch.History {
-		next, ds := domain.StatStep(facts, st, h)
-		r.add(d.LeadAgencyCode, d.ProcedureCode, ds)
-		r.addScore(d.LeadAgencyCode, d.ProcedureCode, domain.ScoreStep(facts, st, next, h))
-		st = next
-	}
-	r.prune()
-	stmts, args := openStatement(d.ID, prev, st)
-	state := len(stmts)
-	stmts, args = r.statements(stmts, args)
+	stmts, args, lock := rollupWrites(d, ch, prev)
 	if len(stmts) == 0 {
 		return nil
 	}
@@ -210,7 +198,34 @@ func (q queries) applyRollups(ctx context.Context, d *domain.Dossier, ch domain.
 		}
 		return nil
 	}
-	return q.runRollups(ctx, d, stmts, args, len(stmts) > state)
+	return q.runRollups(ctx, d, stmts, args, lock)
+}
+
+// rollupWrites are the statements that move the roll-ups for a change from
+// the dossier's state prev, and whether they touch the group's rows (which
+// are written under the group's lock, runRollups).
+func rollupWrites(d *domain.Dossier, ch domain.Change, prev *domain.StatState) (stmts []string, args [][]any, lock bool) {
+	facts := domain.StatFactsOf(d)
+	r := newRollups()
+	st := prev
+	for _, h := range ch.History {
+		next, ds := domain.StatStep(facts, st, h)
+		r.add(d.LeadAgencyCode, d.ProcedureCode, ds)
+		r.addScore(d.LeadAgencyCode, d.ProcedureCode, domain.ScoreStep(facts, st, next, h))
+		st = next
+	}
+	r.prune()
+	stmts, args = openStatement(d.ID, prev, st)
+	state := len(stmts)
+	stmts, args = r.statements(stmts, args)
+	return stmts, args, len(stmts) > state
+}
+
+// rollupLockKey is the advisory lock of the dossier's roll-up group.
+func rollupLockKey(d *domain.Dossier) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
+	return int64(h.Sum64())
 }
 
 // rollupState reads the dossier's state row. Only an open dossier has one:
@@ -269,9 +284,7 @@ func (r Rollups) statements(stmts []string, args [][]any) ([]string, [][]any) {
 // statement.
 func (q queries) runRollups(ctx context.Context, d *domain.Dossier, stmts []string, args [][]any, lock bool) error {
 	if lock {
-		h := fnv.New64a()
-		h.Write([]byte(d.LeadAgencyCode + "\x00" + d.ProcedureCode))
-		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
+		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock(?)", rollupLockKey(d)).Error; err != nil {
 			return translate(err, "roll-up lock")
 		}
 	}

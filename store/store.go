@@ -212,7 +212,7 @@ func (s *Store) migrate(ctx context.Context, run func(*goose.Provider) ([]*goose
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx service.Tx) error) error {
 	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&tx{queries{db: g, dialect: s.dialect, loaded: map[int64]*asLoaded{}}})
+		return fn(&tx{queries{db: g, dialect: s.dialect, loaded: map[int64]*asLoaded{}, reserved: new(int64)}})
 	})
 	if err != nil && domain.KindOf(err) == domain.Internal && Unavailable(err) {
 		return unavailable(err, "transaction")
@@ -230,6 +230,9 @@ type queries struct {
 	db      *gorm.DB
 	dialect string
 	loaded  map[int64]*asLoaded // in a transaction: the children as read (store/dossier.go)
+	// reserved is, in a transaction on PostgreSQL, the dossier id drawn
+	// with the unit's counter for the next InsertDossier (0: none).
+	reserved *int64
 }
 
 func (q queries) ctx(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }
