@@ -72,6 +72,17 @@ func TestInstancesNeverDisagree(t *testing.T) {
 			t.Errorf("B intake after A's day off: due %v, want %v", d.DueAt, want)
 		}
 
+		// A: a new version of the procedure, 6 working hours instead of 4;
+		// B took its intakes with version 1 cached.
+		a.must(a.do(http.MethodPut, "/api/v1/procedures/2.000635", admin, map[string]any{
+			"name": "Cấp bản sao trích lục hộ tịch", "agency_code": dept, "duration": map[string]any{"working_hours": 6},
+			"supplement_clock": "pause", "online": "none",
+		}), http.StatusCreated)
+		d = b.intake(intakeBody("2.000635", "counter")) // 16:00 Monday + 6 h: 1 h Monday, 5 h Wednesday
+		if want := at(2026, 3, 18, 14, 0); d.ProcedureVersion != 2 || !d.DueAt.Equal(want) {
+			t.Errorf("B intake after A's new procedure version: version %d due %v, want 2 and %v", d.ProcedureVersion, d.DueAt, want)
+		}
+
 		// A: the centre opens 07:00-11:00 only.
 		a.clock.Set(at(2026, 3, 16, 10, 0))
 		a.must(a.do(http.MethodPut, "/api/v1/agencies/"+center, admin, map[string]any{"name": "Trung tâm mới", "parent_code": root,

@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"slices"
 	"sync"
+
+	"github.com/motcua/motcua/domain"
 )
 
 // viewCache keeps citizens' views by dossier code and version. An entry is
@@ -99,6 +102,40 @@ func (s *Service) nameAt(key string, v int64, load func() (string, error)) (stri
 type cachedName struct {
 	name    string
 	version int64
+}
+
+// procedureAt returns the current version of a procedure as of catalogue
+// version v, cached: an intake needs it before its transaction, and a new
+// version of a procedure moves the catalogue's counter on. The bound keeps
+// memory flat (a full cache is emptied).
+func (s *Service) procedureAt(ctx context.Context, code string, v int64) (domain.Procedure, error) {
+	s.procsMu.Lock()
+	e, ok := s.procs[code]
+	s.procsMu.Unlock()
+	if ok && e.version == v {
+		p := e.proc
+		p.Steps = slices.Clone(p.Steps) // the caller's own
+		return p, nil
+	}
+	p, err := s.store.Procedure(ctx, code, 0)
+	if err != nil {
+		return domain.Procedure{}, err
+	}
+	s.procsMu.Lock()
+	if len(s.procs) >= 10_000 {
+		clear(s.procs)
+	}
+	if cur, ok := s.procs[code]; !ok || cur.version <= v {
+		s.procs[code] = cachedProcedure{proc: p, version: v}
+	}
+	s.procsMu.Unlock()
+	p.Steps = slices.Clone(p.Steps)
+	return p, nil
+}
+
+type cachedProcedure struct {
+	proc    domain.Procedure
+	version int64 // the catalogue version it was read after
 }
 
 // ProcedureName returns a procedure's current name, cached per catalogue

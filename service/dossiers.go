@@ -113,7 +113,14 @@ func (s *Service) intakeInput(ctx context.Context, agency string, cmd IntakeCmd,
 	if !domain.ValidProcedureCode(cmd.ProcedureCode) {
 		return domain.IntakeInput{}, fieldError("procedure_code", "is not a procedure code such as 1.001445")
 	}
-	proc, err := s.store.Procedure(ctx, cmd.ProcedureCode, 0)
+	// One read of the catalogue's version serves the procedure and the
+	// calendar from their caches; the transaction reads it again under its
+	// lock (receive).
+	v, err := s.catalogueVersion(ctx)
+	if err != nil {
+		return domain.IntakeInput{}, err
+	}
+	proc, err := s.procedureAt(ctx, cmd.ProcedureCode, v)
 	if domain.KindOf(err) == domain.NotFound {
 		return domain.IntakeInput{}, fieldError("procedure_code", "no procedure has this code")
 	} else if err != nil {
@@ -127,7 +134,7 @@ func (s *Service) intakeInput(ctx context.Context, agency string, cmd IntakeCmd,
 	if err := in.Validate(); err != nil {
 		return domain.IntakeInput{}, err
 	}
-	_, err = s.Calendar(ctx, agency)
+	_, err = s.calendarAt(ctx, s.store, agency, v)
 	if domain.KindOf(err) == domain.NotFound {
 		return domain.IntakeInput{}, fieldError("agency_code", "the receiving unit is not in the catalogue")
 	}

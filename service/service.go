@@ -62,6 +62,8 @@ type Service struct {
 	views   *viewCache
 	namesMu sync.Mutex
 	names   map[string]cachedName
+	procsMu sync.Mutex
+	procs   map[string]cachedProcedure // current versions, by code (cache.go)
 }
 
 type cachedCalendar struct {
@@ -97,7 +99,7 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 		clock = SystemClock{}
 	}
 	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: map[string]cachedCalendar{},
-		views: newViewCache(50_000), names: map[string]cachedName{}, giveBacks: newGiveBacks(store, opts.Logger)}
+		views: newViewCache(50_000), names: map[string]cachedName{}, procs: map[string]cachedProcedure{}, giveBacks: newGiveBacks(store, opts.Logger)}
 }
 
 // Now is the service's clock, for adapters that need the same time.
