@@ -514,6 +514,9 @@ func (q queries) InsertDossier(ctx context.Context, d *domain.Dossier, ch domain
 // UpdateDossier writes d over the version it was read at: the row, and the
 // steps and pauses that differ from those DossierForUpdate read.
 func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
+	if q.dialect == Postgres {
+		return q.updateDossierPG(ctx, d, readVersion, ch)
+	}
 	r := toDossierRow(d)
 	// UpdateColumns: updated_at is d's, as on insert, not gorm's clock, so
 	// the row is what the answer (DossierWritten) shows.
@@ -528,9 +531,6 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 	if err := q.writePauses(ctx, d); err != nil {
 		return err
 	}
-	if q.dialect == Postgres {
-		return q.writeRestPG(ctx, d, ch)
-	}
 	if err := q.writeSteps(ctx, d); err != nil {
 		return err
 	}
@@ -538,42 +538,6 @@ func (q queries) UpdateDossier(ctx context.Context, d *domain.Dossier, readVersi
 		return err
 	}
 	return q.writeChange(ctx, d, ch)
-}
-
-// writeRestPG writes the rest of an updated dossier on PostgreSQL: the
-// changed steps, the overdue spans' moves, the history, hand-offs and events
-// in one statement (pgBatch), then the roll-ups and lateness, which read
-// what it wrote.
-func (q queries) writeRestPG(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
-	closed, deleted, added, err := q.spanChanges(ctx, d, ch, false)
-	if err != nil {
-		return err
-	}
-	var b pgBatch
-	steps := q.changedSteps(d)
-	if len(steps) > 0 {
-		addSteps(&b, steps)
-	}
-	addSpans(&b, closed, deleted, added)
-	if rows := historyRows(d, ch); len(rows) > 0 {
-		addHistory(&b, rows)
-	}
-	if rows := handoffRows(d, ch); len(rows) > 0 {
-		addHandoffs(&b, rows)
-	}
-	events, err := outboxRows(ch.Events)
-	if err != nil {
-		return err
-	}
-	addOutbox(&b, events)
-	if err := q.runBatch(ctx, &b, "dossier "+d.Code); err != nil {
-		return err
-	}
-	q.markSteps(d, steps)
-	if err := q.applyRollups(ctx, d, ch); err != nil {
-		return err
-	}
-	return q.applyLateness(ctx, d, ch)
 }
 
 // changedSteps are the rows of d's steps that differ from those read (all
@@ -643,9 +607,12 @@ type pgBatch struct {
 	selectArgs []any
 }
 
-func (b *pgBatch) add(stmt string, args ...any) {
+// add adds a statement and returns its name in the WITH, for a later
+// statement or the closing SELECT to read what it returns.
+func (b *pgBatch) add(stmt string, args ...any) string {
 	b.stmts = append(b.stmts, stmt)
 	b.args = append(b.args, args...)
+	return "w" + strconv.Itoa(len(b.stmts)-1)
 }
 
 // addSelect adds an expression to the closing SELECT, which runs once the
@@ -655,7 +622,9 @@ func (b *pgBatch) addSelect(expr string, args ...any) {
 	b.selectArgs = append(b.selectArgs, args...)
 }
 
-func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
+// runBatch runs the batch; dest, when given, takes the closing SELECT's
+// values in order.
+func (q queries) runBatch(ctx context.Context, b *pgBatch, what string, dest ...any) error {
 	stmts, args := b.stmts, b.args
 	if len(b.selects) > 0 {
 		stmts = append(slices.Clip(stmts), "SELECT "+strings.Join(b.selects, ", "))
@@ -678,6 +647,9 @@ func (q queries) runBatch(ctx context.Context, b *pgBatch, what string) error {
 		sb.WriteString(" ")
 	}
 	sb.WriteString(stmts[last])
+	if len(dest) > 0 {
+		return translate(q.ctx(ctx).Raw(sb.String(), args...).Row().Scan(dest...), what)
+	}
 	return translate(q.ctx(ctx).Exec(sb.String(), args...).Error, what)
 }
 

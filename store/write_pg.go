@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,68 @@ func (q queries) insertDossierPG(ctx context.Context, d *domain.Dossier, ch doma
 	return q.applyLateness(ctx, d, ch)
 }
 
+// updateDossierPG writes d over the version it was read at on PostgreSQL:
+// the new pauses first (they take their ids), then the row, the changed
+// steps, the overdue spans' moves, the history, hand-offs and events in one
+// statement, then the roll-ups and lateness, which read what it wrote. The
+// row's UPDATE goes in that statement too, its version checked by the count
+// it returns: a conflict answers an error, which rolls the whole
+// transaction back (docs/benchmarks.md, "Fewer statements per transition").
+func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVersion int, ch domain.Change) error {
+	if err := q.writePauses(ctx, d); err != nil {
+		return err
+	}
+	closed, deleted, added, err := q.spanChanges(ctx, d, ch, false)
+	if err != nil {
+		return err
+	}
+	var b pgBatch
+	// updated_at is d's, as on insert, so the row is what the answer
+	// (DossierWritten) shows.
+	row, err := addUpdate(&b, toDossierRow(d), dossierFixed, "id = ? AND version = ?", d.ID, readVersion)
+	if err != nil {
+		return err
+	}
+	b.addSelect("(SELECT count(*) FROM " + row + ")")
+	steps := q.changedSteps(d)
+	if len(steps) > 0 {
+		addSteps(&b, steps)
+	}
+	addSpans(&b, closed, deleted, added)
+	if rows := historyRows(d, ch); len(rows) > 0 {
+		addHistory(&b, rows)
+	}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
+		addHandoffs(&b, rows)
+	}
+	events, err := outboxRows(ch.Events)
+	if err != nil {
+		return err
+	}
+	addOutbox(&b, events)
+	var n int64
+	var notified any
+	dest := []any{&n}
+	if len(events) > 0 {
+		dest = append(dest, &notified)
+	}
+	if err := q.runBatch(ctx, &b, "dossier "+d.Code, dest...); err != nil {
+		return err
+	}
+	if n == 0 {
+		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
+	}
+	q.markSteps(d, steps)
+	if err := q.applyRollups(ctx, d, ch); err != nil {
+		return err
+	}
+	return q.applyLateness(ctx, d, ch)
+}
+
+// dossierFixed are the columns of a dossier a command never writes: its
+// identity, and the PIN's counters, which have their own statements.
+var dossierFixed = []string{"id", "code", "created_at", "pin_failures", "pin_locked_until"}
+
 // takeReserved returns the dossier id NextSequence drew, once.
 func (q queries) takeReserved() int64 {
 	if q.reserved == nil {
@@ -116,6 +179,30 @@ func insertableOf(row any) (*insertable, error) {
 	in.columns = strings.Join(cols, ", ")
 	insertables.Store(t, in)
 	return in, nil
+}
+
+// addUpdate adds the UPDATE of the table's row matching where from row, every
+// column but those omitted, RETURNING 1; it returns the statement's name.
+func addUpdate[T any](b *pgBatch, row T, omit []string, where string, whereArgs ...any) (string, error) {
+	in, err := insertableOf(&row)
+	if err != nil {
+		return "", err
+	}
+	v := reflect.ValueOf(&row).Elem()
+	var set strings.Builder
+	args := make([]any, 0, len(in.fields)+len(whereArgs))
+	for _, f := range in.fields {
+		if slices.Contains(omit, f.DBName) {
+			continue
+		}
+		if set.Len() > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(f.DBName + " = ?")
+		val, _ := f.ValueOf(context.Background(), v)
+		args = append(args, val)
+	}
+	return b.add("UPDATE "+in.table+" SET "+set.String()+" WHERE "+where+" RETURNING 1", append(args, whereArgs...)...), nil
 }
 
 // addInsert adds the INSERT of rows to a batch, with every column gorm's
