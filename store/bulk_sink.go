@@ -245,7 +245,7 @@ func (p *pgSink) finish(ctx context.Context, extra []seedJob) error {
 
 // copyRows streams rows into a table with COPY on one connection.
 func (s *Store) copyRows(ctx context.Context, table string, cols []string, rows iter.Seq[[]any]) error {
-	return s.withPgx(ctx, "COPY", func(pc *pgx.Conn) error {
+	return withPgx(ctx, s.sqlDB, "COPY", func(pc *pgx.Conn) error {
 		next, stop := iter.Pull(rows)
 		defer stop()
 		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, &pullSource{next: next})
@@ -253,11 +253,11 @@ func (s *Store) copyRows(ctx context.Context, table string, cols []string, rows 
 	})
 }
 
-// withPgx runs fn on one pooled connection's pgx connection, for what
-// database/sql cannot say (COPY, LISTEN); what names the use in the error
-// when the driver is not pgx.
-func (s *Store) withPgx(ctx context.Context, what string, fn func(pc *pgx.Conn) error) error {
-	conn, err := s.sqlDB.Conn(ctx)
+// withPgx runs fn on one of the pool's pgx connections, for what
+// database/sql cannot say (COPY, LISTEN, a pipeline of queries); what names
+// the use in the error when the driver is not pgx.
+func withPgx(ctx context.Context, pool *sql.DB, what string, fn func(pc *pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
 	}

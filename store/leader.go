@@ -115,7 +115,7 @@ func (s *Store) ListenOutbox(ctx context.Context, wake func()) error {
 }
 
 func (s *Store) listen(ctx context.Context, wake func()) error {
-	return s.withPgx(ctx, "LISTEN", func(pc *pgx.Conn) error {
+	return withPgx(ctx, s.sqlDB, "LISTEN", func(pc *pgx.Conn) error {
 		if _, err := pc.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
 			return err
 		}

@@ -231,11 +231,17 @@ func (q queries) NotificationsOf(ctx context.Context, code string) ([]domain.Not
 	if err := q.ctx(ctx).Where("dossier_code = ?", code).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "notifications")
 	}
+	return notificationsOf(rows), nil
+}
+
+// notificationsOf converts a dossier's notification rows (none is an empty
+// list, not nil).
+func notificationsOf(rows []notificationRow) []domain.Notification {
 	out := make([]domain.Notification, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, r.domain())
 	}
-	return out, nil
+	return out
 }
 
 // NotificationStatus counts the rows per channel and status and lists the

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"github.com/motcua/motcua/domain"
+)
+
+// The staff read of one dossier on PostgreSQL, outside a transaction, in one
+// round trip: its six queries (the row, steps, pauses, hand-offs, history,
+// notifications) go as one pipeline (pgx's batch: each query's Bind and
+// Execute, one Sync), the children selected by the dossier's code so that
+// none waits for the row's id. Each is the statement the per-table read
+// makes, plus an index probe of the code for the four children by id: no
+// JSON built by PostgreSQL, which cost more than the round trips it saved
+// (docs/benchmarks.md, "Fewer round trips per transition (second session)"
+// and "The staff read in one round trip (session 6)").
+
+// pgPool is the pool to pipeline on: set on PostgreSQL outside a
+// transaction only (a gorm transaction's connection is not reachable as a
+// pgx connection, so a read inside one stays statement by statement).
+func (q queries) pgPool() *sql.DB {
+	if q.dialect != Postgres {
+		return nil
+	}
+	pool, _ := q.db.Statement.ConnPool.(*sql.DB)
+	return pool
+}
+
+// dossierPiped is Dossier in one round trip (above): the same rows,
+// converted by the same domain methods.
+func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*domain.Dossier, error) {
+	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
+	var (
+		rows     []dossierRow
+		steps    []stepRow
+		pauses   []pauseRow
+		handoffs []handoffRow
+		history  []historyRow
+		notes    []notificationRow
+	)
+	b := &pgx.Batch{}
+	err := errors.Join(
+		queueRead(q.db, b, &rows, "dossier "+code, `code = $1`, code),
+		queueRead(q.db, b, &steps, "steps", byID+` ORDER BY seq`, code),
+		queueRead(q.db, b, &pauses, "pauses", byID+` ORDER BY id`, code),
+		queueRead(q.db, b, &handoffs, "handoffs", byID+` ORDER BY id`, code),
+		queueRead(q.db, b, &history, "history", byID+` ORDER BY id`, code),
+		queueRead(q.db, b, &notes, "notifications", `dossier_code = $1 ORDER BY id`, code),
+	)
+	if err != nil {
+		return nil, err
+	}
+	err = withPgx(ctx, pool, "the dossier's pipelined read", func(pc *pgx.Conn) error {
+		return pc.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, translate(err, "dossier "+code)
+	}
+	if len(rows) == 0 {
+		return nil, translate(gorm.ErrRecordNotFound, "dossier "+code)
+	}
+	d := rows[0].domain()
+	d.Steps = domains[domain.Step](steps)
+	d.Pauses = domains[domain.Pause](pauses)
+	d.Handoffs = domains[domain.Handoff](handoffs)
+	d.History = domains[domain.HistoryEntry](history)
+	d.Notifications = notificationsOf(notes)
+	return d, nil
+}
+
+// queueRead queues the read of T's rows matching where (its one argument
+// is arg) into out; what names them in an error.
+func queueRead[T any](db *gorm.DB, b *pgx.Batch, out *[]T, what, where string, arg any) error {
+	c, err := columnsOf[T](db)
+	if err != nil {
+		return err
+	}
+	b.Queue(`SELECT `+c.list+` FROM `+c.table+` WHERE `+where, arg).Query(func(rs pgx.Rows) error {
+		got, err := scanRows[T](rs, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		*out = got
+		return nil
+	})
+	return nil
+}
+
+// columns are a row type's table and columns as gorm maps them, so that a
+// read outside gorm selects and scans the same fields.
+type columns struct {
+	table string  // quoted
+	list  string  // the quoted columns, comma-separated
+	index [][]int // each column's field in the row type
+}
+
+var columnCache sync.Map // reflect.Type of the row: *columns
+
+func columnsOf[T any](db *gorm.DB) (*columns, error) {
+	typ := reflect.TypeFor[T]()
+	if c, ok := columnCache.Load(typ); ok {
+		return c.(*columns), nil
+	}
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(new(T)); err != nil {
+		return nil, err
+	}
+	s := stmt.Schema
+	c := &columns{table: pgx.Identifier{s.Table}.Sanitize()}
+	names := make([]string, 0, len(s.DBNames))
+	for _, name := range s.DBNames {
+		names = append(names, pgx.Identifier{name}.Sanitize())
+		c.index = append(c.index, s.FieldsByDBName[name].StructField.Index)
+	}
+	c.list = strings.Join(names, ", ")
+	columnCache.Store(typ, c)
+	return c, nil
+}
+
+// scanRows reads every row of rs into a T.
+func scanRows[T any](rs pgx.Rows, c *columns) ([]T, error) {
+	var (
+		out  []T
+		r    T
+		dest = make([]any, len(c.index))
+	)
+	v := reflect.ValueOf(&r).Elem()
+	for i, ix := range c.index {
+		dest[i] = v.FieldByIndex(ix).Addr().Interface()
+	}
+	for rs.Next() {
+		// Every field is set (pgx allocates a pointer field anew for each
+		// row), so r is not cleared between rows.
+		if err := rs.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// domains converts rows by their domain method; no rows is nil, as the
+// per-table reads append to a nil list.
+func domains[D any, R interface{ domain() D }](rows []R) []D {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]D, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.domain())
+	}
+	return out
+}
