@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 
 	"github.com/motcua/motcua/domain"
 )
@@ -99,9 +100,11 @@ func queueRead[T any](db *gorm.DB, b *pgx.Batch, out *[]T, what, where string, a
 // columns are a row type's table and columns as gorm maps them, so that a
 // read outside gorm selects and scans the same fields.
 type columns struct {
-	table string  // quoted
-	list  string  // the quoted columns, comma-separated
-	index [][]int // each column's field in the row type
+	table  string          // quoted
+	list   string          // the quoted columns, comma-separated
+	names  []string        // the quoted columns
+	index  [][]int         // each column's field in the row type
+	fields []*schema.Field // each column's field, for writes (store/write_pg.go)
 }
 
 var columnCache sync.Map // reflect.Type of the row: *columns
@@ -121,8 +124,9 @@ func columnsOf[T any](db *gorm.DB) (*columns, error) {
 	for _, name := range s.DBNames {
 		names = append(names, pgx.Identifier{name}.Sanitize())
 		c.index = append(c.index, s.FieldsByDBName[name].StructField.Index)
+		c.fields = append(c.fields, s.FieldsByDBName[name])
 	}
-	c.list = strings.Join(names, ", ")
+	c.list, c.names = strings.Join(names, ", "), names
 	columnCache.Store(typ, c)
 	return c, nil
 }

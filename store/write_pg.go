@@ -6,10 +6,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"gorm.io/gorm/schema"
+	"gorm.io/gorm"
 
 	"github.com/motcua/motcua/domain"
 )
@@ -29,14 +28,14 @@ func (q queries) insertDossierPG(ctx context.Context, d *domain.Dossier, ch doma
 	}
 	d.ID = id
 	var b pgBatch
-	if err := addInsert(&b, []dossierRow{toDossierRow(d)}); err != nil {
+	if err := addInsert(&b, q.db, []dossierRow{toDossierRow(d)}); err != nil {
 		return err
 	}
 	steps := make([]stepRow, 0, len(d.Steps))
 	for _, s := range d.Steps {
 		steps = append(steps, toStepRow(d, s))
 	}
-	if err := addInsert(&b, steps); err != nil {
+	if err := addInsert(&b, q.db, steps); err != nil {
 		return err
 	}
 	_, _, added, err := q.spanChanges(ctx, d, ch, true) // a new dossier has no spans to read
@@ -93,7 +92,7 @@ func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVer
 	var b pgBatch
 	// updated_at is d's, as on insert, so the row is what the answer
 	// (DossierWritten) shows.
-	row, err := addUpdate(&b, toDossierRow(d), dossierFixed, "id = ? AND version = ?", d.ID, readVersion)
+	row, err := addUpdate(&b, q.db, toDossierRow(d), dossierFixed, "id = ? AND version = ?", d.ID, readVersion)
 	if err != nil {
 		return err
 	}
@@ -147,91 +146,58 @@ func (q queries) takeReserved() int64 {
 	return id
 }
 
-// insertable is a row type's columns as gorm's Create writes them.
-type insertable struct {
-	table   string
-	columns string
-	fields  []*schema.Field
-}
-
-var insertables sync.Map // reflect.Type -> *insertable
-
-// insertableOf parses a row type's gorm schema once, so the row type stays
-// the one description of its table.
-func insertableOf(row any) (*insertable, error) {
-	t := reflect.TypeOf(row)
-	if v, ok := insertables.Load(t); ok {
-		return v.(*insertable), nil
-	}
-	s, err := schema.Parse(row, &sync.Map{}, schema.NamingStrategy{})
-	if err != nil {
-		return nil, fmt.Errorf("store: schema of %T: %w", row, err)
-	}
-	in := &insertable{table: s.Table}
-	var cols []string
-	for _, f := range s.Fields {
-		if f.DBName == "" || !f.Creatable {
-			continue
-		}
-		in.fields = append(in.fields, f)
-		cols = append(cols, f.DBName)
-	}
-	in.columns = strings.Join(cols, ", ")
-	insertables.Store(t, in)
-	return in, nil
-}
-
-// addUpdate adds the UPDATE of the table's row matching where from row, every
-// column but those omitted, RETURNING 1; it returns the statement's name.
-func addUpdate[T any](b *pgBatch, row T, omit []string, where string, whereArgs ...any) (string, error) {
-	in, err := insertableOf(&row)
+// addUpdate adds the UPDATE of the table's row matching where from row,
+// every column but those omitted, RETURNING 1; it returns the statement's
+// name. The columns are the row type's as gorm maps them (columnsOf).
+func addUpdate[T any](b *pgBatch, db *gorm.DB, row T, omit []string, where string, whereArgs ...any) (string, error) {
+	c, err := columnsOf[T](db)
 	if err != nil {
 		return "", err
 	}
 	v := reflect.ValueOf(&row).Elem()
 	var set strings.Builder
-	args := make([]any, 0, len(in.fields)+len(whereArgs))
-	for _, f := range in.fields {
+	args := make([]any, 0, len(c.fields)+len(whereArgs))
+	for i, f := range c.fields {
 		if slices.Contains(omit, f.DBName) {
 			continue
 		}
 		if set.Len() > 0 {
 			set.WriteString(", ")
 		}
-		set.WriteString(f.DBName + " = ?")
+		set.WriteString(c.names[i] + " = ?")
 		val, _ := f.ValueOf(context.Background(), v)
 		args = append(args, val)
 	}
-	return b.add("UPDATE "+in.table+" SET "+set.String()+" WHERE "+where+" RETURNING 1", append(args, whereArgs...)...), nil
+	return b.add("UPDATE "+c.table+" SET "+set.String()+" WHERE "+where+" RETURNING 1", append(args, whereArgs...)...), nil
 }
 
-// addInsert adds the INSERT of rows to a batch, with every column gorm's
-// Create writes: an auto-increment key must be set (the batch returns
+// addInsert adds the INSERT of rows to a batch, every column gorm's Create
+// writes (columnsOf): an auto-increment key must be set (the batch returns
 // nothing), and zero creation and update times take the current time, as
 // gorm gives them.
-func addInsert[T any](b *pgBatch, rows []T) error {
+func addInsert[T any](b *pgBatch, db *gorm.DB, rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	in, err := insertableOf(&rows[0])
+	c, err := columnsOf[T](db)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	args := make([]any, 0, len(rows)*len(in.fields))
+	args := make([]any, 0, len(rows)*len(c.fields))
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
-		for _, f := range in.fields {
+		for _, f := range c.fields {
 			val, zero := f.ValueOf(context.Background(), v)
 			switch {
 			case zero && f.AutoIncrement:
-				return fmt.Errorf("store: %s row without its %s", in.table, f.DBName)
+				return fmt.Errorf("store: %s row without its %s", c.table, f.DBName)
 			case zero && (f.AutoCreateTime > 0 || f.AutoUpdateTime > 0) && f.FieldType == reflect.TypeOf(time.Time{}):
 				val = ts(now)
 			}
 			args = append(args, val)
 		}
 	}
-	b.add("INSERT INTO "+in.table+" ("+in.columns+") VALUES "+marks(len(rows), "("+marks(len(in.fields), "?")+")"), args...)
+	b.add("INSERT INTO "+c.table+" ("+c.list+") VALUES "+marks(len(rows), "("+marks(len(c.fields), "?")+")"), args...)
 	return nil
 }
