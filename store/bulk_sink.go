@@ -262,6 +262,12 @@ func withPgx(ctx context.Context, pool *sql.DB, what string, fn func(pc *pgx.Con
 		return err
 	}
 	defer conn.Close()
+	return onPgx(conn, what, fn)
+}
+
+// onPgx runs fn on conn's pgx connection: a transaction open on conn goes
+// on there (store.InTx).
+func onPgx(conn *sql.Conn, what string, fn func(pc *pgx.Conn) error) error {
 	return conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {

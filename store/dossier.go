@@ -284,23 +284,30 @@ func (q queries) loadChildren(ctx context.Context, d *domain.Dossier, history bo
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("seq").Find(&steps).Error; err != nil {
 		return nil, translate(err, "steps")
 	}
-	seen := &asLoaded{steps: make(map[int]stepRow, len(steps)), pauses: map[int64]pauseRow{}}
-	d.Steps = domains[domain.Step](steps)
-	for _, s := range steps {
-		seen.steps[s.Seq] = s
-	}
 	var pauses []pauseRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&pauses).Error; err != nil {
 		return nil, translate(err, "pauses")
+	}
+	seen := withChildren(d, steps, pauses)
+	if !history {
+		return seen, nil
+	}
+	return seen, q.loadHistory(ctx, d)
+}
+
+// withChildren gives d its steps and pauses from their rows, and returns
+// the rows as read.
+func withChildren(d *domain.Dossier, steps []stepRow, pauses []pauseRow) *asLoaded {
+	seen := &asLoaded{steps: make(map[int]stepRow, len(steps)), pauses: make(map[int64]pauseRow, len(pauses))}
+	d.Steps = domains[domain.Step](steps)
+	for _, s := range steps {
+		seen.steps[s.Seq] = s
 	}
 	d.Pauses = domains[domain.Pause](pauses)
 	for _, p := range pauses {
 		seen.pauses[p.ID] = p
 	}
-	if !history {
-		return seen, nil
-	}
-	return seen, q.loadHistory(ctx, d)
+	return seen
 }
 
 // loadHistory reads d's hand-offs, history and notifications.
@@ -331,6 +338,11 @@ func (q queries) loadHistory(ctx context.Context, d *domain.Dossier) error {
 type asLoaded struct {
 	steps  map[int]stepRow
 	pauses map[int64]pauseRow
+	// read ahead with the row on PostgreSQL (dossierForUpdatePiped), until
+	// the dossier is written: its overdue spans in force and its roll-up
+	// state row (nil: read them when needed).
+	openSpans *[]overdueSpanRow
+	rollup    *[]rollupOpenRow
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -364,6 +376,9 @@ func (h historyRow) domain() domain.HistoryEntry {
 // children as JSON arrays was tried and dropped: docs/benchmarks.md, "Hot
 // paths".)
 func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error) {
+	if q.tx != nil && q.tx.conn != nil {
+		return q.dossierForUpdatePiped(ctx, code)
+	}
 	db := q.ctx(ctx).Where("code = ?", code)
 	if q.dialect == Postgres {
 		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -437,7 +452,7 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 // counter, which hold it to the commit, need no round trip for the id.
 func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
 	var last int64
-	if q.dialect == Postgres && q.reserved != nil {
+	if q.dialect == Postgres && q.tx != nil {
 		var id int64
 		err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
 			ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
@@ -445,7 +460,7 @@ func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, e
 		if err != nil {
 			return 0, translate(err, "dossier sequence")
 		}
-		*q.reserved = id
+		q.tx.reserved = id
 		return last, nil
 	}
 	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)

@@ -165,3 +165,52 @@ func domains[D any, R interface{ domain() D }](rows []R) []D {
 	}
 	return out
 }
+
+// dossierForUpdatePiped is DossierForUpdate in a transaction on PostgreSQL,
+// in one round trip: the row locked (FOR UPDATE), then, each query with its
+// own snapshot taken once the lock is held, its steps and pauses, the
+// catalogue's shared lock and version (CatalogueVersionShared: a command
+// asks for them next), and what writing the command reads (its overdue
+// spans in force, its roll-up state row), kept until the dossier is written
+// (docs/benchmarks.md, "The locked read in one round trip (session 6)").
+func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domain.Dossier, error) {
+	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
+	var (
+		rows    []dossierRow
+		steps   []stepRow
+		pauses  []pauseRow
+		spans   []overdueSpanRow
+		rollup  []rollupOpenRow
+		version int64
+	)
+	b := &pgx.Batch{}
+	err := errors.Join(
+		queueRead(q.db, b, &rows, "dossier "+code, `code = $1 FOR UPDATE`, code),
+		queueRead(q.db, b, &steps, "steps", byID+` ORDER BY seq`, code),
+		queueRead(q.db, b, &pauses, "pauses", byID+` ORDER BY id`, code),
+		queueRead(q.db, b, &spans, "overdue spans", byID+` AND valid_to IS NULL ORDER BY id`, code),
+		queueRead(q.db, b, &rollup, "roll-up state", byID, code),
+	)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockCatalogue)
+	b.Queue(`SELECT version FROM cache_versions WHERE name = $1`, catalogueKey).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&version)
+	})
+	err = onPgx(q.tx.conn, "the dossier's locked read", func(pc *pgx.Conn) error {
+		return pc.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, translate(err, "dossier "+code)
+	}
+	q.tx.catalogue = version + 1
+	if len(rows) == 0 {
+		return nil, translate(gorm.ErrRecordNotFound, "dossier "+code)
+	}
+	d := rows[0].domain()
+	seen := withChildren(d, steps, pauses)
+	seen.openSpans, seen.rollup = &spans, &rollup
+	q.loaded[d.ID] = seen
+	return d, nil
+}

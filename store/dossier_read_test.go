@@ -106,3 +106,55 @@ func TestDossierReadOutsideTxIsTheReadInTx(t *testing.T) {
 		}
 	})
 }
+
+// TestLockedReadIsTheRead: a command's locked read (on PostgreSQL its row,
+// steps, pauses, overdue spans, roll-up state and the catalogue's version in
+// one round trip, store/dossier_read.go) returns the dossier the staff read
+// returns, without history, and the catalogue's version the store reports;
+// a missing code answers the same NotFound.
+func TestLockedReadIsTheRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 16, 2, 0, 0, 0, time.UTC)
+		d := fullDossier(t, st, now)
+		bare := newDossier(t, st, 3, now)
+		wantVersion, err := st.CatalogueVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range []string{d.Code, domain.DossierCode(unit, now, 1), bare.Code} {
+			want, err := st.Dossier(ctx, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.Handoffs, want.History, want.Notifications = nil, nil, nil
+			var got *domain.Dossier
+			var version int64
+			err = st.InTx(ctx, func(tx service.Tx) error {
+				if got, err = tx.DossierForUpdate(ctx, code); err != nil {
+					return err
+				}
+				version, err = tx.CatalogueVersionShared(ctx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: the locked read differs from the read (-read +locked):\n%s", code, cmp.Diff(want, got))
+			}
+			if version != wantVersion {
+				t.Errorf("%s: catalogue version %d after the locked read, want %d", code, version, wantVersion)
+			}
+		}
+		const missing = "000.00.10.H29-260316-9999"
+		_, errRead := st.Dossier(ctx, missing)
+		errLocked := st.InTx(ctx, func(tx service.Tx) error {
+			_, err := tx.DossierForUpdate(ctx, missing)
+			return err
+		})
+		if domain.KindOf(errLocked) != domain.NotFound || errRead == nil || errLocked.Error() != errRead.Error() {
+			t.Errorf("a missing dossier: %v locked, %v read; want the same NotFound", errLocked, errRead)
+		}
+	})
+}

@@ -165,7 +165,9 @@ func (q queries) spanChanges(ctx context.Context, d *domain.Dossier, ch domain.C
 		return nil, nil, nil, nil
 	}
 	var open []overdueSpanRow
-	if !isNew {
+	if seen := q.loaded[d.ID]; !isNew && seen != nil && seen.openSpans != nil {
+		open = *seen.openSpans // read ahead with the locked row
+	} else if !isNew {
 		if err := q.ctx(ctx).Where("dossier_id = ? AND valid_to IS NULL", d.ID).Order("id").Find(&open).Error; err != nil {
 			return nil, nil, nil, translate(err, "overdue spans")
 		}

@@ -32,14 +32,22 @@ func (q queries) CatalogueVersion(ctx context.Context) (int64, error) {
 // cannot starve a change waiting for its exclusive lock (row share locks
 // are granted past a waiting writer).
 func (q queries) CatalogueVersionShared(ctx context.Context) (int64, error) {
+	if q.tx != nil && q.tx.catalogue > 0 {
+		return q.tx.catalogue - 1, nil // read under the lock with a locked dossier (dossierForUpdatePiped)
+	}
 	if q.dialect == Postgres {
 		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock_shared(?)", lockCatalogue).Error; err != nil {
 			return 0, translate(err, "cache version lock")
 		}
 	}
 	var v int64
-	err := q.ctx(ctx).Raw("SELECT version FROM cache_versions WHERE name = ?", catalogueKey).Scan(&v).Error
-	return v, translate(err, "cache version")
+	if err := q.ctx(ctx).Raw("SELECT version FROM cache_versions WHERE name = ?", catalogueKey).Scan(&v).Error; err != nil {
+		return 0, translate(err, "cache version")
+	}
+	if q.tx != nil {
+		q.tx.catalogue = v + 1
+	}
+	return v, nil
 }
 
 // lockCatalogue is the advisory-lock key of catalogue changes ("motcua" +

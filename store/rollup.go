@@ -236,7 +236,9 @@ func (q queries) rollupState(ctx context.Context, id int64, first domain.History
 		return nil, nil
 	}
 	var rows []rollupOpenRow
-	if err := q.ctx(ctx).Where("dossier_id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+	if seen := q.loaded[id]; seen != nil && seen.rollup != nil {
+		rows = *seen.rollup // read ahead with the locked row
+	} else if err := q.ctx(ctx).Where("dossier_id = ?", id).Limit(1).Find(&rows).Error; err != nil {
 		return nil, translate(err, "roll-up state")
 	}
 	if len(rows) == 1 {

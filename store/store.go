@@ -209,11 +209,22 @@ func (s *Store) migrate(ctx context.Context, run func(*goose.Provider) ([]*goose
 	return nil
 }
 
-// InTx runs fn in one transaction.
+// InTx runs fn in one transaction. On PostgreSQL it runs on a connection
+// of its own, which the transaction's pipelined reads reach as a pgx
+// connection (gorm's transaction does not expose it).
 func (s *Store) InTx(ctx context.Context, fn func(tx service.Tx) error) error {
-	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&tx{queries{db: g, dialect: s.dialect, loaded: map[int64]*asLoaded{}, reserved: new(int64)}})
-	})
+	run := func(g *gorm.DB, conn *sql.Conn) error {
+		return fn(&tx{queries{db: g, dialect: s.dialect, loaded: map[int64]*asLoaded{}, tx: &txState{conn: conn}}})
+	}
+	var err error
+	if s.dialect == Postgres {
+		err = s.db.WithContext(ctx).Connection(func(c *gorm.DB) error {
+			conn, _ := c.Statement.ConnPool.(*sql.Conn)
+			return c.Transaction(func(g *gorm.DB) error { return run(g, conn) })
+		})
+	} else {
+		err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error { return run(g, nil) })
+	}
 	if err != nil && domain.KindOf(err) == domain.Internal && Unavailable(err) {
 		return unavailable(err, "transaction")
 	}
@@ -230,9 +241,20 @@ type queries struct {
 	db      *gorm.DB
 	dialect string
 	loaded  map[int64]*asLoaded // in a transaction: the children as read (store/dossier.go)
-	// reserved is, in a transaction on PostgreSQL, the dossier id drawn
-	// with the unit's counter for the next InsertDossier (0: none).
-	reserved *int64
+	tx      *txState            // in a transaction: what it holds (nil outside one)
+}
+
+// txState is what a transaction holds besides its rows.
+type txState struct {
+	// conn is the transaction's connection on PostgreSQL, for the reads it
+	// pipelines (store/dossier_read.go); nil on SQLite.
+	conn *sql.Conn
+	// reserved is the dossier id drawn with the unit's counter for the next
+	// InsertDossier (0: none), on PostgreSQL.
+	reserved int64
+	// catalogue is 1 + the catalogue's version once read under its shared
+	// lock (CatalogueVersionShared), 0 before.
+	catalogue int64
 }
 
 func (q queries) ctx(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }

@@ -126,8 +126,15 @@ func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVer
 		return domain.Conflictf(domain.CodeVersionConflict, "the dossier changed since version %d was read", readVersion)
 	}
 	q.markSteps(d, steps)
+	seen := q.loaded[d.ID]
+	if seen != nil {
+		seen.openSpans = nil // written: read again if needed
+	}
 	if err := q.applyRollups(ctx, d, ch); err != nil {
 		return err
+	}
+	if seen != nil {
+		seen.rollup = nil
 	}
 	return q.applyLateness(ctx, d, ch)
 }
@@ -138,11 +145,11 @@ var dossierFixed = []string{"id", "code", "created_at", "pin_failures", "pin_loc
 
 // takeReserved returns the dossier id NextSequence drew, once.
 func (q queries) takeReserved() int64 {
-	if q.reserved == nil {
+	if q.tx == nil {
 		return 0
 	}
-	id := *q.reserved
-	*q.reserved = 0
+	id := q.tx.reserved
+	q.tx.reserved = 0
 	return id
 }
 
