@@ -312,6 +312,9 @@ func withChildren(d *domain.Dossier, steps []stepRow, pauses []pauseRow) *asLoad
 
 // loadHistory reads d's hand-offs, history and notifications.
 func (q queries) loadHistory(ctx context.Context, d *domain.Dossier) error {
+	if q.tx != nil && q.tx.conn != nil {
+		return q.historyPiped(ctx, d)
+	}
 	var hand []handoffRow
 	if err := q.ctx(ctx).Where("dossier_id = ?", d.ID).Order("id").Find(&hand).Error; err != nil {
 		return translate(err, "handoffs")

@@ -42,22 +42,20 @@ func (q queries) pgPool() *sql.DB {
 func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*domain.Dossier, error) {
 	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
 	var (
-		rows     []dossierRow
-		steps    []stepRow
-		pauses   []pauseRow
-		handoffs []handoffRow
-		history  []historyRow
-		notes    []notificationRow
+		rows   []dossierRow
+		steps  []stepRow
+		pauses []pauseRow
 	)
 	b := &pgx.Batch{}
 	err := errors.Join(
 		queueRead(q.db, b, &rows, "dossier "+code, `code = $1`, code),
 		queueRead(q.db, b, &steps, "steps", byID+` ORDER BY seq`, code),
 		queueRead(q.db, b, &pauses, "pauses", byID+` ORDER BY id`, code),
-		queueRead(q.db, b, &handoffs, "handoffs", byID+` ORDER BY id`, code),
-		queueRead(q.db, b, &history, "history", byID+` ORDER BY id`, code),
-		queueRead(q.db, b, &notes, "notifications", `dossier_code = $1 ORDER BY id`, code),
 	)
+	if err != nil {
+		return nil, err
+	}
+	setHistory, err := queueHistory(q.db, b, byID, code, code)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +71,47 @@ func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*
 	d := rows[0].domain()
 	d.Steps = domains[domain.Step](steps)
 	d.Pauses = domains[domain.Pause](pauses)
-	d.Handoffs = domains[domain.Handoff](handoffs)
-	d.History = domains[domain.HistoryEntry](history)
-	d.Notifications = notificationsOf(notes)
+	setHistory(d)
 	return d, nil
+}
+
+// queueHistory queues the reads of a dossier's hand-offs and history (where
+// selects them by arg) and notifications (by its code); the function
+// returned gives them to the dossier once the batch has run.
+func queueHistory(db *gorm.DB, b *pgx.Batch, where string, arg any, code string) (func(d *domain.Dossier), error) {
+	var (
+		handoffs []handoffRow
+		history  []historyRow
+		notes    []notificationRow
+	)
+	err := errors.Join(
+		queueRead(db, b, &handoffs, "handoffs", where+` ORDER BY id`, arg),
+		queueRead(db, b, &history, "history", where+` ORDER BY id`, arg),
+		queueRead(db, b, &notes, "notifications", `dossier_code = $1 ORDER BY id`, code),
+	)
+	return func(d *domain.Dossier) {
+		d.Handoffs = domains[domain.Handoff](handoffs)
+		d.History = domains[domain.HistoryEntry](history)
+		d.Notifications = notificationsOf(notes)
+	}, err
+}
+
+// historyPiped is loadHistory in a transaction on PostgreSQL: its three
+// reads in one round trip (a command's answer, DossierWritten).
+func (q queries) historyPiped(ctx context.Context, d *domain.Dossier) error {
+	b := &pgx.Batch{}
+	setHistory, err := queueHistory(q.db, b, `dossier_id = $1`, d.ID, d.Code)
+	if err != nil {
+		return err
+	}
+	err = onPgx(q.tx.conn, "the dossier's history", func(pc *pgx.Conn) error {
+		return pc.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return translate(err, "history")
+	}
+	setHistory(d)
+	return nil
 }
 
 // queueRead queues the read of T's rows matching where (its one argument
