@@ -18,9 +18,10 @@ var errNotConnected = errors.New("nats is not connected")
 
 // item is one outbox record on its way to the stream.
 type item struct {
-	rec  service.OutboxRecord
-	msg  *nats.Msg
-	sent time.Time
+	rec   service.OutboxRecord
+	msg   *nats.Msg
+	sent  time.Time
+	acked time.Time
 }
 
 // CursorReader is an outbox reader that can also read the pending events
@@ -51,6 +52,23 @@ const (
 	pumpLifetime = time.Second
 )
 
+// markLinger is how long an acknowledged event may wait to be marked
+// published while the pump runs under Run. The event is already on the
+// stream: marking only takes its row out of the outbox, so it need not
+// happen at once. At a moderate rate (one commit every few milliseconds)
+// marking each event as soon as nothing else is in flight made one
+// MarkPublished call an event, and the pump ended with each event, so the
+// next commit started a new pump that read from the oldest pending row.
+// Lingering, the marks of the events acknowledged meanwhile go in one call
+// (or at BatchSize waiting), and the pump stays to take the next wake-ups
+// with reads after its cursor. What it costs: a crash in the linger
+// republishes up to this much more, which JetStream drops as duplicates (its
+// window, DuplicateWindow, is minutes); the backlog gauge counts these rows
+// for as long. A pump that stops (its context ends, its lifetime passes, a
+// failure) or Flush marks at once, and no pump ends with an acknowledged
+// event unmarked (docs/benchmarks.md, "The relay's statements per event").
+const markLinger = 20 * time.Millisecond
+
 // pump publishes the outbox until it has read everything pending, a publish
 // or a database call fails, or ctx ends; then it waits for the events in
 // flight and returns how many records it read, and an error when some could
@@ -66,22 +84,26 @@ const (
 // acknowledgement, acknowledged ones marked published in batches.
 //
 // again reports that the pump ended only because it reached pumpLifetime:
-// run a new one at once.
-func (r *Relay) pump(ctx context.Context) (read int, again bool, err error) {
+// run a new one at once. linger lets acknowledged events wait up to
+// markLinger to be marked together (Run; Flush marks at once).
+func (r *Relay) pump(ctx context.Context, linger bool) (read int, again bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.updateBacklog(ctx)
 
 	p := &pipeline{
-		r:      r,
-		bg:     context.WithoutCancel(ctx),
-		known:  map[int64]bool{},
-		queues: map[string][]*item{},
-		busy:   map[string]bool{},
-		timer:  time.NewTimer(time.Hour),
-		born:   time.Now(),
+		r:       r,
+		bg:      context.WithoutCancel(ctx),
+		known:   map[int64]bool{},
+		queues:  map[string][]*item{},
+		busy:    map[string]bool{},
+		timer:   time.NewTimer(time.Hour),
+		lingers: linger,
+		lingerT: time.NewTimer(time.Hour),
+		born:    time.Now(),
 	}
 	defer p.timer.Stop()
+	defer p.lingerT.Stop()
 	err = p.run(ctx)
 	return p.read, p.expired && err == nil, err
 }
@@ -98,6 +120,9 @@ type pipeline struct {
 	queued   int                // items in queues
 	inflight int                // published, not yet acknowledged
 	toMark   []*item            // acknowledged, not yet marked
+	markBy   time.Time          // when toMark is to be marked at the latest
+	lingers  bool               // toMark may wait until markBy (else: once nothing is in flight)
+	lingerT  *time.Timer        // for markBy, while nothing is in flight
 	marking  chan markResult    // the mark in progress, or nil
 	reading  chan readResult    // the read in progress (CursorReader), or nil
 	markErr  error              // a mark failed: no more marks this pump
@@ -136,7 +161,10 @@ func (p *pipeline) run(ctx context.Context) error {
 		if !stopping {
 			p.dispatch()
 		}
-		p.startMark(p.inflight == 0 || stopping)
+		// Marks wait for markBy (or a batch) while the pump lingers; they go
+		// at once when it stops, and once nothing is in flight when it
+		// expires or does not linger.
+		p.startMark(stopping || (p.inflight == 0 && (p.expired || !p.lingers)))
 		if p.inflight == 0 && p.marking == nil && p.reading == nil {
 			if p.failErr != nil {
 				if p.failed > 0 {
@@ -144,10 +172,17 @@ func (p *pipeline) run(ctx context.Context) error {
 				}
 				return p.failErr
 			}
-			if ctx.Err() != nil || ((p.drained || p.expired) && p.queued == 0) {
+			if ctx.Err() != nil {
 				return nil
 			}
-			continue
+			if (!p.drained && !p.expired) || p.queued > 0 {
+				continue
+			}
+			if len(p.toMark) == 0 {
+				return nil
+			}
+			// Drained, acknowledged events lingering: wait for their time
+			// or for a wake-up, never end before they are marked.
 		}
 		p.wait(ctx)
 	}
@@ -161,9 +196,23 @@ func (p *pipeline) wait(ctx context.Context) {
 		// A commit while the last marks are written wakes this pump itself:
 		// it reads again beside the mark instead of after it, and a new
 		// event waits for one read, not for the mark and a new pump.
-		var woken <-chan struct{}
+		var woken, stop <-chan struct{}
 		if p.drained && !p.expired && p.reading == nil && p.failErr == nil && ctx.Err() == nil {
 			woken = p.r.wake
+		}
+		if ctx.Err() == nil {
+			stop = ctx.Done() // then run marks at once
+		}
+		// Marks lingering: until markBy, or the pump's lifetime if sooner
+		// (then run marks at once).
+		var lingered <-chan time.Time
+		if p.marking == nil && len(p.toMark) > 0 && p.markErr == nil {
+			until := p.markBy
+			if end := p.born.Add(p.r.opts.pumpLifetime); !p.expired && end.Before(until) {
+				until = end
+			}
+			p.lingerT.Reset(time.Until(until))
+			lingered = p.lingerT.C
 		}
 		select { // a nil channel is never ready; run makes sure one is not nil
 		case res := <-p.marking:
@@ -172,6 +221,8 @@ func (p *pipeline) wait(ctx context.Context) {
 			p.took(ctx, res)
 		case <-woken:
 			p.drained = false
+		case <-lingered:
+		case <-stop:
 		}
 		return
 	}
