@@ -97,8 +97,10 @@ type Relay struct {
 	m      *Metrics
 	wake   chan struct{}
 
-	mu          sync.Mutex // one pump at a time
+	mu          sync.Mutex // one pump at a time; guards what follows
 	lastBacklog time.Time
+	floor       int64   // the highest seq a pump read
+	gaps        []int64 // seqs the last pump found missing above the floor before it
 }
 
 var _ service.Waker = (*Relay)(nil)

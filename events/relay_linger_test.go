@@ -178,3 +178,66 @@ func TestRelayMarksAtOnceWhenStoppedMidLinger(t *testing.T) {
 		checkStream(t, conn, recs)
 	})
 }
+
+// A pump's first read starts from the oldest pending row, so it cannot tell
+// a seq missing below the first row it finds from one long published, and a
+// pump whose marks linger lives on: a late commit just above what the relay
+// had read before is still found by the read its commit wakes (the relay
+// remembers the highest seq it read), not when the pump ends.
+func TestRelayFindsALateCommitBelowAPumpsFirstRow(t *testing.T) {
+	conn := eventstest.Conn(t)
+	recs := records(t, 1, 5, 5)
+	ob := newFakeOutbox(recs[:3]...)
+	o := events.RelayOptions{Logger: eventstest.Logger(), PollInterval: time.Hour}
+	events.SetMarkLinger(&o, time.Minute)
+	events.SetPumpLifetime(&o, time.Minute)
+	relay := events.NewRelay(conn, ob, o)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := relay.Flush(ctx); err != nil { // seqs 1-3: read, published, marked
+		t.Fatal(err)
+	}
+	ob.add(recs[3:]...)
+	ob.hide(4) // not committed yet
+	runRelay(t, relay)
+	waitFor(t, 5*time.Second, "seq 5 on the stream", func() bool { return eventstest.StreamMsgs(t, conn) == 4 })
+
+	ob.show(4) // its commit, and the wake-up it sends
+	relay.Wake()
+	waitFor(t, 3*time.Second, "seq 4 on the stream while the pump that read seq 5 lingers", func() bool {
+		return eventstest.StreamMsgs(t, conn) == 5
+	})
+	checkStream(t, conn, recs)
+}
+
+// A seq missing when a pump ends (its transaction still open) is looked for
+// by the next pump too, whose first read cannot see it is missing.
+func TestRelayKeepsLookingForAGapInTheNextPump(t *testing.T) {
+	conn := eventstest.Conn(t)
+	recs := records(t, 1, 7, 7)
+	ob := newFakeOutbox(recs[:6]...)
+	ob.hide(4)
+	o := events.RelayOptions{Logger: eventstest.Logger(), PollInterval: time.Hour}
+	events.SetMarkLinger(&o, time.Minute)
+	events.SetPumpLifetime(&o, time.Second)
+	relay := events.NewRelay(conn, ob, o)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The first pump reads 1-3, 5 and 6 (4 missing) and ends at its lifetime.
+	if _, again, err := events.PumpOnce(ctx, relay); err != nil || !again {
+		t.Fatalf("first pump: again %v, err %v", again, err)
+	}
+	ob.add(recs[6])
+	done := make(chan error, 1)
+	go func() { _, _, err := events.PumpOnce(ctx, relay); done <- err }()
+	waitFor(t, 5*time.Second, "seq 7 on the stream", func() bool { return eventstest.StreamMsgs(t, conn) == 6 })
+	ob.show(4)
+	relay.Wake()
+	waitFor(t, 3*time.Second, "seq 4 on the stream within the second pump", func() bool {
+		return eventstest.StreamMsgs(t, conn) == 7
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkStream(t, conn, recs)
+}

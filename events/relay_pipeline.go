@@ -47,6 +47,14 @@ type CursorReader interface {
 // A seq that never comes (a rolled-back transaction) stays a gap until the
 // pump ends; a pump ends after pumpLifetime at the latest, and the next one
 // reads from the oldest pending row, which finds anything the gaps missed.
+//
+// That first read cannot tell a seq missing below the first row it finds
+// from one published long ago, and a pump whose marks linger (markLinger)
+// lives on after it: so the relay remembers across pumps the highest seq it
+// read (floor) and the gaps found above the previous floor. A new pump takes
+// the seqs between floor and the first row above it as gaps, and looks for
+// the remembered ones too; a remembered gap is kept for one more pump only,
+// so one that never comes is dropped at the end of the second.
 const (
 	maxGaps      = 1024
 	pumpLifetime = time.Second
@@ -101,10 +109,22 @@ func (r *Relay) pump(ctx context.Context, linger bool) (read int, again bool, er
 		lingers: linger,
 		lingerT: time.NewTimer(time.Hour),
 		born:    time.Now(),
+		floor:   r.floor,
+		gaps:    r.gaps,
 	}
 	defer p.timer.Stop()
 	defer p.lingerT.Stop()
 	err = p.run(ctx)
+	// For the next pump: what this one read up to, and the gaps it found
+	// above what the pump before it had read (those it was given are not
+	// passed on again).
+	r.floor = max(r.floor, p.cursor)
+	r.gaps = nil
+	for _, seq := range p.gaps {
+		if seq > p.floor {
+			r.gaps = append(r.gaps, seq)
+		}
+	}
 	return p.read, p.expired && err == nil, err
 }
 
@@ -134,6 +154,7 @@ type pipeline struct {
 	drained  bool               // the last read found nothing beyond what is known
 	cursor   int64              // the highest seq read
 	gaps     []int64            // seqs missing below cursor, ascending: looked for with each read
+	floor    int64              // the highest seq the pumps before read (Relay.floor at the start)
 	lastRead time.Time
 	born     time.Time // the pump's start
 	expired  bool      // past pumpLifetime: no more reads, end when what is read has gone
@@ -255,6 +276,9 @@ func (p *pipeline) fill(ctx context.Context) error {
 	r := p.r
 	if cr, ok := r.reader.(CursorReader); ok {
 		after, also, limit := p.cursor, slices.Clone(p.gaps), r.opts.BatchSize
+		if after == 0 {
+			also = nil // the read from the oldest pending row finds them anyway
+		}
 		done := make(chan readResult, 1)
 		p.reading = done
 		go func() {
@@ -370,7 +394,9 @@ func (p *pipeline) dispatch() {
 // lookFor updates the gaps after a cursor read that started after seq
 // after: the seqs it found are no longer missing, and the holes between the
 // rows it found beyond after are (below the first row only when the read
-// had a cursor: the oldest pending row has nothing pending before it).
+// had a cursor: the oldest pending row has nothing pending before it; but a
+// read from the oldest row that finds a row above floor, the highest seq the
+// pumps before read, knows nothing was read between floor and that row).
 func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 	if len(p.gaps) > 0 {
 		kept := p.gaps[:0]
@@ -381,10 +407,14 @@ func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 		}
 		p.gaps = kept
 	}
+	n := len(p.gaps)
 	last := after
 	for _, rec := range recs {
 		if rec.Seq <= after {
 			continue // a gap found
+		}
+		if last == 0 && p.floor > 0 && rec.Seq > p.floor {
+			last = p.floor
 		}
 		if last > 0 {
 			for seq := last + 1; seq < rec.Seq && len(p.gaps) < maxGaps; seq++ {
@@ -392,5 +422,11 @@ func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 			}
 		}
 		last = rec.Seq
+	}
+	if n > 0 && len(p.gaps) > n && p.gaps[n] <= p.gaps[n-1] {
+		// Gaps kept from the pump before, below holes of a read from the
+		// oldest row.
+		slices.Sort(p.gaps)
+		p.gaps = slices.Compact(p.gaps)
 	}
 }
