@@ -165,6 +165,11 @@ func (r *Relay) Wake() {
 func (r *Relay) Run(ctx context.Context) error {
 	ticker := time.NewTicker(r.opts.PollInterval)
 	defer ticker.Stop()
+	// What an earlier Run read is no floor for this one: another instance
+	// may have relayed since (the seqs above it would all look missing).
+	r.mu.Lock()
+	r.floor, r.gaps = 0, nil
+	r.mu.Unlock()
 	failures := 0
 	for {
 		_, again, err := r.pump(ctx, true)

@@ -190,21 +190,21 @@ func TestRelayFindsALateCommitBelowAPumpsFirstRow(t *testing.T) {
 	ob := newFakeOutbox(recs[:3]...)
 	o := events.RelayOptions{Logger: eventstest.Logger(), PollInterval: time.Hour}
 	events.SetMarkLinger(&o, time.Minute)
-	events.SetPumpLifetime(&o, time.Minute)
+	events.SetPumpLifetime(&o, 1500*time.Millisecond)
 	relay := events.NewRelay(conn, ob, o)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := relay.Flush(ctx); err != nil { // seqs 1-3: read, published, marked
-		t.Fatal(err)
-	}
+	runRelay(t, relay)
+	// Seqs 1-3 go, and their pump ends at its lifetime (the next one reads
+	// from the oldest row: it would find seq 4, so the wait below is shorter
+	// than a lifetime).
+	waitFor(t, 5*time.Second, "seqs 1-3 marked", func() bool { return ob.publishedCount() == 3 })
 	ob.add(recs[3:]...)
 	ob.hide(4) // not committed yet
-	runRelay(t, relay)
+	relay.Wake()
 	waitFor(t, 5*time.Second, "seq 5 on the stream", func() bool { return eventstest.StreamMsgs(t, conn) == 4 })
 
 	ob.show(4) // its commit, and the wake-up it sends
 	relay.Wake()
-	waitFor(t, 3*time.Second, "seq 4 on the stream while the pump that read seq 5 lingers", func() bool {
+	waitFor(t, 700*time.Millisecond, "seq 4 on the stream while the pump that read seq 5 lingers", func() bool {
 		return eventstest.StreamMsgs(t, conn) == 5
 	})
 	checkStream(t, conn, recs)
