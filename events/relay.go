@@ -56,6 +56,7 @@ type RelayOptions struct {
 	Metrics *Metrics
 
 	pumpLifetime time.Duration // default pumpLifetime (tests shorten or lengthen it)
+	markLinger   time.Duration // default markLinger (tests lengthen it)
 }
 
 // Relay publishes the outbox to JetStream, in order, at least once (exactly
@@ -79,11 +80,14 @@ type RelayOptions struct {
 //   - mark: startMark writes the acknowledged batch published in the
 //     background, one call at a time; a failed mark only means the next pump
 //     publishes those events again and JetStream drops them as duplicates.
+//     Under Run an acknowledged event may wait up to markLinger for others
+//     to join its mark, the pump taking wake-ups meanwhile.
 //
 // A row is "known" from its read until it is marked, parked or given up on,
 // so a read that returns it again does not queue it twice. The pump ends when
-// the outbox is drained and nothing is in flight, or after a failure once
-// what is in flight has answered.
+// the outbox is drained, nothing is in flight and everything acknowledged is
+// marked, or after a failure once what is in flight has answered and what
+// was acknowledged is marked.
 type Relay struct {
 	conn   *Conn
 	reader service.OutboxReader
@@ -93,8 +97,10 @@ type Relay struct {
 	m      *Metrics
 	wake   chan struct{}
 
-	mu          sync.Mutex // one pump at a time
+	mu          sync.Mutex // one pump at a time; guards what follows
 	lastBacklog time.Time
+	floor       int64   // the highest seq a pump read
+	gaps        []int64 // seqs the last pump found missing above the floor before it
 }
 
 var _ service.Waker = (*Relay)(nil)
@@ -128,6 +134,9 @@ func NewRelay(conn *Conn, reader service.OutboxReader, opts RelayOptions) *Relay
 	if opts.pumpLifetime <= 0 {
 		opts.pumpLifetime = pumpLifetime
 	}
+	if opts.markLinger <= 0 {
+		opts.markLinger = markLinger
+	}
 	// A publishing context of its own: acknowledgements time out after
 	// AckTimeout, and the whole window fits in its pending limit.
 	js, err := jetstream.New(conn.NATS(),
@@ -156,9 +165,14 @@ func (r *Relay) Wake() {
 func (r *Relay) Run(ctx context.Context) error {
 	ticker := time.NewTicker(r.opts.PollInterval)
 	defer ticker.Stop()
+	// What an earlier Run read is no floor for this one: another instance
+	// may have relayed since (the seqs above it would all look missing).
+	r.mu.Lock()
+	r.floor, r.gaps = 0, nil
+	r.mu.Unlock()
 	failures := 0
 	for {
-		_, again, err := r.pump(ctx)
+		_, again, err := r.pump(ctx, true)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -193,7 +207,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Flush(ctx context.Context) error {
 	failures := 0
 	for {
-		n, _, err := r.pump(ctx)
+		n, _, err := r.pump(ctx, false)
 		if err == nil && n == 0 {
 			return nil
 		}

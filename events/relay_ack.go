@@ -85,9 +85,13 @@ func (p *pipeline) handle(a ack) {
 			return
 		}
 	} else {
-		r.m.publishTime(time.Since(a.it.sent).Seconds())
+		a.it.acked = time.Now()
+		r.m.publishTime(a.it.acked.Sub(a.it.sent).Seconds())
 		if a.duplicate {
 			r.m.duplicate()
+		}
+		if len(p.toMark) == 0 {
+			p.markBy = a.it.acked.Add(r.opts.markLinger)
 		}
 		p.toMark = append(p.toMark, a.it)
 	}
@@ -128,9 +132,13 @@ type markResult struct {
 // startMark marks what JetStream acknowledged as published, in the
 // background while the pump goes on, one call at a time: what is
 // acknowledged meanwhile goes with the next call, so calls grow as the
-// database slows. It waits for a batch unless now.
+// database slows. Unless now, it waits for a batch, or for markBy when the
+// pump lingers.
 func (p *pipeline) startMark(now bool) {
-	if p.marking != nil || len(p.toMark) == 0 || p.markErr != nil || (!now && len(p.toMark) < p.r.opts.BatchSize) {
+	if p.marking != nil || len(p.toMark) == 0 || p.markErr != nil {
+		return
+	}
+	if !now && len(p.toMark) < p.r.opts.BatchSize && (!p.lingers || time.Now().Before(p.markBy)) {
 		return
 	}
 	items := p.toMark
@@ -162,9 +170,10 @@ func (p *pipeline) marked(res markResult) {
 		p.toMark = nil
 		return
 	}
-	now := time.Now()
 	for _, it := range res.items {
 		delete(p.known, it.rec.Seq)
-		r.m.published(string(it.rec.Type), it.rec.OccurredAt, now)
+		// The delay ends at the acknowledgement, not at the mark: a
+		// lingering mark does not make the event late.
+		r.m.published(string(it.rec.Type), it.rec.OccurredAt, it.acked)
 	}
 }

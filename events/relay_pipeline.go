@@ -18,9 +18,10 @@ var errNotConnected = errors.New("nats is not connected")
 
 // item is one outbox record on its way to the stream.
 type item struct {
-	rec  service.OutboxRecord
-	msg  *nats.Msg
-	sent time.Time
+	rec   service.OutboxRecord
+	msg   *nats.Msg
+	sent  time.Time
+	acked time.Time
 }
 
 // CursorReader is an outbox reader that can also read the pending events
@@ -46,10 +47,35 @@ type CursorReader interface {
 // A seq that never comes (a rolled-back transaction) stays a gap until the
 // pump ends; a pump ends after pumpLifetime at the latest, and the next one
 // reads from the oldest pending row, which finds anything the gaps missed.
+//
+// That first read cannot tell a seq missing below the first row it finds
+// from one published long ago, and a pump whose marks linger (markLinger)
+// lives on after it: so the relay remembers across pumps the highest seq it
+// read (floor) and the gaps found above the previous floor. A new pump takes
+// the seqs between floor and the first row above it as gaps, and looks for
+// the remembered ones too; a remembered gap is kept for one more pump only,
+// so one that never comes is dropped at the end of the second.
 const (
 	maxGaps      = 1024
 	pumpLifetime = time.Second
 )
+
+// markLinger is how long an acknowledged event may wait to be marked
+// published while the pump runs under Run. The event is already on the
+// stream: marking only takes its row out of the outbox, so it need not
+// happen at once. At a moderate rate (one commit every few milliseconds)
+// marking each event as soon as nothing else is in flight made one
+// MarkPublished call an event, and the pump ended with each event, so the
+// next commit started a new pump that read from the oldest pending row.
+// Lingering, the marks of the events acknowledged meanwhile go in one call
+// (or at BatchSize waiting), and the pump stays to take the next wake-ups
+// with reads after its cursor. What it costs: a crash in the linger
+// republishes up to this much more, which JetStream drops as duplicates (its
+// window, DuplicateWindow, is minutes); the backlog gauge counts these rows
+// for as long. A pump that stops (its context ends, its lifetime passes, a
+// failure) or Flush marks at once, and no pump ends with an acknowledged
+// event unmarked (docs/benchmarks.md, "The relay's statements per event").
+const markLinger = 20 * time.Millisecond
 
 // pump publishes the outbox until it has read everything pending, a publish
 // or a database call fails, or ctx ends; then it waits for the events in
@@ -66,23 +92,39 @@ const (
 // acknowledgement, acknowledged ones marked published in batches.
 //
 // again reports that the pump ended only because it reached pumpLifetime:
-// run a new one at once.
-func (r *Relay) pump(ctx context.Context) (read int, again bool, err error) {
+// run a new one at once. linger lets acknowledged events wait up to
+// markLinger to be marked together (Run; Flush marks at once).
+func (r *Relay) pump(ctx context.Context, linger bool) (read int, again bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.updateBacklog(ctx)
 
 	p := &pipeline{
-		r:      r,
-		bg:     context.WithoutCancel(ctx),
-		known:  map[int64]bool{},
-		queues: map[string][]*item{},
-		busy:   map[string]bool{},
-		timer:  time.NewTimer(time.Hour),
-		born:   time.Now(),
+		r:       r,
+		bg:      context.WithoutCancel(ctx),
+		known:   map[int64]bool{},
+		queues:  map[string][]*item{},
+		busy:    map[string]bool{},
+		timer:   time.NewTimer(time.Hour),
+		lingers: linger,
+		lingerT: time.NewTimer(time.Hour),
+		born:    time.Now(),
+		floor:   r.floor,
+		gaps:    r.gaps,
 	}
 	defer p.timer.Stop()
+	defer p.lingerT.Stop()
 	err = p.run(ctx)
+	// For the next pump: what this one read up to, and the gaps it found
+	// above what the pump before it had read (those it was given are not
+	// passed on again).
+	r.floor = max(r.floor, p.cursor)
+	r.gaps = nil
+	for _, seq := range p.gaps {
+		if seq > p.floor {
+			r.gaps = append(r.gaps, seq)
+		}
+	}
 	return p.read, p.expired && err == nil, err
 }
 
@@ -98,6 +140,9 @@ type pipeline struct {
 	queued   int                // items in queues
 	inflight int                // published, not yet acknowledged
 	toMark   []*item            // acknowledged, not yet marked
+	markBy   time.Time          // when toMark is to be marked at the latest
+	lingers  bool               // toMark may wait until markBy (else: once nothing is in flight)
+	lingerT  *time.Timer        // for markBy, while nothing is in flight
 	marking  chan markResult    // the mark in progress, or nil
 	reading  chan readResult    // the read in progress (CursorReader), or nil
 	markErr  error              // a mark failed: no more marks this pump
@@ -109,6 +154,7 @@ type pipeline struct {
 	drained  bool               // the last read found nothing beyond what is known
 	cursor   int64              // the highest seq read
 	gaps     []int64            // seqs missing below cursor, ascending: looked for with each read
+	floor    int64              // the highest seq the pumps before read (Relay.floor at the start)
 	lastRead time.Time
 	born     time.Time // the pump's start
 	expired  bool      // past pumpLifetime: no more reads, end when what is read has gone
@@ -136,7 +182,10 @@ func (p *pipeline) run(ctx context.Context) error {
 		if !stopping {
 			p.dispatch()
 		}
-		p.startMark(p.inflight == 0 || stopping)
+		// Marks wait for markBy (or a batch) while the pump lingers; they go
+		// at once when it stops, and once nothing is in flight when it
+		// expires or does not linger.
+		p.startMark(stopping || (p.inflight == 0 && (p.expired || !p.lingers)))
 		if p.inflight == 0 && p.marking == nil && p.reading == nil {
 			if p.failErr != nil {
 				if p.failed > 0 {
@@ -144,10 +193,17 @@ func (p *pipeline) run(ctx context.Context) error {
 				}
 				return p.failErr
 			}
-			if ctx.Err() != nil || ((p.drained || p.expired) && p.queued == 0) {
+			if ctx.Err() != nil {
 				return nil
 			}
-			continue
+			if (!p.drained && !p.expired) || p.queued > 0 {
+				continue
+			}
+			if len(p.toMark) == 0 {
+				return nil
+			}
+			// Drained, acknowledged events lingering: wait for their time
+			// or for a wake-up, never end before they are marked.
 		}
 		p.wait(ctx)
 	}
@@ -161,9 +217,23 @@ func (p *pipeline) wait(ctx context.Context) {
 		// A commit while the last marks are written wakes this pump itself:
 		// it reads again beside the mark instead of after it, and a new
 		// event waits for one read, not for the mark and a new pump.
-		var woken <-chan struct{}
+		var woken, stop <-chan struct{}
 		if p.drained && !p.expired && p.reading == nil && p.failErr == nil && ctx.Err() == nil {
 			woken = p.r.wake
+		}
+		if ctx.Err() == nil {
+			stop = ctx.Done() // then run marks at once
+		}
+		// Marks lingering: until markBy, or the pump's lifetime if sooner
+		// (then run marks at once).
+		var lingered <-chan time.Time
+		if p.marking == nil && len(p.toMark) > 0 && p.markErr == nil {
+			until := p.markBy
+			if end := p.born.Add(p.r.opts.pumpLifetime); !p.expired && end.Before(until) {
+				until = end
+			}
+			p.lingerT.Reset(time.Until(until))
+			lingered = p.lingerT.C
 		}
 		select { // a nil channel is never ready; run makes sure one is not nil
 		case res := <-p.marking:
@@ -172,6 +242,8 @@ func (p *pipeline) wait(ctx context.Context) {
 			p.took(ctx, res)
 		case <-woken:
 			p.drained = false
+		case <-lingered:
+		case <-stop:
 		}
 		return
 	}
@@ -204,6 +276,9 @@ func (p *pipeline) fill(ctx context.Context) error {
 	r := p.r
 	if cr, ok := r.reader.(CursorReader); ok {
 		after, also, limit := p.cursor, slices.Clone(p.gaps), r.opts.BatchSize
+		if after == 0 {
+			also = nil // the read from the oldest pending row finds them anyway
+		}
 		done := make(chan readResult, 1)
 		p.reading = done
 		go func() {
@@ -319,7 +394,9 @@ func (p *pipeline) dispatch() {
 // lookFor updates the gaps after a cursor read that started after seq
 // after: the seqs it found are no longer missing, and the holes between the
 // rows it found beyond after are (below the first row only when the read
-// had a cursor: the oldest pending row has nothing pending before it).
+// had a cursor: the oldest pending row has nothing pending before it; but a
+// read from the oldest row that finds a row above floor, the highest seq the
+// pumps before read, knows nothing was read between floor and that row).
 func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 	if len(p.gaps) > 0 {
 		kept := p.gaps[:0]
@@ -330,10 +407,14 @@ func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 		}
 		p.gaps = kept
 	}
+	n := len(p.gaps)
 	last := after
 	for _, rec := range recs {
 		if rec.Seq <= after {
 			continue // a gap found
+		}
+		if last == 0 && p.floor > 0 && rec.Seq > p.floor {
+			last = p.floor
 		}
 		if last > 0 {
 			for seq := last + 1; seq < rec.Seq && len(p.gaps) < maxGaps; seq++ {
@@ -341,5 +422,11 @@ func (p *pipeline) lookFor(after int64, recs []service.OutboxRecord) {
 			}
 		}
 		last = rec.Seq
+	}
+	if n > 0 && len(p.gaps) > n && p.gaps[n] <= p.gaps[n-1] {
+		// Gaps kept from the pump before, below holes of a read from the
+		// oldest row.
+		slices.Sort(p.gaps)
+		p.gaps = slices.Compact(p.gaps)
 	}
 }
