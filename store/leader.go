@@ -115,10 +115,12 @@ func (s *Store) ListenOutbox(ctx context.Context, wake func()) error {
 }
 
 func (s *Store) listen(ctx context.Context, wake func()) error {
+	defer s.listening.Store(false)
 	return withPgx(ctx, s.sqlDB, "LISTEN", func(pc *pgx.Conn) error {
 		if _, err := pc.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
 			return err
 		}
+		s.listening.Store(true)
 		for {
 			if _, err := pc.WaitForNotification(ctx); err != nil {
 				return err
@@ -127,6 +129,10 @@ func (s *Store) listen(ctx context.Context, wake func()) error {
 		}
 	})
 }
+
+// OutboxListening reports whether ListenOutbox is listening now: every
+// commit with events then wakes the relay through it, this instance's too.
+func (s *Store) OutboxListening() bool { return s.listening.Load() }
 
 // PruneOutbox deletes published events older than before, in batches so no
 // delete holds locks for long, and returns how many went. It walks

@@ -59,17 +59,23 @@ func TestLeadIsExclusive(t *testing.T) {
 }
 
 // TestListenOutboxWakes: a commit that writes events wakes the listener of
-// another connection.
+// another connection; OutboxListening says so while it listens, and not
+// once it stopped (the service's in-process wake-up is skipped only then,
+// cmd/motcua/serve.go).
 func TestListenOutboxWakes(t *testing.T) {
 	st := storetest.Postgres(t)
 	if st == nil {
 		t.Skip("TEST_DATABASE_URL is not set: LISTEN/NOTIFY is a PostgreSQL feature")
 	}
+	if st.OutboxListening() {
+		t.Fatal("listening before ListenOutbox")
+	}
 	var woken atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = st.ListenOutbox(ctx, func() { woken.Add(1) }) }()
-	time.Sleep(200 * time.Millisecond) // let LISTEN run; the first wake-up may come from a reconnect
+	stopped := make(chan struct{})
+	go func() { _ = st.ListenOutbox(ctx, func() { woken.Add(1) }); close(stopped) }()
+	waitFor(t, st.OutboxListening)
 	before := woken.Load()
 	err := st.InTx(ctx, func(tx service.Tx) error {
 		return tx.WriteEvents(ctx, []domain.Event{{Type: domain.EventReceived, DossierCode: "000.00.10.H29-260316-0001",
@@ -79,6 +85,11 @@ func TestListenOutboxWakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return woken.Load() > before })
+	cancel()
+	<-stopped
+	if st.OutboxListening() {
+		t.Error("still listening after ListenOutbox returned")
+	}
 }
 
 // TestPublishAndPrune follows events through the outbox: MarkPublished moves

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,6 +61,8 @@ type Store struct {
 	// migrateDSN opens SQLite for goose without our fixed time format, which
 	// goose's own datetime('now') stamps would not decode with.
 	migrateDSN string
+	// listening is set while ListenOutbox holds its LISTEN (OutboxListening).
+	listening atomic.Bool
 }
 
 var (

@@ -193,7 +193,7 @@ func assemble(ctx context.Context, cfg Config, log *slog.Logger, st *store.Store
 			return nil, err
 		}
 	}
-	a.svc = service.New(st, service.SystemClock{}, a.relay, svcOpts)
+	a.svc = service.New(st, service.SystemClock{}, wakeUnlessListening{relay: a.relay, st: st}, svcOpts)
 	// The notifier tells applicants by SMS and e-mail when a channel is
 	// configured (one instance at a time, like the relay).
 	if cfg.notifying() {
@@ -331,6 +331,22 @@ func warnPublicURL(log *slog.Logger, cfg Config, addr net.Addr) {
 	log.Warn("PUBLIC_URL is unset and the service listens beyond loopback: receipt QR links and the OIDC redirect use "+
 		"the address each connection reached, or X-Forwarded-Host from TRUSTED_PROXIES; set PUBLIC_URL to the site's address",
 		"addr", addr.String())
+}
+
+// wakeUnlessListening wakes the relay after a command's commit unless the
+// store's outbox listener is listening: the commit's own notification wakes
+// it then, and a second wake-up would only cost a second read of the outbox
+// (docs/benchmarks.md, "The relay's statements per event (session 6)").
+// SQLite has no listener: the wake-up is always in-process there.
+type wakeUnlessListening struct {
+	relay *events.Relay
+	st    interface{ OutboxListening() bool }
+}
+
+func (w wakeUnlessListening) Wake() {
+	if !w.st.OutboxListening() {
+		w.relay.Wake()
+	}
 }
 
 // serveMetrics serves /metrics on METRICS_ADDR, a listener of its own
