@@ -44,7 +44,7 @@ func (c *viewCache) put(code string, version int, catalogue int64, v PublicView)
 	c.mu.Unlock()
 }
 
-// The caches of calendars and names are checked against the catalogue's
+// The caches of calendars, names and procedures (atVersion) are checked against the catalogue's
 // version counter, read from the database on use (one row by its key): every
 // change of agencies, office hours, procedures or recorded days moves it on in
 // its own transaction, so an entry is used only while nothing changed since it
@@ -80,28 +80,15 @@ func (s *Service) agencyNameAt(ctx context.Context, code string, v int64) (strin
 // loads it and keeps it; the bound keeps memory flat (a full cache is
 // emptied).
 func (s *Service) nameAt(key string, v int64, load func() (string, error)) (string, error) {
-	s.namesMu.Lock()
-	e, ok := s.names[key]
-	s.namesMu.Unlock()
-	if ok && e.version == v {
-		return e.name, nil
+	if name, ok := s.names.get(key, v); ok {
+		return name, nil
 	}
 	name, err := load()
 	if err != nil {
 		return "", err
 	}
-	s.namesMu.Lock()
-	if len(s.names) >= 50_000 {
-		clear(s.names)
-	}
-	s.names[key] = cachedName{name: name, version: v}
-	s.namesMu.Unlock()
+	s.names.put(key, v, name)
 	return name, nil
-}
-
-type cachedName struct {
-	name    string
-	version int64
 }
 
 // procedureAt returns the current version of a procedure as of catalogue
@@ -109,33 +96,58 @@ type cachedName struct {
 // version of a procedure moves the catalogue's counter on. The bound keeps
 // memory flat (a full cache is emptied).
 func (s *Service) procedureAt(ctx context.Context, code string, v int64) (domain.Procedure, error) {
-	s.procsMu.Lock()
-	e, ok := s.procs[code]
-	s.procsMu.Unlock()
-	if ok && e.version == v {
-		p := e.proc
-		p.Steps = slices.Clone(p.Steps) // the caller's own
-		return p, nil
+	p, ok := s.procs.get(code, v)
+	if !ok {
+		var err error
+		if p, err = s.store.Procedure(ctx, code, 0); err != nil {
+			return domain.Procedure{}, err
+		}
+		s.procs.put(code, v, p)
 	}
-	p, err := s.store.Procedure(ctx, code, 0)
-	if err != nil {
-		return domain.Procedure{}, err
-	}
-	s.procsMu.Lock()
-	if len(s.procs) >= 10_000 {
-		clear(s.procs)
-	}
-	if cur, ok := s.procs[code]; !ok || cur.version <= v {
-		s.procs[code] = cachedProcedure{proc: p, version: v}
-	}
-	s.procsMu.Unlock()
-	p.Steps = slices.Clone(p.Steps)
+	p.Steps = slices.Clone(p.Steps) // the caller's own
 	return p, nil
 }
 
-type cachedProcedure struct {
-	proc    domain.Procedure
-	version int64 // the catalogue version it was read after
+// atVersion keeps values by key, each for the catalogue version it was
+// loaded after (see above): a value is used only at that version. The bound
+// keeps memory flat (a full cache is emptied).
+type atVersion[T any] struct {
+	mu  sync.Mutex
+	m   map[string]versioned[T]
+	max int
+}
+
+type versioned[T any] struct {
+	value   T
+	version int64
+}
+
+func newAtVersion[T any](max int) *atVersion[T] {
+	return &atVersion[T]{m: map[string]versioned[T]{}, max: max}
+}
+
+// get returns the value kept under key for version v.
+func (c *atVersion[T]) get(key string, v int64) (T, bool) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok || e.version != v {
+		var zero T
+		return zero, false
+	}
+	return e.value, true
+}
+
+// put keeps value under key for version v, unless a later version's is kept.
+func (c *atVersion[T]) put(key string, v int64, value T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	if cur, ok := c.m[key]; !ok || cur.version <= v {
+		c.m[key] = versioned[T]{value: value, version: v}
+	}
 }
 
 // ProcedureName returns a procedure's current name, cached per catalogue

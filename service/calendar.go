@@ -22,11 +22,8 @@ func (s *Service) Calendar(ctx context.Context, agency string) (*domain.Calendar
 // calendarAt returns the calendar cached at version v, or loads it through r
 // (read after v was, so never older than v).
 func (s *Service) calendarAt(ctx context.Context, r CalendarReader, agency string, v int64) (*domain.Calendar, error) {
-	s.calMu.Lock()
-	c, ok := s.calendars[agency]
-	s.calMu.Unlock()
-	if ok && c.version == v {
-		return c.cal, nil
+	if cal, ok := s.calendars.get(agency, v); ok {
+		return cal, nil
 	}
 	hours := domain.DefaultOfficeHours()
 	if agency != "" {
@@ -41,14 +38,7 @@ func (s *Service) calendarAt(ctx context.Context, r CalendarReader, agency strin
 		return nil, err
 	}
 	cal := domain.NewCalendar(hours, days)
-	s.calMu.Lock()
-	if len(s.calendars) >= 10_000 {
-		clear(s.calendars)
-	}
-	if cur, ok := s.calendars[agency]; !ok || cur.version <= v {
-		s.calendars[agency] = cachedCalendar{cal: cal, version: v}
-	}
-	s.calMu.Unlock()
+	s.calendars.put(agency, v, cal)
 	return cal, nil
 }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,21 +53,14 @@ type Service struct {
 	// giveBacks applies right PINs' give-backs in batches (giveback.go).
 	giveBacks *giveBacks
 
-	calMu     sync.Mutex
-	calendars map[string]cachedCalendar
-	idleAt    atomic.Int64 // 1 + a catalogue version seen with no recompute pending (transition.go)
-	commands  atomic.Int64 // intakes and transitions in progress (Busy)
+	idleAt   atomic.Int64 // 1 + a catalogue version seen with no recompute pending (transition.go)
+	commands atomic.Int64 // intakes and transitions in progress (Busy)
 
-	views   *viewCache
-	namesMu sync.Mutex
-	names   map[string]cachedName
-	procsMu sync.Mutex
-	procs   map[string]cachedProcedure // current versions, by code (cache.go)
-}
-
-type cachedCalendar struct {
-	cal     *domain.Calendar
-	version int64 // the catalogue version it was loaded at
+	// Caches at a catalogue version (cache.go).
+	calendars *atVersion[*domain.Calendar] // by agency
+	names     *atVersion[string]           // agency and procedure names
+	procs     *atVersion[domain.Procedure] // current versions, by code
+	views     *viewCache
 }
 
 // New builds the service on a store. waker may be nil.
@@ -98,8 +90,8 @@ func New(store Store, clock Clock, waker Waker, opts Options) *Service {
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: map[string]cachedCalendar{},
-		views: newViewCache(50_000), names: map[string]cachedName{}, procs: map[string]cachedProcedure{}, giveBacks: newGiveBacks(store, opts.Logger)}
+	return &Service{store: store, clock: clock, waker: waker, opts: opts, log: opts.Logger, keys: newPINKeys(opts.Secret), calendars: newAtVersion[*domain.Calendar](10_000),
+		views: newViewCache(50_000), names: newAtVersion[string](50_000), procs: newAtVersion[domain.Procedure](10_000), giveBacks: newGiveBacks(store, opts.Logger)}
 }
 
 // Now is the service's clock, for adapters that need the same time.

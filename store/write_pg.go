@@ -43,17 +43,9 @@ func (q queries) insertDossierPG(ctx context.Context, d *domain.Dossier, ch doma
 		return err
 	}
 	addSpans(&b, nil, nil, added)
-	if rows := historyRows(d, ch); len(rows) > 0 {
-		addHistory(&b, rows)
-	}
-	if rows := handoffRows(d, ch); len(rows) > 0 {
-		addHandoffs(&b, rows)
-	}
-	events, err := outboxRows(ch.Events)
-	if err != nil {
+	if _, err := addChange(&b, d, ch); err != nil {
 		return err
 	}
-	addOutbox(&b, events)
 	var rollups []string
 	var rollupArgs [][]any
 	if len(ch.History) > 0 {
@@ -102,21 +94,14 @@ func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVer
 		addSteps(&b, steps)
 	}
 	addSpans(&b, closed, deleted, added)
-	if rows := historyRows(d, ch); len(rows) > 0 {
-		addHistory(&b, rows)
-	}
-	if rows := handoffRows(d, ch); len(rows) > 0 {
-		addHandoffs(&b, rows)
-	}
-	events, err := outboxRows(ch.Events)
+	notifies, err := addChange(&b, d, ch)
 	if err != nil {
 		return err
 	}
-	addOutbox(&b, events)
 	var n int64
 	var notified any
 	dest := []any{&n}
-	if len(events) > 0 {
+	if notifies {
 		dest = append(dest, &notified)
 	}
 	if err := q.runBatch(ctx, &b, "dossier "+d.Code, dest...); err != nil {
@@ -142,6 +127,24 @@ func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVer
 // dossierFixed are the columns of a dossier a command never writes: its
 // identity, and the PIN's counters, which have their own statements.
 var dossierFixed = []string{"id", "code", "created_at", "pin_failures", "pin_locked_until"}
+
+// addChange adds a change's history lines, hand-offs and events to a batch;
+// it reports whether there were events (the closing SELECT then notifies the
+// relays).
+func addChange(b *pgBatch, d *domain.Dossier, ch domain.Change) (bool, error) {
+	if rows := historyRows(d, ch); len(rows) > 0 {
+		addHistory(b, rows)
+	}
+	if rows := handoffRows(d, ch); len(rows) > 0 {
+		addHandoffs(b, rows)
+	}
+	events, err := outboxRows(ch.Events)
+	if err != nil {
+		return false, err
+	}
+	addOutbox(b, events)
+	return len(events) > 0, nil
+}
 
 // takeReserved returns the dossier id NextSequence drew, once.
 func (q queries) takeReserved() int64 {
