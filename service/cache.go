@@ -44,8 +44,9 @@ func (c *viewCache) put(code string, version int, catalogue int64, v PublicView)
 	c.mu.Unlock()
 }
 
-// The caches of calendars, names and procedures (atVersion) are checked against the catalogue's
-// version counter, read from the database on use (one row by its key): every
+// The caches of calendars, names and procedures (atVersion) are checked
+// against the catalogue's version counter, read from the database on use (one
+// row by its key): every
 // change of agencies, office hours, procedures or recorded days moves it on in
 // its own transaction, so an entry is used only while nothing changed since it
 // was loaded, on whichever instance made the change. Entries are loaded after
