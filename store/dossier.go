@@ -346,6 +346,9 @@ type asLoaded struct {
 	// state row (nil: read them when needed).
 	openSpans *[]overdueSpanRow
 	rollup    *[]rollupOpenRow
+	// hist is its hand-offs, history and notifications read ahead, with the
+	// rows UpdateDossier added since (nil: read them when needed).
+	hist *historyRead
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -412,6 +415,10 @@ func (q queries) DossierWritten(ctx context.Context, d *domain.Dossier) (*domain
 	}
 	for _, p := range d.Pauses {
 		out.Pauses = append(out.Pauses, toPauseRow(d.ID, p).domain())
+	}
+	if seen := q.loaded[d.ID]; seen != nil && seen.hist != nil {
+		seen.hist.give(out) // read ahead with the locked row, and written since
+		return out, nil
 	}
 	return out, q.loadHistory(ctx, out)
 }

@@ -55,7 +55,7 @@ func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*
 	if err != nil {
 		return nil, err
 	}
-	setHistory, err := queueHistory(q.db, b, byID, code, code)
+	hist, err := queueHistory(q.db, b, byID, code, code)
 	if err != nil {
 		return nil, err
 	}
@@ -71,36 +71,43 @@ func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*
 	d := rows[0].domain()
 	d.Steps = domains[domain.Step](steps)
 	d.Pauses = domains[domain.Pause](pauses)
-	setHistory(d)
+	hist.give(d)
 	return d, nil
 }
 
+// historyRead is a dossier's hand-offs, history and notifications as read
+// (and, read ahead for a command, with the rows the command wrote since).
+type historyRead struct {
+	handoffs []handoffRow
+	history  []historyRow
+	notes    []notificationRow
+}
+
+// give gives d its hand-offs, history and notifications.
+func (h *historyRead) give(d *domain.Dossier) {
+	d.Handoffs = domains[domain.Handoff](h.handoffs)
+	d.History = domains[domain.HistoryEntry](h.history)
+	d.Notifications = notificationsOf(h.notes)
+}
+
 // queueHistory queues the reads of a dossier's hand-offs and history (where
-// selects them by arg) and notifications (by its code); the function
-// returned gives them to the dossier once the batch has run.
-func queueHistory(db *gorm.DB, b *pgx.Batch, where string, arg any, code string) (func(d *domain.Dossier), error) {
-	var (
-		handoffs []handoffRow
-		history  []historyRow
-		notes    []notificationRow
-	)
+// selects them by arg) and notifications (by its code), which fill the
+// historyRead returned once the batch has run.
+func queueHistory(db *gorm.DB, b *pgx.Batch, where string, arg any, code string) (*historyRead, error) {
+	h := &historyRead{}
 	err := errors.Join(
-		queueRead(db, b, &handoffs, "handoffs", where+` ORDER BY id`, arg),
-		queueRead(db, b, &history, "history", where+` ORDER BY id`, arg),
-		queueRead(db, b, &notes, "notifications", `dossier_code = $1 ORDER BY id`, code),
+		queueRead(db, b, &h.handoffs, "handoffs", where+` ORDER BY id`, arg),
+		queueRead(db, b, &h.history, "history", where+` ORDER BY id`, arg),
+		queueRead(db, b, &h.notes, "notifications", `dossier_code = $1 ORDER BY id`, code),
 	)
-	return func(d *domain.Dossier) {
-		d.Handoffs = domains[domain.Handoff](handoffs)
-		d.History = domains[domain.HistoryEntry](history)
-		d.Notifications = notificationsOf(notes)
-	}, err
+	return h, err
 }
 
 // historyPiped is loadHistory in a transaction on PostgreSQL: its three
 // reads in one round trip (a command's answer, DossierWritten).
 func (q queries) historyPiped(ctx context.Context, d *domain.Dossier) error {
 	b := &pgx.Batch{}
-	setHistory, err := queueHistory(q.db, b, `dossier_id = $1`, d.ID, d.Code)
+	hist, err := queueHistory(q.db, b, `dossier_id = $1`, d.ID, d.Code)
 	if err != nil {
 		return err
 	}
@@ -110,7 +117,7 @@ func (q queries) historyPiped(ctx context.Context, d *domain.Dossier) error {
 	if err != nil {
 		return translate(err, "history")
 	}
-	setHistory(d)
+	hist.give(d)
 	return nil
 }
 
@@ -205,9 +212,11 @@ func domains[D any, R interface{ domain() D }](rows []R) []D {
 // in one round trip: the row locked (FOR UPDATE), then, each query with its
 // own snapshot taken once the lock is held, its steps and pauses, the
 // catalogue's shared lock and version (CatalogueVersionShared: a command
-// asks for them next), and what writing the command reads (its overdue
-// spans in force, its roll-up state row), kept until the dossier is written
-// (docs/benchmarks.md, "The locked read in one round trip (session 6)").
+// asks for them next), what writing the command reads (its overdue spans in
+// force, its roll-up state row), kept until the dossier is written, and its
+// hand-offs, history and notifications, which with the rows the command
+// writes are its answer (DossierWritten) (docs/benchmarks.md, "The locked
+// read in one round trip (session 6)").
 func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domain.Dossier, error) {
 	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
 	var (
@@ -229,6 +238,10 @@ func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domai
 	if err != nil {
 		return nil, err
 	}
+	hist, err := queueHistory(q.db, b, byID, code, code)
+	if err != nil {
+		return nil, err
+	}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockCatalogue)
 	b.Queue(`SELECT version FROM cache_versions WHERE name = $1`, catalogueKey).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&version)
@@ -245,7 +258,7 @@ func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domai
 	}
 	d := rows[0].domain()
 	seen := withChildren(d, steps, pauses)
-	seen.openSpans, seen.rollup = &spans, &rollup
+	seen.openSpans, seen.rollup, seen.hist = &spans, &rollup, hist
 	q.loaded[d.ID] = seen
 	return d, nil
 }

@@ -114,6 +114,10 @@ func (q queries) updateDossierPG(ctx context.Context, d *domain.Dossier, readVer
 	seen := q.loaded[d.ID]
 	if seen != nil {
 		seen.openSpans = nil // written: read again if needed
+		if seen.hist != nil {
+			seen.hist.history = append(seen.hist.history, historyRows(d, ch)...)
+			seen.hist.handoffs = append(seen.hist.handoffs, handoffRows(d, ch)...)
+		}
 	}
 	if err := q.applyRollups(ctx, d, ch); err != nil {
 		return err
