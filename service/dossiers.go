@@ -149,16 +149,18 @@ type intakePIN struct{ pin, hash string }
 // change, and the Idempotency-Key with the sealed PIN.
 func (s *Service) receive(ctx context.Context, tx IntakeTx, actor domain.Actor, cmd IntakeCmd, in domain.IntakeInput,
 	pin intakePIN, now time.Time) (*domain.Dossier, error) {
-	// The calendar as of this transaction, with the catalogue's version
-	// held: a day recorded on another instance a moment ago counts, and one
-	// being recorded now waits for this dossier, so its recompute finds it.
-	cal, err := s.calendarIn(ctx, tx, in.AgencyCode)
-	if err != nil {
-		return nil, err
-	}
 	local := in.ReceivedAt.In(domain.Vietnam())
 	day := local.Format("060102")
 	seq, err := tx.NextSequence(ctx, in.AgencyCode, day)
+	if err != nil {
+		return nil, err
+	}
+	// The calendar as of this transaction, with the catalogue's version
+	// held: a day recorded on another instance a moment ago counts, and one
+	// being recorded now waits for this dossier, so its recompute finds it.
+	// (On PostgreSQL the store took the lock and read the version with the
+	// number, in one round trip.)
+	cal, err := s.calendarIn(ctx, tx, in.AgencyCode)
 	if err != nil {
 		return nil, err
 	}

@@ -458,20 +458,13 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 // instance; a rolled-back intake gives its number back with the row.
 //
 // On PostgreSQL it also draws the id of the dossier row the transaction's
-// next InsertDossier writes (reserveID), so that the writes after the
-// counter, which hold it to the commit, need no round trip for the id.
+// next InsertDossier writes, and takes the catalogue's shared lock and reads
+// its version first (CatalogueVersionShared, which an intake asks for next),
+// all in one round trip (nextSequencePiped).
 func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
 	var last int64
-	if q.dialect == Postgres && q.tx != nil {
-		var id int64
-		err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
-			ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
-			RETURNING last_seq, nextval('dossiers_id_seq')`, agency, day).Row().Scan(&last, &id)
-		if err != nil {
-			return 0, translate(err, "dossier sequence")
-		}
-		q.tx.reserved = id
-		return last, nil
+	if q.tx != nil && q.tx.conn != nil {
+		return q.nextSequencePiped(ctx, agency, day)
 	}
 	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)
 		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1

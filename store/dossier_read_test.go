@@ -158,3 +158,43 @@ func TestLockedReadIsTheRead(t *testing.T) {
 		}
 	})
 }
+
+// TestNumberReadsTheCatalogue: after an intake's number (on PostgreSQL taken
+// with the catalogue's shared lock and version in one round trip), the
+// transaction's catalogue version is the store's, and a recorded day moves
+// the next transaction's on.
+func TestNumberReadsTheCatalogue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		versionAfterNumber := func() (seq, version int64) {
+			t.Helper()
+			err := st.InTx(ctx, func(tx service.Tx) error {
+				var err error
+				if seq, err = tx.NextSequence(ctx, unit, "260316"); err != nil {
+					return err
+				}
+				version, err = tx.CatalogueVersionShared(ctx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return seq, version
+		}
+		for round := int64(1); round <= 2; round++ {
+			want, err := st.CatalogueVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq, got := versionAfterNumber()
+			if seq != round || got != want {
+				t.Errorf("round %d: number %d and catalogue version %d, want %d and %d", round, seq, got, round, want)
+			}
+			if err := st.InTx(ctx, func(tx service.Tx) error {
+				return tx.SaveCalendarDay(ctx, domain.CalendarDay{Date: domain.Date{Year: 2026, Month: 4, Day: int(round)}, Kind: domain.DayHoliday, Name: "Nghỉ"}, time.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
