@@ -263,8 +263,8 @@ func (r pauseRow) domain() domain.Pause {
 // Outside a transaction on PostgreSQL its six queries go in one round trip
 // (dossierPiped, store/dossier_read.go).
 func (q queries) Dossier(ctx context.Context, code string) (*domain.Dossier, error) {
-	if pool := q.pgPool(); pool != nil {
-		return q.dossierPiped(ctx, pool, code)
+	if q.pgPool() != nil {
+		return q.dossierPiped(ctx, code)
 	}
 	var r dossierRow
 	if err := q.ctx(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
@@ -312,7 +312,7 @@ func withChildren(d *domain.Dossier, steps []stepRow, pauses []pauseRow) *asLoad
 
 // loadHistory reads d's hand-offs, history and notifications.
 func (q queries) loadHistory(ctx context.Context, d *domain.Dossier) error {
-	if q.tx != nil && q.tx.conn != nil {
+	if q.txConn() != nil {
 		return q.historyPiped(ctx, d)
 	}
 	var hand []handoffRow
@@ -382,7 +382,7 @@ func (h historyRow) domain() domain.HistoryEntry {
 // children as JSON arrays was tried and dropped: docs/benchmarks.md, "Hot
 // paths".)
 func (q queries) DossierForUpdate(ctx context.Context, code string) (*domain.Dossier, error) {
-	if q.tx != nil && q.tx.conn != nil {
+	if q.txConn() != nil {
 		return q.dossierForUpdatePiped(ctx, code)
 	}
 	db := q.ctx(ctx).Where("code = ?", code)
@@ -463,7 +463,7 @@ func (q queries) DossierForLookup(ctx context.Context, code string) (*domain.Dos
 // all in one round trip (nextSequencePiped).
 func (q queries) NextSequence(ctx context.Context, agency, day string) (int64, error) {
 	var last int64
-	if q.tx != nil && q.tx.conn != nil {
+	if q.txConn() != nil {
 		return q.nextSequencePiped(ctx, agency, day)
 	}
 	err := q.ctx(ctx).Raw(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES (?, ?, 1)

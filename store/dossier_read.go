@@ -37,9 +37,44 @@ func (q queries) pgPool() *sql.DB {
 	return pool
 }
 
+// txConn is the transaction's own connection on PostgreSQL, for its
+// pipelined reads (store.InTx); nil outside a transaction and on SQLite.
+func (q queries) txConn() *sql.Conn {
+	if q.tx == nil {
+		return nil
+	}
+	return q.tx.conn
+}
+
+// sendBatch sends a pipeline in one round trip: on the transaction's
+// connection in a transaction, on one of the pool's outside.
+func (q queries) sendBatch(ctx context.Context, b *pgx.Batch, what string) error {
+	send := func(pc *pgx.Conn) error { return pc.SendBatch(ctx, b).Close() }
+	if conn := q.txConn(); conn != nil {
+		return onPgx(conn, what, send)
+	}
+	return withPgx(ctx, q.pgPool(), what, send)
+}
+
+// queueCatalogueShared queues CatalogueVersionShared in a transaction: the
+// catalogue's shared lock, then its version, read by a statement of its own
+// once the lock is held; the transaction keeps the version for
+// CatalogueVersionShared to answer.
+func (q queries) queueCatalogueShared(b *pgx.Batch) {
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockCatalogue)
+	b.Queue(`SELECT version FROM cache_versions WHERE name = $1`, catalogueKey).QueryRow(func(row pgx.Row) error {
+		var v int64
+		if err := row.Scan(&v); err != nil {
+			return err
+		}
+		q.tx.catalogue = v + 1
+		return nil
+	})
+}
+
 // dossierPiped is Dossier in one round trip (above): the same rows,
 // converted by the same domain methods.
-func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*domain.Dossier, error) {
+func (q queries) dossierPiped(ctx context.Context, code string) (*domain.Dossier, error) {
 	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
 	var (
 		rows   []dossierRow
@@ -59,10 +94,7 @@ func (q queries) dossierPiped(ctx context.Context, pool *sql.DB, code string) (*
 	if err != nil {
 		return nil, err
 	}
-	err = withPgx(ctx, pool, "the dossier's pipelined read", func(pc *pgx.Conn) error {
-		return pc.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
+	if err := q.sendBatch(ctx, b, "the dossier's pipelined read"); err != nil {
 		return nil, translate(err, "dossier "+code)
 	}
 	if len(rows) == 0 {
@@ -111,10 +143,7 @@ func (q queries) historyPiped(ctx context.Context, d *domain.Dossier) error {
 	if err != nil {
 		return err
 	}
-	err = onPgx(q.tx.conn, "the dossier's history", func(pc *pgx.Conn) error {
-		return pc.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
+	if err := q.sendBatch(ctx, b, "the dossier's history"); err != nil {
 		return translate(err, "history")
 	}
 	hist.give(d)
@@ -220,12 +249,11 @@ func domains[D any, R interface{ domain() D }](rows []R) []D {
 func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domain.Dossier, error) {
 	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
 	var (
-		rows    []dossierRow
-		steps   []stepRow
-		pauses  []pauseRow
-		spans   []overdueSpanRow
-		rollup  []rollupOpenRow
-		version int64
+		rows   []dossierRow
+		steps  []stepRow
+		pauses []pauseRow
+		spans  []overdueSpanRow
+		rollup []rollupOpenRow
 	)
 	b := &pgx.Batch{}
 	err := errors.Join(
@@ -242,17 +270,10 @@ func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domai
 	if err != nil {
 		return nil, err
 	}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockCatalogue)
-	b.Queue(`SELECT version FROM cache_versions WHERE name = $1`, catalogueKey).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&version)
-	})
-	err = onPgx(q.tx.conn, "the dossier's locked read", func(pc *pgx.Conn) error {
-		return pc.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
+	q.queueCatalogueShared(b)
+	if err := q.sendBatch(ctx, b, "the dossier's locked read"); err != nil {
 		return nil, translate(err, "dossier "+code)
 	}
-	q.tx.catalogue = version + 1
 	if len(rows) == 0 {
 		return nil, translate(gorm.ErrRecordNotFound, "dossier "+code)
 	}

@@ -33,7 +33,7 @@ func (q queries) CatalogueVersion(ctx context.Context) (int64, error) {
 // are granted past a waiting writer).
 func (q queries) CatalogueVersionShared(ctx context.Context) (int64, error) {
 	if q.tx != nil && q.tx.catalogue > 0 {
-		return q.tx.catalogue - 1, nil // read under the lock with a locked dossier (dossierForUpdatePiped)
+		return q.tx.catalogue - 1, nil // read under the lock in a pipeline (queueCatalogueShared)
 	}
 	if q.dialect == Postgres {
 		if err := q.ctx(ctx).Exec("SELECT pg_advisory_xact_lock_shared(?)", lockCatalogue).Error; err != nil {

@@ -157,24 +157,18 @@ func addChange(b *pgBatch, d *domain.Dossier, ch domain.Change) (bool, error) {
 // CatalogueVersionShared), then the unit's counter, which also draws the
 // dossier's id for insertDossierPG.
 func (q queries) nextSequencePiped(ctx context.Context, agency, day string) (int64, error) {
-	var version, last, id int64
+	var last, id int64
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockCatalogue)
-	b.Queue(`SELECT version FROM cache_versions WHERE name = $1`, catalogueKey).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&version)
-	})
+	q.queueCatalogueShared(b)
 	b.Queue(`INSERT INTO dossier_sequences (agency_code, day, last_seq) VALUES ($1, $2, 1)
 		ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_sequences.last_seq + 1
 		RETURNING last_seq, nextval('dossiers_id_seq')`, agency, day).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&last, &id)
 	})
-	err := onPgx(q.tx.conn, "the dossier's number", func(pc *pgx.Conn) error {
-		return pc.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
+	if err := q.sendBatch(ctx, b, "the dossier's number"); err != nil {
 		return 0, translate(err, "dossier sequence")
 	}
-	q.tx.catalogue, q.tx.reserved = version+1, id
+	q.tx.reserved = id
 	return last, nil
 }
 
