@@ -244,8 +244,8 @@ func domains[D any, R interface{ domain() D }](rows []R) []D {
 // asks for them next), what writing the command reads (its overdue spans in
 // force, its roll-up state row), kept until the dossier is written, and its
 // hand-offs, history and notifications, which with the rows the command
-// writes are its answer (DossierWritten) (docs/benchmarks.md, "The locked
-// read in one round trip (session 6)").
+// writes are its answer (DossierWritten) (docs/benchmarks.md, "Session 6:
+// round trips on the command paths (the lead)").
 func (q queries) dossierForUpdatePiped(ctx context.Context, code string) (*domain.Dossier, error) {
 	const byID = `dossier_id = (SELECT id FROM dossiers WHERE code = $1)`
 	var (

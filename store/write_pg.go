@@ -19,7 +19,7 @@ import (
 // one, which also takes the roll-up group's lock, then the roll-ups. An
 // intake holds the unit's day counter from NextSequence to its commit, so
 // every round trip after it is paid by each intake queued behind it
-// (docs/benchmarks.md, "Intake: fewer round trips under the counter").
+// (docs/benchmarks.md, "Session 6: round trips on the command paths (the lead)").
 func (q queries) insertDossierPG(ctx context.Context, d *domain.Dossier, ch domain.Change) error {
 	id := q.takeReserved()
 	if id == 0 {
